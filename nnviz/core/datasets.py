@@ -1,0 +1,152 @@
+"""Two-class point sets in the plane, split into train and test the way the article does."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import make_circles, make_moons
+from sklearn.model_selection import train_test_split
+
+from .config import Config
+
+#: Refuse CSV files larger than this before reading them (a hostile or mistaken pick).
+MAX_CSV_BYTES = 200 * 1024 * 1024
+
+
+class DataError(ValueError):
+    """A dataset could not be made or read; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Read-only train and test arrays; labels are 0/1 floats."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    def __post_init__(self) -> None:
+        for array in (self.x_train, self.y_train, self.x_test, self.y_test):
+            array.flags.writeable = False
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(xmin, xmax, ymin, ymax) of all points with a margin, for drawing the input plane."""
+        points = np.vstack([self.x_train, self.x_test])
+        low, high = points.min(axis=0), points.max(axis=0)
+        pad = 0.1 * np.maximum(high - low, 1e-9)
+        return (low[0] - pad[0], high[0] + pad[0], low[1] - pad[1], high[1] + pad[1])
+
+
+def make_points(config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """All points and labels of the configured dataset, before the split."""
+    n, noise, seed = config.samples, config.noise, config.data_seed
+    if config.dataset == "moons":
+        return make_moons(n_samples=n, noise=noise, random_state=seed)
+    if config.dataset == "circles":
+        return make_circles(n_samples=n, noise=noise, factor=0.5, random_state=seed)
+    if config.dataset == "csv":
+        return load_points_csv(config.csv_path)
+    rng = np.random.RandomState(seed)
+    if config.dataset == "xor":
+        x = rng.uniform(-1.0, 1.0, (n, 2))
+        y = (x[:, 0] * x[:, 1] > 0).astype(int)
+        return x + rng.normal(0.0, noise, x.shape), y
+    if config.dataset == "gauss":
+        y = np.arange(n) % 2
+        centers = np.where(y[:, None] == 1, 1.0, -1.0)
+        return centers + rng.normal(0.0, 0.35 + noise, (n, 2)), y
+    if config.dataset == "spiral":
+        return _spiral(n, noise, rng)
+    raise DataError(f"unknown dataset {config.dataset!r}")
+
+
+def _spiral(n: int, noise: float, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved arms, one turn and a half each, as in TensorFlow Playground."""
+    y = np.arange(n) % 2
+    t = np.linspace(0.0, 1.0, n, endpoint=False)[rng.permutation(n)]
+    radius = 0.1 + 0.9 * t
+    angle = 3.0 * math.pi * t + math.pi * y
+    x = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    return x + rng.normal(0.0, noise * 0.5, x.shape), y
+
+
+def load_points_csv(path: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """Read x1,x2,label rows with a header line; labels must be 0 or 1."""
+    if not path:
+        raise DataError("no CSV file was given")
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror or error}") from None
+    if size > MAX_CSV_BYTES:
+        raise DataError(
+            f"{path} is {size / 2**20:.0f} MiB; nnviz reads CSV files up to "
+            f"{MAX_CSV_BYTES / 2**20:.0f} MiB"
+        )
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"cannot read {path} as CSV text: {error}") from None
+    return _parse_points(rows, path.name)
+
+
+def _parse_points(rows: list[list[str]], name: str) -> tuple[np.ndarray, np.ndarray]:
+    if not rows:
+        raise DataError(f"{name} is empty; expected a header x1,x2,label and rows of numbers")
+    header = [cell.strip().lower() for cell in rows[0]]
+    if header[:3] != ["x1", "x2", "label"]:
+        raise DataError(
+            f"{name}: the first line must be the header x1,x2,label (found {','.join(rows[0])})"
+        )
+    points, labels = [], []
+    for line_number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 3:
+            raise DataError(
+                f"{name} line {line_number}: expected 3 columns x1,x2,label, found {len(row)}"
+            )
+        try:
+            x1, x2, label = float(row[0]), float(row[1]), float(row[2])
+        except ValueError:
+            raise DataError(
+                f"{name} line {line_number}: {','.join(row)!r} is not three numbers"
+            ) from None
+        if not (math.isfinite(x1) and math.isfinite(x2)):
+            raise DataError(f"{name} line {line_number}: coordinates must be finite numbers")
+        if label not in (0.0, 1.0):
+            raise DataError(f"{name} line {line_number}: label {row[2].strip()!r} must be 0 or 1")
+        points.append((x1, x2))
+        labels.append(int(label))
+    if len(points) < 8:
+        raise DataError(f"{name} has {len(points)} data rows; nnviz needs at least 8")
+    y = np.array(labels)
+    if np.unique(y).size < 2:
+        raise DataError(f"{name} has only label {y[0]}; both classes 0 and 1 are needed")
+    return np.array(points, dtype=float), y
+
+
+def load_dataset(config: Config) -> Dataset:
+    """The configured points, split with `train_test_split(test_size, random_state=split_seed)`."""
+    x, y = make_points(config)
+    if len(x) * config.test_size < 1 or len(x) * (1 - config.test_size) < 2:
+        raise DataError(
+            f"test_size {config.test_size} leaves no test or training points out of {len(x)}"
+        )
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=config.test_size, random_state=config.split_seed
+    )
+    return Dataset(
+        np.ascontiguousarray(x_train, dtype=float),
+        np.asarray(y_train, dtype=float),
+        np.ascontiguousarray(x_test, dtype=float),
+        np.asarray(y_test, dtype=float),
+    )

@@ -1,0 +1,312 @@
+"""The feed-forward network: parameter layout, initialisation, activations, losses and backprop.
+
+Layout, chosen for speed: layer k is one matrix of shape (fan_out, fan_in + 1) whose last column is
+the bias, and activations are stored as (units, samples) with a row of ones appended, so a layer is a
+single matmul. All layer matrices are views into one flat parameter vector, so an optimizer updates
+every layer with a handful of NumPy calls. The public weight format is the article's: `Wk` of shape
+(fan_in, fan_out) and `bk` of shape (fan_out,).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .config import Config
+
+Weights = Mapping[str, np.ndarray]
+
+
+class Layout:
+    """Sizes of every layer, e.g. (2, 5, 1), and where each layer sits in the flat vector."""
+
+    def __init__(self, hidden: Sequence[int], n_inputs: int = 2) -> None:
+        self.sizes = (n_inputs, *hidden, 1)
+        self.shapes = [(fan_out, fan_in + 1) for fan_in, fan_out in zip(self.sizes, self.sizes[1:])]
+        ends = np.cumsum([rows * cols for rows, cols in self.shapes])
+        self.slices = [
+            slice(end - rows * cols, end) for end, (rows, cols) in zip(ends, self.shapes)
+        ]
+        self.size = int(ends[-1])
+
+    @property
+    def depth(self) -> int:
+        return len(self.shapes)
+
+    def matrices(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Views of `flat`, one (fan_out, fan_in + 1) matrix per layer."""
+        return [flat[s].reshape(shape) for s, shape in zip(self.slices, self.shapes)]
+
+    def weight_mask(self) -> np.ndarray:
+        """1.0 on weights and 0.0 on biases, for regularisation that leaves biases alone."""
+        mask = np.ones(self.size)
+        for matrix in self.matrices(mask):
+            matrix[:, -1] = 0.0
+        return mask
+
+    def to_weights(self, flat: np.ndarray) -> dict[str, np.ndarray]:
+        """The article's format: fresh arrays `W1` (fan_in, fan_out), `b1` (fan_out,), ..."""
+        weights = {}
+        for k, matrix in enumerate(self.matrices(flat), start=1):
+            weights[f"W{k}"] = np.ascontiguousarray(matrix[:, :-1].T)
+            weights[f"b{k}"] = matrix[:, -1].copy()
+        return weights
+
+    def from_weights(self, weights: Weights) -> np.ndarray:
+        """Pack a weight dict into a flat vector, checking every name, shape and value."""
+        expected = {f"{kind}{k}" for k in range(1, self.depth + 1) for kind in "Wb"}
+        if set(weights) != expected:
+            missing, extra = sorted(expected - set(weights)), sorted(set(weights) - expected)
+            raise ValueError(
+                f"weights do not fit the network {self.describe()}: "
+                f"missing {missing or 'none'}, unexpected {extra or 'none'}"
+            )
+        flat = np.empty(self.size)
+        for k, matrix in enumerate(self.matrices(flat), start=1):
+            w, b = np.asarray(weights[f"W{k}"]), np.asarray(weights[f"b{k}"])
+            fan_out, cols = matrix.shape
+            for name, array, shape in ((f"W{k}", w, (cols - 1, fan_out)), (f"b{k}", b, (fan_out,))):
+                if array.shape != shape:
+                    raise ValueError(
+                        f"{name} has shape {array.shape}, but the network "
+                        f"{self.describe()} needs {shape}"
+                    )
+                if not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
+                    raise ValueError(f"{name} must hold finite numbers")
+            matrix[:, :-1] = w.T
+            matrix[:, -1] = b
+        return flat
+
+    def describe(self) -> str:
+        return "-".join(str(s) for s in self.sizes)
+
+
+def initial_parameters(config: Config, layout: Layout) -> np.ndarray:
+    """Draw W1, W2, ... in order from RandomState(weight_seed), biases zero.
+
+    For `uniform` this gives exactly the numbers of the article's
+    `np.random.seed(s); np.random.uniform(-r, r, shape)` without touching NumPy's global RNG.
+    """
+    rng = np.random.RandomState(config.weight_seed)
+    flat = np.zeros(layout.size)
+    for matrix, (fan_in, fan_out) in zip(
+        layout.matrices(flat), zip(layout.sizes, layout.sizes[1:])
+    ):
+        shape = (fan_in, fan_out)
+        if config.init == "uniform":
+            w = rng.uniform(-config.init_range, config.init_range, shape)
+        elif config.init == "xavier":
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            w = rng.uniform(-limit, limit, shape)
+        else:  # he
+            w = rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
+        matrix[:, :-1] = w.T
+    return flat
+
+
+# Activations write h = f(a) into `out`; gradients multiply `delta` by f'(a) in place.
+# Positional `out` arguments are used because keyword parsing costs measurable time here.
+
+
+def _sigmoid(a: np.ndarray, out: np.ndarray) -> None:
+    np.negative(a, out)
+    np.exp(out, out)
+    np.add(out, 1.0, out)
+    np.divide(1.0, out, out)
+
+
+def _sigmoid_grad(delta: np.ndarray, h: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
+    np.subtract(1.0, h, tmp)
+    np.multiply(tmp, h, tmp)
+    np.multiply(delta, tmp, delta)
+
+
+def _tanh(a: np.ndarray, out: np.ndarray) -> None:
+    np.tanh(a, out)
+
+
+def _tanh_grad(delta: np.ndarray, h: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
+    np.multiply(h, h, tmp)
+    np.subtract(1.0, tmp, tmp)
+    np.multiply(delta, tmp, delta)
+
+
+def _relu(a: np.ndarray, out: np.ndarray) -> None:
+    np.maximum(a, 0.0, out)
+
+
+def _relu_grad(delta: np.ndarray, h: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
+    np.greater(a, 0.0, tmp)
+    np.multiply(delta, tmp, delta)
+
+
+def _linear(a: np.ndarray, out: np.ndarray) -> None:
+    np.copyto(out, a)
+
+
+def _linear_grad(delta: np.ndarray, h: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
+    pass
+
+
+ACTIVATION = {"sigmoid": _sigmoid, "tanh": _tanh, "relu": _relu, "linear": _linear}
+ACTIVATION_GRAD = {
+    "sigmoid": _sigmoid_grad,
+    "tanh": _tanh_grad,
+    "relu": _relu_grad,
+    "linear": _linear_grad,
+}
+
+
+def loss_value(loss: str, p: np.ndarray, y: np.ndarray, a: np.ndarray) -> float:
+    """The loss of output probabilities `p` (logits `a`) against labels `y`.
+
+    sse is the article's 1/2 * sum (y - p)^2; mse is mean (y - p)^2; bce is the mean binary
+    cross-entropy, computed from the logits so that a saturated output gives a finite value.
+    """
+    if loss == "bce":
+        return float(np.mean(np.logaddexp(0.0, a) - y * a))
+    diff = (p - y).ravel()
+    squares = float(np.dot(diff, diff))
+    return 0.5 * squares if loss == "sse" else squares / diff.size
+
+
+def output_delta(
+    loss: str, p: np.ndarray, y: np.ndarray, delta: np.ndarray, tmp: np.ndarray
+) -> None:
+    """dE/da of the sigmoid output unit, written into `delta`."""
+    np.subtract(p, y, delta)
+    if loss == "bce":
+        np.multiply(delta, 1.0 / delta.size, delta)
+        return
+    np.subtract(1.0, p, tmp)
+    np.multiply(delta, p, delta)
+    np.multiply(delta, tmp, delta)
+    if loss == "mse":
+        np.multiply(delta, 2.0 / delta.size, delta)
+
+
+class Pass:
+    """Preallocated buffers and the forward/backward kernels for one batch size.
+
+    After `gradient()`, `pre`, `out` and `delta` hold every layer's aggregation a, activation h and
+    error term for that batch, so a step can be shown without recomputing it. `np.dot` with `out=`
+    is used because it costs a third less than `np.matmul` on these small matrices.
+    """
+
+    def __init__(
+        self,
+        layout: Layout,
+        params: np.ndarray,
+        grad: np.ndarray,
+        n: int,
+        activation: str,
+        loss: str,
+    ) -> None:
+        sizes = layout.sizes
+        self.n = n
+        self.loss = loss
+        self.matrices = layout.matrices(params)
+        grads = layout.matrices(grad)
+        # inputs[k] feeds layer k: x (with ones row), then each hidden layer's h (with ones row)
+        self.inputs = [np.ones((size + 1, n)) for size in sizes[:-1]]
+        self.pre = [np.empty((size, n)) for size in sizes[1:]]
+        self.out = [z[:-1] for z in self.inputs[1:]] + [np.empty((1, n))]
+        self.delta = [np.empty((size, n)) for size in sizes[1:]]
+        self.tmp = [np.empty((size, n)) for size in sizes[1:]]
+        self.y = np.empty((1, n))
+        self._diff = np.empty(n)
+        self._labels = np.empty((1, n), dtype=bool)
+        self._hits = np.empty((1, n), dtype=bool)
+        acts = [ACTIVATION[activation]] * (len(sizes) - 2) + [_sigmoid]
+        self._forward = list(zip(self.matrices, self.inputs, self.pre, self.out, acts))
+        act_grad = ACTIVATION_GRAD[activation]
+        self._backward = []
+        for k in range(len(sizes) - 2, -1, -1):
+            carry = None
+            if k:  # carry the error term back through the matrix without its bias column
+                back = self.matrices[k][:, :-1].T
+                product = np.multiply if sizes[k + 1] == 1 else np.dot  # outer product is cheaper
+                carry = (
+                    product,
+                    back,
+                    self.delta[k - 1],
+                    act_grad,
+                    self.out[k - 1],
+                    self.pre[k - 1],
+                    self.tmp[k - 1],
+                )
+            self._backward.append((self.delta[k], self.inputs[k].T, grads[k], carry))
+
+    @property
+    def x(self) -> np.ndarray:
+        """The input rows (without the ones row), to be filled by the caller."""
+        return self.inputs[0][:-1]
+
+    @property
+    def p(self) -> np.ndarray:
+        return self.out[-1]
+
+    def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Fill the inputs from (n, features) points and 0/1 labels."""
+        self.x[:] = x.T
+        self.y[0] = y
+        np.greater_equal(self.y, 0.5, self._labels)
+
+    def forward(self) -> None:
+        dot = np.dot
+        for matrix, z, a, h, act in self._forward:
+            dot(matrix, z, a)
+            act(a, h)
+
+    def gradient(self) -> None:
+        """Forward, then backpropagate the loss and write dE/dparams into the grad vector."""
+        self.forward()
+        output_delta(self.loss, self.out[-1], self.y, self.delta[-1], self.tmp[-1])
+        dot = np.dot
+        for delta, inputs_t, grad, carry in self._backward:
+            dot(delta, inputs_t, grad)
+            if carry:
+                product, back, below, act_grad, h, a, tmp = carry
+                product(back, delta, below)
+                act_grad(below, h, a, tmp)
+
+    def loss_value(self) -> float:
+        if self.loss == "bce":
+            return loss_value(self.loss, self.out[-1], self.y, self.pre[-1])
+        diff = self._diff
+        np.subtract(self.out[-1][0], self.y[0], diff)
+        squares = float(np.dot(diff, diff))
+        return 0.5 * squares if self.loss == "sse" else squares / self.n
+
+    def accuracy(self, threshold: float) -> float:
+        """Share of samples whose prediction p >= threshold matches the label."""
+        np.greater_equal(self.out[-1], threshold, self._hits)
+        np.equal(self._hits, self._labels, self._hits)
+        return np.count_nonzero(self._hits) / self.n
+
+
+def forward_layers(
+    weights: Weights, x: np.ndarray, activation: str
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(a, h) of every layer for samples `x` of shape (n, 2), in the article's (samples, units) form."""
+    act = ACTIVATION[activation]
+    depth = len(weights) // 2
+    h = np.asarray(x, dtype=float)
+    layers = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, depth + 1):
+            a = h @ weights[f"W{k}"] + weights[f"b{k}"]
+            h = np.empty_like(a)
+            (act if k < depth else _sigmoid)(a, h)
+            layers.append((a, h))
+    return layers
+
+
+def predict_proba(weights: Weights, x: np.ndarray, activation: str) -> np.ndarray:
+    """P(class 1) for each row of `x`, from a weight dict such as a snapshot's."""
+    return forward_layers(weights, x, activation)[-1][1][:, 0]
+
+
+def logits(weights: Weights, x: np.ndarray, activation: str) -> np.ndarray:
+    return forward_layers(weights, x, activation)[-1][0][:, 0]

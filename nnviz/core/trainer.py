@@ -1,0 +1,366 @@
+"""The one training loop: the CLI, the tests, notebooks and the window's worker all drive `Trainer`."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from .config import Config, ConfigError
+from .datasets import Dataset, load_dataset
+from .history import History, HistoryArrays
+from .network import Layout, Pass, initial_parameters
+from .optimizers import OPTIMIZERS
+
+#: Every iteration below this is recorded in the history; after it, every `record_every`-th.
+DENSE_HISTORY = 100
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when stepping a trainer whose weights went NaN/inf; reset or change settings first."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable picture of training at one iteration; its arrays are read-only copies."""
+
+    iteration: int
+    target: int
+    train_loss: float
+    test_loss: float
+    train_accuracy: float
+    test_accuracy: float
+    weights: Mapping[str, np.ndarray]
+    history: HistoryArrays
+    seconds: float
+    diverged_at: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.iteration >= self.target or self.diverged_at is not None
+
+
+@dataclass(frozen=True)
+class LayerTrace:
+    """One layer of one iteration, in the article's (samples, units) orientation.
+
+    `a` is the aggregation, `h` the activation, `delta` the error term dE/da, `grad_w`/`grad_b` the
+    gradient and `update_w`/`update_b` the change the optimizer applied.
+    """
+
+    a: np.ndarray
+    h: np.ndarray
+    delta: np.ndarray
+    grad_w: np.ndarray
+    grad_b: np.ndarray
+    update_w: np.ndarray
+    update_b: np.ndarray
+
+
+@dataclass(frozen=True)
+class StepTrace:
+    """Everything backpropagation computed in the last iteration."""
+
+    iteration: int
+    x: np.ndarray
+    y: np.ndarray
+    loss: float
+    layers: tuple[LayerTrace, ...]
+    weights_before: Mapping[str, np.ndarray]
+    weights_after: Mapping[str, np.ndarray]
+
+
+class BatchSampler:
+    """Seeded shuffling for mini-batches: a new permutation each epoch, the last batch may be short."""
+
+    def __init__(self, n: int, batch_size: int, seed: int) -> None:
+        self.n, self.batch_size = n, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(n)
+        self.position = n  # start with a fresh permutation
+
+    def next_indices(self) -> np.ndarray:
+        if self.position >= self.n:
+            self.order = self.rng.permutation(self.n)
+            self.position = 0
+        start = self.position
+        self.position = min(start + self.batch_size, self.n)
+        return self.order[start : self.position]
+
+
+def _read_only(mapping: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+    for array in mapping.values():
+        array.flags.writeable = False
+    return MappingProxyType(dict(mapping))
+
+
+class Trainer:
+    """Trains the configured network on the configured data, one iteration at a time.
+
+    >>> trainer = Trainer(Config.preset("seed"))
+    >>> snapshot = trainer.step(100)
+    >>> snapshot.iteration
+    100
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        dataset: Dataset | None = None,
+        *,
+        record_every: int = 20,
+        initial_weights: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        if record_every < 1:
+            raise ValueError("record_every must be at least 1")
+        self.config = config
+        self.data = dataset if dataset is not None else load_dataset(config)
+        self.layout = Layout(config.hidden, self.data.x_train.shape[1])
+        self.record_every = record_every
+        if initial_weights is None and config.init_weights:
+            from .files import load_weights
+
+            initial_weights = load_weights(config.init_weights)
+        if initial_weights is not None:
+            try:
+                self._initial = self.layout.from_weights(initial_weights)
+            except ValueError as error:
+                raise ConfigError(
+                    "init_weights", config.init_weights or "(given)", str(error)
+                ) from None
+        else:
+            self._initial = initial_parameters(config, self.layout)
+        self.params = np.empty(self.layout.size)
+        self.grad = np.zeros(self.layout.size)
+        self._backup = np.empty(self.layout.size)
+        self._weight_mask = self.layout.weight_mask()
+        self._scratch = np.empty(self.layout.size)
+        self._passes: dict[int, Pass] = {}
+        self._eval_train = self._make_pass(self.data.x_train, self.data.y_train)
+        self._eval_test = self._make_pass(self.data.x_test, self.data.y_test)
+        self.history = History()
+        self.reset()
+
+    # -- state -----------------------------------------------------------------------------
+
+    def reset(self) -> Snapshot:
+        """Return to the initial weights, bit for bit, and forget the history."""
+        np.copyto(self.params, self._initial)
+        self.iteration = 0
+        self.seconds = 0.0
+        self.diverged_at: int | None = None
+        self.optimizer = OPTIMIZERS[self.config.optimizer](self.layout.size)
+        n = len(self.data.x_train)
+        batch = self.config.batch_size
+        self.sampler = BatchSampler(n, batch, self.config.weight_seed) if 0 < batch < n else None
+        self._last_pass: Pass | None = None
+        self._last_update: np.ndarray | None = None
+        self.history.clear()
+        self._record_current()
+        return self.snapshot()
+
+    def update_config(self, config: Config) -> None:
+        """Apply a new config whose changes are all live (learning rate, momentum, l1, l2, ...)."""
+        if not self.config.is_live_change(config):
+            raise ValueError(
+                "only learning_rate, momentum, l1, l2, threshold and iterations "
+                "can change without a new Trainer"
+            )
+        self.config = config
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The current weights as fresh arrays `W1` (fan_in, fan_out), `b1` (fan_out,), ..."""
+        return self.layout.to_weights(self.params)
+
+    def initial_weights(self) -> dict[str, np.ndarray]:
+        return self.layout.to_weights(self._initial)
+
+    def set_weights(self, weights: Mapping[str, np.ndarray]) -> Snapshot:
+        """Continue from the given weights (shape-checked); the optimizer keeps its state."""
+        np.copyto(self.params, self.layout.from_weights(weights))
+        self.diverged_at = None
+        self.history.truncate(self.iteration - 1)
+        self._record_current()
+        return self.snapshot()
+
+    # -- training --------------------------------------------------------------------------
+
+    def step(self, n: int = 1) -> Snapshot:
+        """Run `n` iterations (fewer if the weights diverge) and return a snapshot."""
+        if self.diverged_at is not None:
+            raise TrainingDiverged(self.divergence_message())
+        if n < 0:
+            raise ValueError("the number of iterations must be >= 0")
+        start = time.perf_counter()
+        with np.errstate(all="ignore"):
+            self._advance(n)
+            self._record_current()
+        self.seconds += time.perf_counter() - start
+        return self.snapshot()
+
+    def run(self, chunk: int = 1000) -> Iterator[Snapshot]:
+        """Step in chunks until `config.iterations` is reached or training diverges."""
+        while self.iteration < self.config.iterations and self.diverged_at is None:
+            yield self.step(min(chunk, self.config.iterations - self.iteration))
+
+    def _advance(self, n: int) -> None:
+        config = self.config
+        params, grad, backup, optimizer = self.params, self.grad, self._backup, self.optimizer
+        lr, momentum, l1, l2 = config.learning_rate, config.momentum, config.l1, config.l2
+        record_every, add, total = self.record_every, np.add, np.add.reduce
+        full = self._full_pass() if self.sampler is None else None
+        start = self.iteration
+        for i in range(start, start + n):
+            batch = full or self._next_batch()
+            batch.gradient()
+            if i % record_every == 0 or i < DENSE_HISTORY:
+                self.iteration = i
+                self._record(batch)
+            if l1 or l2:
+                self._add_regularisation(l1, l2)
+            np.copyto(backup, params)
+            update = optimizer.update(grad, lr, momentum)
+            add(params, update, params)
+            if not math.isfinite(total(params)):
+                np.copyto(params, backup)
+                self.iteration, self.diverged_at = i, i + 1
+                self._last_pass, self._last_update = batch, update
+                return
+        self.iteration = start + n
+        if n:
+            self._last_pass, self._last_update = batch, update
+
+    def _add_regularisation(self, l1: float, l2: float) -> None:
+        scratch = self._scratch
+        if l2:
+            np.multiply(self.params, self._weight_mask, scratch)
+            np.multiply(scratch, l2, scratch)
+            np.add(self.grad, scratch, self.grad)
+        if l1:
+            np.sign(self.params, scratch)
+            np.multiply(scratch, self._weight_mask, scratch)
+            np.multiply(scratch, l1, scratch)
+            np.add(self.grad, scratch, self.grad)
+
+    def _make_pass(self, x: np.ndarray, y: np.ndarray) -> Pass:
+        batch = Pass(
+            self.layout, self.params, self.grad, len(x), self.config.activation, self.config.loss
+        )
+        batch.set_data(x, y)
+        return batch
+
+    def _full_pass(self) -> Pass:
+        n = len(self.data.x_train)
+        if n not in self._passes:
+            self._passes[n] = self._make_pass(self.data.x_train, self.data.y_train)
+        return self._passes[n]
+
+    def _next_batch(self) -> Pass:
+        indices = self.sampler.next_indices()
+        batch = self._passes.get(len(indices))
+        if batch is None:
+            batch = self._passes[len(indices)] = Pass(
+                self.layout,
+                self.params,
+                self.grad,
+                len(indices),
+                self.config.activation,
+                self.config.loss,
+            )
+        batch.set_data(self.data.x_train[indices], self.data.y_train[indices])
+        return batch
+
+    # -- measuring -------------------------------------------------------------------------
+
+    def _record(self, batch: Pass) -> None:
+        """Append a history row for the current iteration, reusing a full-batch forward pass."""
+        if self.sampler is not None:
+            batch = self._eval_train
+            batch.forward()
+        self._eval_test.forward()
+        test, threshold = self._eval_test, self.config.threshold
+        self.history.append(
+            self.iteration,
+            batch.loss_value(),
+            test.loss_value(),
+            batch.accuracy(threshold),
+            test.accuracy(threshold),
+        )
+
+    def _record_current(self) -> None:
+        with np.errstate(all="ignore"):
+            for batch in (self._eval_train, self._eval_test):
+                batch.forward()
+            train, test, threshold = self._eval_train, self._eval_test, self.config.threshold
+            self._current = (
+                train.loss_value(),
+                test.loss_value(),
+                train.accuracy(threshold),
+                test.accuracy(threshold),
+            )
+        self.history.append(
+            self.iteration, self._current[0], self._current[1], self._current[2], self._current[3]
+        )
+
+    def snapshot(self) -> Snapshot:
+        train_loss, test_loss, train_accuracy, test_accuracy = self._current
+        return Snapshot(
+            iteration=self.iteration,
+            target=self.config.iterations,
+            train_loss=train_loss,
+            test_loss=test_loss,
+            train_accuracy=train_accuracy,
+            test_accuracy=test_accuracy,
+            weights=_read_only(self.weights()),
+            history=self.history.arrays(),
+            seconds=self.seconds,
+            diverged_at=self.diverged_at,
+        )
+
+    def divergence_message(self) -> str:
+        if self.diverged_at is None:
+            return ""
+        return (
+            f"training diverged at iteration {self.diverged_at}: the weights became NaN or "
+            f"infinite; the weights of iteration {self.diverged_at - 1} are kept. Lower the "
+            f"learning rate (now {self.config.learning_rate:g}) or use a saturating activation."
+        )
+
+    def last_step(self) -> StepTrace | None:
+        """The error terms, gradients and updates of the most recent iteration, as copies."""
+        batch, update = self._last_pass, self._last_update
+        if batch is None or update is None:
+            return None
+        grads = self.layout.to_weights(self.grad)
+        updates = self.layout.to_weights(update)
+        layers = tuple(
+            LayerTrace(
+                a.T.copy(),
+                h.T.copy(),
+                d.T.copy(),
+                grads[f"W{k}"],
+                grads[f"b{k}"],
+                updates[f"W{k}"],
+                updates[f"b{k}"],
+            )
+            for k, (a, h, d) in enumerate(zip(batch.pre, batch.out, batch.delta), start=1)
+        )
+        return StepTrace(
+            iteration=self.iteration - (0 if self.diverged_at else 1),
+            x=batch.x.T.copy(),
+            y=batch.y[0].copy(),
+            loss=batch.loss_value(),
+            layers=layers,
+            weights_before=_read_only(self.layout.to_weights(self._backup)),
+            weights_after=_read_only(self.weights()),
+        )
+
+    def evaluate(self):
+        """Metrics of the current weights on train and test (see `nnviz.core.metrics`)."""
+        from .metrics import evaluate
+
+        return evaluate(self)
