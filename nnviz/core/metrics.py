@@ -83,8 +83,10 @@ def split_metrics(
     names = ["class 0", "class 1"]
     kwargs = {"labels": [0, 1], "target_names": names, "zero_division": 0}
     accuracy = float(np.mean(predicted == y))
+    with np.errstate(all="ignore"):
+        loss_of_split = loss_value(loss, p, y, logit)
     return SplitMetrics(
-        loss=loss_value(loss, p, y, logit),
+        loss=loss_of_split,
         auc=auc,
         accuracy=accuracy,
         misclassification=1.0 - accuracy,

@@ -1,0 +1,140 @@
+"""The `nnviz` command: `train` runs headless, `gui` (or no subcommand) opens the window."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .core import PRESETS, Config, ConfigError, DataError, FileFormatError, Trainer
+from .core.config import ACTIVATIONS, DATASETS, INITS, LOSSES, OPTIMIZERS, field_names
+from .core.files import write_run
+
+EXIT_USAGE = 2
+EXIT_DIVERGED = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag prints one line and exits 2 instead of the usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per Config field (snake_case field = --kebab-case flag); unset flags keep the preset."""
+    group = parser.add_argument_group("configuration (flags override --preset)")
+    group.add_argument("--preset", choices=list(PRESETS), default="seed", help="starting setup")
+    add = group.add_argument
+    add("--dataset", choices=DATASETS, help="moons (the article), circles, xor, gauss, spiral, csv")
+    add("--csv-path", metavar="FILE", help="CSV with header x1,x2,label (labels 0/1)")
+    add("--samples", type=int, help="number of points")
+    add("--noise", type=float, help="noise of the generated points")
+    add("--data-seed", type=int, help="seed of the generated points")
+    add("--test-size", type=float, help="share of points held out for testing, in (0, 1)")
+    add("--split-seed", type=int, help="seed of train_test_split")
+    add("--hidden", help="hidden layer widths, e.g. 5 or 8,4")
+    add("--activation", choices=ACTIVATIONS, help="hidden-layer activation")
+    add("--loss", choices=LOSSES, help="sse (1/2 sum of squares), mse or bce")
+    add("--init", choices=INITS, help="weight initialisation scheme")
+    add("--init-range", type=float, help="r of the uniform init in [-r, r]")
+    add("--weight-seed", type=int, help="seed of the initial weights and of batch shuffling")
+    add("--optimizer", choices=OPTIMIZERS, help="gd, momentum or adam")
+    add("--learning-rate", type=float, help="step size eta")
+    add("--batch-size", type=int, help="0 = full batch (the article's); otherwise mini-batches")
+    add("--momentum", type=float, help="momentum coefficient, in [0, 1)")
+    add("--l1", type=float, help="L1 penalty on weights")
+    add("--l2", type=float, help="L2 penalty on weights")
+    add("--iterations", type=int, help="gradient-descent iterations to run")
+    add("--threshold", type=float, help="decision threshold on p for the class-1 prediction")
+    add("--init-weights", metavar="FILE", help="start from weights saved as .npz or .json")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The preset with every flag the user gave applied on top."""
+    overrides = {
+        name: getattr(args, name) for name in field_names() if getattr(args, name, None) is not None
+    }
+    return Config.preset(args.preset, **overrides)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="nnviz",
+        description="Watch a from-scratch NumPy neural network learn. "
+        "With no subcommand, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"nnviz {__version__}")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    train = commands.add_parser("train", help="train headless and write the results to a folder")
+    _add_config_flags(train)
+    train.add_argument("--out", metavar="DIR", help="folder for config, metrics, weights, history")
+    gui = commands.add_parser("gui", help="open the window (the default)")
+    _add_config_flags(gui)
+    gui.add_argument("session", nargs="?", help="a session file to open")
+    gui.add_argument("--train", type=int, metavar="N", help="train N iterations after opening")
+    gui.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window after --train")
+    gui.add_argument("--quit", action="store_true", help="exit after --train and --screenshot")
+    return parser
+
+
+def _progress(snapshot, started: float, stream) -> None:
+    rate = snapshot.iteration / max(time.perf_counter() - started, 1e-9)
+    stream.write(
+        f"\riteration {snapshot.iteration}/{snapshot.target}  train loss {snapshot.train_loss:.5g}"
+        f"  test loss {snapshot.test_loss:.5g}  {rate:,.0f} it/s "
+    )
+    stream.flush()
+
+
+def run_train(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    trainer = Trainer(config)
+    started = time.perf_counter()
+    show = sys.stderr.isatty()
+    for snapshot in trainer.run(chunk=max(1, min(2000, config.iterations // 100 or 1))):
+        if show:
+            _progress(snapshot, started, sys.stderr)
+    if show:
+        sys.stderr.write("\n")
+    metrics = trainer.evaluate()
+    print(f"nnviz: trained {trainer.iteration} iterations in {trainer.seconds:.2f} s")
+    print(f"train: loss {metrics.train.loss:.6g}  AUC {metrics.train.auc:.4f}  "
+          f"accuracy {metrics.train.accuracy:.4f}")
+    print(f"test:  loss {metrics.test.loss:.6g}  AUC {metrics.test.auc:.4f}  "
+          f"accuracy {metrics.test.accuracy:.4f}")
+    print(f"\nclassification report (test, threshold {config.threshold:g})")
+    print(metrics.test.report_text)
+    if args.out:
+        written = write_run(args.out, trainer, metrics)
+        print(f"wrote {len(written)} files to {Path(args.out)}")
+    if trainer.diverged_at is not None:
+        print(f"nnviz: {trainer.divergence_message()}", file=sys.stderr)
+        return EXIT_DIVERGED
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in {"train", "gui", "-h", "--help", "--version"}:
+        argv = ["gui", *argv]  # `nnviz` and `nnviz my.nnviz` open the window
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return run_train(args)
+        from .gui.app import run_gui
+
+        return run_gui(args, config_from_args(args))
+    except (ConfigError, DataError, FileFormatError) as error:
+        print(f"nnviz: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def metrics_summary(path: str | Path) -> dict:
+    """Read a run folder's metrics.json (a convenience for scripts and tests)."""
+    return json.loads(Path(path, "metrics.json").read_text())
