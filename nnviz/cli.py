@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per Config field (snake_case field = --kebab-case flag); unset flags keep the preset."""
     group = parser.add_argument_group("configuration (flags override --preset)")
-    group.add_argument("--preset", choices=list(PRESETS), default="seed", help="starting setup")
+    group.add_argument("--preset", choices=list(PRESETS), help="starting setup (default: seed)")
     add = group.add_argument
     add("--dataset", choices=DATASETS, help="moons (the article), circles, xor, gauss, spiral, csv")
     add("--csv-path", metavar="FILE", help="CSV with header x1,x2,label (labels 0/1)")
@@ -59,7 +59,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     overrides = {
         name: getattr(args, name) for name in field_names() if getattr(args, name, None) is not None
     }
-    return Config.preset(args.preset, **overrides)
+    return Config.preset(args.preset or "seed", **overrides)
 
 
 def build_parser() -> argparse.ArgumentParser:

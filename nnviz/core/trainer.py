@@ -43,6 +43,20 @@ class Snapshot:
     def finished(self) -> bool:
         return self.iteration >= self.target or self.diverged_at is not None
 
+    def __reduce__(self):
+        """Pickle as plain data (a mapping proxy cannot be pickled); unpickling re-freezes it."""
+        state = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        state["weights"] = dict(self.weights)
+        return (_snapshot_from_state, (state,))
+
+
+def _snapshot_from_state(state: dict) -> Snapshot:
+    state["weights"] = _read_only(state["weights"])
+    history = state["history"]
+    for name in history.__dataclass_fields__:
+        getattr(history, name).flags.writeable = False
+    return Snapshot(**state)
+
 
 @dataclass(frozen=True)
 class LayerTrace:

@@ -27,3 +27,44 @@ def class_colors(labels: np.ndarray) -> list[pg.QtGui.QBrush]:
     """One brush per point: orange for class 0, blue for class 1."""
     brushes = {0: pg.mkBrush(*ORANGE), 1: pg.mkBrush(*BLUE)}
     return [brushes[int(label)] for label in labels]
+
+
+# -- plots (added for the loss, boundary and ROC views) -------------------------------------------
+
+AXIS_COLOR = (90, 90, 90)
+CONTOUR_COLOR = (33, 33, 33)  # the decision-threshold line on the probability map
+CHANCE_COLOR = (150, 150, 150)  # the ROC chance diagonal
+LABEL_SIZE = "10pt"
+
+
+def style_axis(axis: pg.AxisItem) -> None:
+    """Dark axis line, ticks and tick labels, for a white background."""
+    axis.setPen(pg.mkPen(*AXIS_COLOR))
+    axis.setTextPen(pg.mkPen(*TEXT))
+
+
+def light_plot_widget(x_label: str, y_label: str) -> pg.PlotWidget:
+    """A white PlotWidget with dark axes and labelled x/y axes, legible at about 450x350 px."""
+    widget = pg.PlotWidget(background="w")
+    item = widget.getPlotItem()
+    for name in ("left", "bottom"):
+        style_axis(item.getAxis(name))
+    label_style = {"color": pg.mkColor(TEXT).name(), "font-size": LABEL_SIZE}
+    item.setLabel("bottom", x_label, **label_style)
+    item.setLabel("left", y_label, **label_style)
+    return widget
+
+
+def light_legend(item: pg.PlotItem, offset: tuple[float, float]) -> pg.LegendItem:
+    """A legend with dark text on a translucent white box; negative offsets anchor right/bottom."""
+    return item.addLegend(
+        offset=offset,
+        labelTextColor=TEXT,
+        labelTextSize="9pt",
+        brush=pg.mkBrush(255, 255, 255, 215),
+        pen=pg.mkPen(200, 200, 200),
+        verSpacing=-4,
+    )
+# Splits in the loss and ROC views: near-black and purple, so they never read as a class colour.
+TRAIN_CURVE = (33, 33, 33)
+TEST_CURVE = (148, 82, 190)

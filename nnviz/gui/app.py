@@ -1,0 +1,119 @@
+"""Start the window: application identity, icon, settings, and the scripted `--train` run."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import time
+from importlib import resources
+
+from PySide6.QtCore import QObject, QSettings, QTimer, Slot
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from .. import __version__
+from ..core import Config
+from .main_window import MainWindow, stored_config
+
+APP_ID = "io.github.nnviz.nnviz"
+#: The stall probe ticks this often; a longer gap between ticks is event-loop stall.
+PROBE_MS = 5
+
+
+def app_icon() -> QIcon:
+    with resources.as_file(resources.files("nnviz") / "resources" / "nnviz.svg") as path:
+        return QIcon(str(path))
+
+
+def application() -> QApplication:
+    """The QApplication, created once with nnviz's name, desktop id and icon."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("nnviz")
+    app.setApplicationDisplayName("nnviz")
+    app.setOrganizationName("nnviz")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
+    return app
+
+
+class ScriptedRun(QObject):
+    """`--train N --screenshot FILE --quit`: train through the real worker path and measure.
+
+    A 5 ms probe timer measures the longest gap in the event loop while training runs.
+    """
+
+    def __init__(self, window: MainWindow, iterations: int, screenshot: str | None,
+                 quit_after: bool) -> None:
+        super().__init__(window)
+        self.window, self.iterations = window, iterations
+        self.screenshot, self.quit_after = screenshot, quit_after
+        self.max_stall = 0.0
+        self._probe = QTimer(self, interval=PROBE_MS)
+        self._probe.timeout.connect(self._on_probe_timeout)
+        self.exit_code = 0
+
+    def start(self) -> None:
+        QTimer.singleShot(0, self._begin)
+
+    @Slot()
+    def _begin(self) -> None:
+        window = self.window
+        window.controls.editor("iterations").setValue(self.iterations)
+        window.frame_drawn.connect(self._on_window_frame_drawn)
+        self.redraws_before = window.redraws
+        self.started = self._last_tick = time.perf_counter()
+        self._probe.start()
+        window.play()
+
+    @Slot()
+    def _on_probe_timeout(self) -> None:
+        now = time.perf_counter()
+        self.max_stall = max(self.max_stall, now - self._last_tick - PROBE_MS / 1000)
+        self._last_tick = now
+
+    @Slot(int)
+    def _on_window_frame_drawn(self, iteration: int) -> None:
+        if iteration < self.iterations and self.window.playing:
+            return
+        seconds = time.perf_counter() - self.started
+        self._probe.stop()
+        self.window.frame_drawn.disconnect(self._on_window_frame_drawn)
+        redraws = self.window.redraws - self.redraws_before
+        done = self.window.snapshot.iteration
+        if self.screenshot:
+            if not self.window.grab().save(self.screenshot, "PNG"):
+                print(f"nnviz: error: cannot write {self.screenshot}", file=sys.stderr)
+                self.exit_code = 1
+        print(f"trained {done} iterations in {seconds:.2f} s ({done / seconds:,.0f} it/s), "
+              f"{redraws} redraws ({redraws / seconds:.1f} Hz), "
+              f"max event-loop stall {self.max_stall * 1000:.0f} ms", flush=True)
+        if self.quit_after:
+            self.window.close()
+            QApplication.instance().exit(self.exit_code)
+
+
+def run_gui(args: argparse.Namespace, config: Config) -> int:
+    """Open the window (the default command); returns the exit code."""
+    multiprocessing.freeze_support()
+    app = application()
+    settings = QSettings()
+    scripted = args.train is not None
+    explicit = any(getattr(args, name, None) is not None for name in config.to_dict())
+    if not scripted and not explicit and args.preset is None:
+        config = stored_config(settings) or config
+    window = MainWindow(config, settings, preset=args.preset or ("seed" if not explicit else None))
+    window.setWindowIcon(app_icon())
+    window.show()
+    if scripted:
+        run = ScriptedRun(window, args.train, args.screenshot, args.quit)
+        run.start()
+    return app.exec()
+
+
+def main() -> int:
+    """Entry point of the `nnviz-gui` launcher (no console on Windows)."""
+    from ..cli import main as cli_main
+
+    return cli_main(["gui", *sys.argv[1:]])

@@ -1,0 +1,105 @@
+"""The QThread that owns training: it runs the training process and collects its snapshots."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from ..core import Config, Dataset, Snapshot
+from ..training_process import serve
+
+#: How long the thread blocks on the pipe before it checks its stop flag again.
+POLL_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The newest snapshot, whether training is still running, and any divergence message."""
+
+    snapshot: Snapshot
+    playing: bool
+    message: str
+
+
+class TrainingThread(QThread):
+    """Starts the training process, forwards commands to it, and keeps only its newest snapshot.
+
+    Snapshots land in a one-slot mailbox (newest wins) and `snapshot_ready` is emitted only when
+    the mailbox goes from empty to full, so a slow redraw never builds a queue of events. The
+    thread stops cooperatively: `stop()` sets the interruption flag, which `run()` checks between
+    reads, then asks the process to quit and joins it.
+    """
+
+    snapshot_ready = Signal()
+    error_reported = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
+        self._commands_in, self._commands = context.Pipe(duplex=False)
+        self._replies, self._replies_out = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=serve, args=(self._commands_in, self._replies_out), name="nnviz-training",
+            daemon=True)
+        self._lock = threading.Lock()
+        self._mailbox: Delivery | None = None
+        self.snapshots_received = 0
+
+    def start(self) -> None:  # type: ignore[override]
+        self._process.start()
+        super().start()
+
+    def send(self, *command: Any) -> None:
+        """Queue a command for the training process (called from the GUI thread only)."""
+        try:
+            self._commands.send(command)
+        except (BrokenPipeError, OSError):
+            self.error_reported.emit("the training process has stopped")
+
+    def configure(self, config: Config, dataset: Dataset) -> None:
+        self.send("configure", config.to_dict(), dataset)
+
+    def take(self) -> Delivery | None:
+        """The newest delivery, or None if nothing arrived since the last take."""
+        with self._lock:
+            delivery, self._mailbox = self._mailbox, None
+        return delivery
+
+    def run(self) -> None:
+        while not self.isInterruptionRequested():
+            try:
+                if not self._replies.poll(POLL_SECONDS):
+                    continue
+                reply = self._replies.recv()
+            except (EOFError, OSError):
+                self.error_reported.emit("the training process stopped unexpectedly")
+                return
+            if reply[0] == "snapshot":
+                self._deliver(Delivery(*reply[1:]))
+            else:
+                self.error_reported.emit(reply[1])
+
+    def _deliver(self, delivery: Delivery) -> None:
+        with self._lock:
+            was_empty = self._mailbox is None
+            self._mailbox = delivery
+            self.snapshots_received += 1
+        if was_empty:
+            self.snapshot_ready.emit()
+
+    def stop(self, timeout_ms: int = 1000) -> None:
+        """Stop the process and the thread and wait for both (never `terminate()`)."""
+        self.requestInterruption()
+        self.send("quit")
+        self.wait(timeout_ms)
+        if self._process.is_alive():
+            self._process.join(timeout_ms / 1000)
+        if self._process.is_alive():  # unresponsive: a last resort for the child, not the thread
+            self._process.kill()
+            self._process.join()
+        for connection in (self._commands, self._commands_in, self._replies, self._replies_out):
+            connection.close()

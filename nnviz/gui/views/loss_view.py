@@ -1,0 +1,87 @@
+"""The loss curve: train and test loss against iteration, from the snapshot's history."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from .. import style
+from ..frame import Frame
+
+#: The y-axis label for each of the core's losses; sse is plotted per point (see `loss_curves`).
+LOSS_LABELS = {
+    "sse": "loss per point (SSE / n)",
+    "mse": "loss (MSE)",
+    "bce": "loss (BCE)",
+}
+
+
+def loss_curves(frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(iteration, train, test) as plotted: the core's sse is a sum over the split's points, so it
+    is divided by the split's size to put train (750 points) and test (250) on one scale."""
+    history = frame.snapshot.history
+    train, test = history.train_loss, history.test_loss
+    if frame.config.loss == "sse":
+        train = train / len(frame.data.y_train)
+        test = test / len(frame.data.y_test)
+    return history.iteration, train, test
+
+
+class LossView(QtWidgets.QWidget):
+    """Train (solid) and test (dashed) loss against iteration, with a log-scale toggle."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.log_scale_check = QtWidgets.QCheckBox("log scale")
+        self.log_scale_check.setToolTip("Show the loss on a logarithmic axis.")
+        self.log_scale_check.toggled.connect(self._on_log_scale_toggled)
+
+        self.plot = style.light_plot_widget("iteration", LOSS_LABELS["sse"])
+        item = self.plot.getPlotItem()
+        item.showGrid(x=True, y=True, alpha=0.15)
+        self.legend = style.light_legend(item, offset=(-10, 10))
+        curve_options = {
+            "clipToView": True,
+            "autoDownsample": True,
+            "downsampleMethod": "peak",
+            "connect": "finite",
+        }
+        self.train_curve = item.plot(
+            name="train", pen=pg.mkPen(*style.TRAIN_CURVE, width=2), **curve_options
+        )
+        self.test_curve = item.plot(
+            name="test",
+            pen=pg.mkPen(*style.TEST_CURVE, width=2, style=QtCore.Qt.PenStyle.DashLine),
+            **curve_options,
+        )
+        self._loss: str | None = None
+
+        controls = QtWidgets.QHBoxLayout()
+        controls.setContentsMargins(4, 0, 4, 0)
+        controls.addStretch(1)
+        controls.addWidget(self.log_scale_check)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(controls)
+        layout.addWidget(self.plot, 1)
+
+    def show_frame(self, frame: Frame) -> None:
+        iteration, train, test = loss_curves(frame)
+        self.train_curve.setData(iteration, train)
+        self.test_curve.setData(iteration, test)
+        if frame.config.loss != self._loss:
+            self._loss = frame.config.loss
+            label = LOSS_LABELS.get(self._loss, f"loss ({self._loss})")
+            self.plot.getPlotItem().setLabel("left", label)
+
+    def set_log_scale(self, log: bool) -> None:
+        self.log_scale_check.setChecked(log)
+
+    def log_scale(self) -> bool:
+        return self.log_scale_check.isChecked()
+
+    @QtCore.Slot(bool)
+    def _on_log_scale_toggled(self, checked: bool) -> None:
+        self.plot.getPlotItem().setLogMode(y=checked)

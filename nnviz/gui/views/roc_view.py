@@ -1,0 +1,84 @@
+"""The ROC: train and test curves with their AUC, the chance diagonal and the threshold's point."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from .. import style
+from ..frame import Frame, RocCurve
+
+#: The axes show [0, 1] with this much room on each side, so the curves never touch the frame.
+PADDING = 0.02
+
+
+def auc_text(split: str, roc: RocCurve) -> str:
+    """The legend entry of one split: "train  AUC 0.9974", or "AUC n/a" when undefined."""
+    auc = "n/a" if math.isnan(roc.auc) else f"{roc.auc:.4f}"
+    return f"{split}  AUC {auc}"
+
+
+class RocView(QtWidgets.QWidget):
+    """Train (solid) and test (dashed) ROC curves, with each curve's point at the threshold."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = style.light_plot_widget("false positive rate", "true positive rate")
+        item = self.plot.getPlotItem()
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.disableAutoRange()
+        item.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=PADDING)
+        item.setMouseEnabled(x=False, y=False)
+        item.setMenuEnabled(False)
+        item.hideButtons()
+
+        self.chance = item.plot(
+            [0.0, 1.0],
+            [0.0, 1.0],
+            pen=pg.mkPen(*style.CHANCE_COLOR, width=1, style=QtCore.Qt.PenStyle.DashLine),
+        )
+        self.legend = style.light_legend(item, offset=(-10, -10))
+        self.train_curve = item.plot(name="train", pen=pg.mkPen(*style.TRAIN_CURVE, width=2))
+        self.test_curve = item.plot(
+            name="test",
+            pen=pg.mkPen(*style.TEST_CURVE, width=2, style=QtCore.Qt.PenStyle.DashLine),
+        )
+        marker = {"size": 10, "pen": pg.mkPen(255, 255, 255, width=1.5)}
+        self.train_point = pg.ScatterPlotItem(brush=pg.mkBrush(*style.TRAIN_CURVE), **marker)
+        self.test_point = pg.ScatterPlotItem(brush=pg.mkBrush(*style.TEST_CURVE), **marker)
+        for point in (self.train_point, self.test_point):
+            point.setZValue(10)
+            item.addItem(point)
+        # A legend entry for the markers, drawn with a neutral sample that is not in the plot.
+        self._point_sample = pg.PlotDataItem(
+            pen=None, symbol="o", symbolSize=9, symbolBrush=(110, 110, 110), symbolPen="w"
+        )
+        self.legend.addItem(self._point_sample, "threshold")
+        self._texts: dict[str, str] = {}
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot, 1)
+
+    def show_frame(self, frame: Frame) -> None:
+        train, test = frame.train_roc, frame.test_roc
+        self.train_curve.setData(train.fpr, train.tpr)
+        self.test_curve.setData(test.fpr, test.tpr)
+        self.train_point.setData(pos=np.array([train.operating_point]))
+        self.test_point.setData(pos=np.array([test.operating_point]))
+        self._set_legend_text(self.train_curve, auc_text("train", train))
+        self._set_legend_text(self.test_curve, auc_text("test", test))
+        self._set_legend_text(self._point_sample, f"at threshold {frame.threshold:.2f}")
+
+    def legend_texts(self) -> list[str]:
+        """The legend's entries as shown, top to bottom."""
+        return [label.text for _, label in self.legend.items]
+
+    def _set_legend_text(self, item: pg.GraphicsObject, text: str) -> None:
+        key = str(id(item))
+        if self._texts.get(key) != text:  # relayout only on change
+            self._texts[key] = text
+            self.legend.getLabel(item).setText(text)

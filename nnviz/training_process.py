@@ -1,0 +1,126 @@
+"""A Trainer served in a child process, driven by commands over a pipe (no Qt here).
+
+The window's QThread owns this process. Training runs in its own interpreter so that redrawing
+never competes with it for the GIL: measured here, a plain thread lost half its speed to a GUI
+redrawing at 33 Hz, while a separate process keeps the training core to itself.
+
+Commands are tuples: ("configure", config_dict, dataset), ("update", config_dict), ("play",),
+("pause",), ("step", n), ("reset",), ("set_weights", weights), ("speed", its_per_second | None),
+("quit",). Replies are ("snapshot", Snapshot, playing, message) and ("error", message).
+"""
+
+from __future__ import annotations
+
+import time
+from multiprocessing.connection import Connection
+
+from .core import Config, Trainer, TrainingDiverged
+
+#: Send at most this many snapshots a second while playing, plus the final one.
+SEND_RATE = 40.0
+#: Aim for training chunks of this many seconds between command checks.
+CHUNK_SECONDS = 0.005
+
+
+class TrainingServer:
+    """The command loop: trains in short chunks and checks for commands between them."""
+
+    def __init__(self, commands: Connection, replies: Connection) -> None:
+        self.commands, self.replies = commands, replies
+        self.trainer: Trainer | None = None
+        self.playing = False
+        self.speed: float | None = None  # iterations per second, None = as fast as possible
+        self.chunk = 64
+        self.last_sent = 0.0
+        self.running = True
+
+    def serve(self) -> None:
+        while self.running:
+            if not self.playing:
+                self.commands.poll(None)
+            while self.running and self.commands.poll():
+                self.handle(self.commands.recv())
+            if self.playing and self.running:
+                self.train_for_a_while()
+
+    def handle(self, command: tuple) -> None:
+        kind, *args = command
+        try:
+            if kind == "quit":
+                self.running = False
+            elif kind == "configure":
+                config, dataset = args
+                self.trainer = Trainer(Config.from_dict(config), dataset)
+                self.playing = False
+                self.send()
+            elif kind == "speed":
+                self.speed = args[0]
+            elif self.trainer is None:
+                self.error("no network is configured yet")
+            elif kind == "update":
+                self.trainer.update_config(Config.from_dict(args[0]))
+                self.send()
+            elif kind == "play":
+                self.playing = self.trainer.iteration < self.trainer.config.iterations
+                self.last_sent = 0.0
+                self.send()
+            elif kind == "pause":
+                self.playing = False
+                self.send()
+            elif kind == "step":
+                self.playing = False
+                self.trainer.step(args[0])
+                self.send()
+            elif kind == "reset":
+                self.playing = False
+                self.trainer.reset()
+                self.send()
+            elif kind == "set_weights":
+                self.trainer.set_weights(args[0])
+                self.send()
+            else:
+                self.error(f"unknown command {kind!r}")
+        except TrainingDiverged as error:
+            self.playing = False
+            self.error(str(error))
+        except (ValueError, OSError) as error:
+            self.playing = False
+            self.error(str(error))
+
+    def train_for_a_while(self) -> None:
+        trainer = self.trainer
+        remaining = trainer.config.iterations - trainer.iteration
+        if self.speed is None:
+            n = min(self.chunk, remaining)
+            started = time.perf_counter()
+            trainer.step(n)
+            elapsed = time.perf_counter() - started
+            # keep each chunk near CHUNK_SECONDS so commands are answered promptly
+            scale = CHUNK_SECONDS / max(elapsed, 1e-6)
+            self.chunk = max(1, min(100_000, int(self.chunk * min(max(scale, 0.5), 2.0))))
+        else:
+            n = max(1, int(self.speed / 50))  # paced: at most 50 wake-ups a second
+            trainer.step(min(n, remaining))
+            self.commands.poll(n / self.speed)  # wait, but wake at once for a command
+        finished = trainer.iteration >= trainer.config.iterations or trainer.diverged_at is not None
+        if finished:
+            self.playing = False
+        now = time.perf_counter()
+        if finished or now - self.last_sent >= 1.0 / SEND_RATE:
+            self.send()
+
+    def send(self) -> None:
+        self.last_sent = time.perf_counter()
+        trainer = self.trainer
+        self.replies.send(("snapshot", trainer.snapshot(), self.playing, trainer.divergence_message()))
+
+    def error(self, message: str) -> None:
+        self.replies.send(("error", message))
+
+
+def serve(commands: Connection, replies: Connection) -> None:
+    """Entry point of the child process."""
+    try:
+        TrainingServer(commands, replies).serve()
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        pass  # the window went away; nothing to report to
