@@ -19,6 +19,7 @@ fatal, because timings depend on the machine.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import subprocess
@@ -37,7 +38,7 @@ EXACT_ITERATIONS = 2000
 EXACT_TOLERANCE = 1e-9
 TRAINER_ITERATIONS = 20_000
 TEXTBOOK_ITERATIONS = 10_000
-WARM_UP = 500
+WARM_UP = 2000
 
 # The child measures its own peak resident set size after one seed run of 20,000 iterations.
 MEMORY_CHILD = """
@@ -166,6 +167,15 @@ def _owner(path: str) -> str:
     return "?"
 
 
+def load_description() -> str:
+    """The 1-minute load average: other busy processes make every timing here noisy."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Windows
+        return "load average unknown"
+    return f"load average {load:.2f} on {os.cpu_count()} CPUs"
+
+
 # -- report ----------------------------------------------------------------------------------
 
 
@@ -180,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         f"numpy {np.__version__}, {platform.machine()}"
     )
     print(f"BLAS: {blas_description()}")
+    print(f"before: {load_description()}")
 
     x, y = article_data()
     difference = check_exactness(x, y)
@@ -216,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         f"median: trainer {trainer_median:>9,.0f} it/s, textbook {textbook_median:>9,.0f} it/s, "
         f"ratio {trainer_median / textbook_median:.2f}x"
     )
+
+    print(f"after:  {load_description()} (this benchmark adds about 1; more means contention)")
 
     memory = peak_memory_mb()
     if memory is not None:

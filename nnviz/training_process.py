@@ -11,6 +11,7 @@ Commands are tuples: ("configure", config_dict, dataset), ("update", config_dict
 
 from __future__ import annotations
 
+import contextlib
 import time
 from multiprocessing.connection import Connection
 
@@ -120,7 +121,6 @@ class TrainingServer:
 
 def serve(commands: Connection, replies: Connection) -> None:
     """Entry point of the child process."""
-    try:
+    # EOF or a broken pipe means the window went away: there is nobody to report to.
+    with contextlib.suppress(EOFError, BrokenPipeError, KeyboardInterrupt):
         TrainingServer(commands, replies).serve()
-    except (EOFError, BrokenPipeError, KeyboardInterrupt):
-        pass  # the window went away; nothing to report to

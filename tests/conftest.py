@@ -3,32 +3,39 @@
 from __future__ import annotations
 
 import os
+import weakref
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.pop("DISPLAY", None)
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
-import pytest  # noqa: E402
+import pytest
+
+_started_threads: weakref.WeakSet = weakref.WeakSet()
+
+
+def pytest_configure(config) -> None:
+    """Record every QThread that starts, so the guard below need not scan the whole heap."""
+    from PySide6.QtCore import QThread
+
+    original_start = QThread.start
+
+    def recording_start(self, *args, **kwargs):
+        _started_threads.add(self)
+        return original_start(self, *args, **kwargs)
+
+    QThread.start = recording_start
 
 
 def _running_qthreads() -> list:
-    """QThreads still running, found through the garbage collector's view of live objects."""
-    import gc
-    import sys
-
-    if "PySide6.QtCore" not in sys.modules:
-        return []
-    from PySide6.QtCore import QThread
-
-    main = QThread.currentThread()
-    found = []
-    for obj in gc.get_objects():
+    running = []
+    for thread in list(_started_threads):
         try:
-            if isinstance(obj, QThread) and obj is not main and obj.isRunning():
-                found.append(obj)
+            if thread.isRunning():
+                running.append(thread)
         except RuntimeError:  # the C++ object is already deleted
             continue
-    return found
+    return running
 
 
 @pytest.fixture(autouse=True)

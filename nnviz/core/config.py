@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 DATASETS = ("moons", "circles", "xor", "gauss", "spiral", "csv")
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 LOSSES = ("sse", "mse", "bce")
@@ -60,7 +62,9 @@ class Config:
     init_weights: str | None = field(default=None)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", _as_hidden(self.hidden))
+        object.__setattr__(self, "hidden", tuple(_plain(v) for v in _as_hidden(self.hidden)))
+        for f in fields(self):
+            object.__setattr__(self, f.name, _plain(getattr(self, f.name)))
         _validate(self)
 
     @classmethod
@@ -68,7 +72,7 @@ class Config:
         """A named setup from PRESETS, with any field overridden."""
         if name not in PRESETS:
             raise ConfigError("preset", name, f"one of {', '.join(PRESETS)}")
-        return cls(**{**PRESETS[name], **overrides})
+        return cls.from_dict({**PRESETS[name], **overrides})
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed, validated like a new Config."""
@@ -155,6 +159,17 @@ def _as_hidden(value: Any) -> tuple[int, ...]:
         return tuple(value)
     except TypeError:
         raise ConfigError("hidden", value, "a sequence of layer widths such as (8, 4)") from None
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars become Python numbers, so np.int64(5) is as good as 5."""
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
 
 
 def _is_int(value: Any) -> bool:

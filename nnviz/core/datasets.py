@@ -91,7 +91,7 @@ def load_points_csv(path: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
             f"{MAX_CSV_BYTES / 2**20:.0f} MiB"
         )
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"cannot read {path} as CSV text: {error}") from None
@@ -137,7 +137,8 @@ def _parse_points(rows: list[list[str]], name: str) -> tuple[np.ndarray, np.ndar
 def load_dataset(config: Config) -> Dataset:
     """The configured points, split with `train_test_split(test_size, random_state=split_seed)`."""
     x, y = make_points(config)
-    if len(x) * config.test_size < 1 or len(x) * (1 - config.test_size) < 2:
+    n_test = math.ceil(len(x) * config.test_size)  # train_test_split's own rounding
+    if n_test < 1 or len(x) - n_test < 2:
         raise DataError(
             f"test_size {config.test_size} leaves no test or training points out of {len(x)}"
         )

@@ -59,6 +59,21 @@ def write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities (an undefined AUC, a diverged loss) become null: strict JSON."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def json_text(document: Any) -> str:
+    return json.dumps(_json_safe(document), indent=2, allow_nan=False)
+
+
 # -- weights ---------------------------------------------------------------------------------
 
 
@@ -96,8 +111,11 @@ def load_weights(path: str | Path) -> dict[str, np.ndarray]:
             except (TypeError, ValueError):
                 raise FileFormatError(f"{path.name}: {name} is not a numeric array") from None
         return _checked_arrays(arrays, path.name)
-    with path.open("rb") as handle:
-        return read_npz(handle, path.name)
+    try:
+        with path.open("rb") as handle:
+            return read_npz(handle, path.name)
+    except OSError as error:
+        raise FileFormatError(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def read_npz(source: IO[bytes] | bytes, name: str) -> dict[str, np.ndarray]:
@@ -130,6 +148,8 @@ def read_npz(source: IO[bytes] | bytes, name: str) -> dict[str, np.ndarray]:
 
 def _checked_arrays(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
     for key, array in arrays.items():
+        if not isinstance(array, np.ndarray):
+            raise FileFormatError(f"{name}: member {key!r} is not a NumPy array")
         if array.dtype.kind not in "iuf":
             raise FileFormatError(f"{name}: {key} has type {array.dtype}, expected numbers")
         if not np.all(np.isfinite(array)):
@@ -197,7 +217,7 @@ def write_run(out: str | Path, trainer: Trainer, metrics: Metrics) -> list[Path]
     report = f"train\n{metrics.train.report_text}\ntest\n{metrics.test.report_text}"
     return [
         write_text(out / "config.json", trainer.config.to_json()),
-        write_text(out / "metrics.json", json.dumps(metrics_document(trainer, metrics), indent=2)),
+        write_text(out / "metrics.json", json_text(metrics_document(trainer, metrics))),
         write_text(out / "report.txt", report),
         save_history_csv(out / "history.csv", snapshot.history),
         save_weights(out / "initial_weights.npz", trainer.initial_weights()),

@@ -49,7 +49,7 @@ class Layout:
         """The article's format: fresh arrays `W1` (fan_in, fan_out), `b1` (fan_out,), ..."""
         weights = {}
         for k, matrix in enumerate(self.matrices(flat), start=1):
-            weights[f"W{k}"] = np.ascontiguousarray(matrix[:, :-1].T)
+            weights[f"W{k}"] = matrix[:, :-1].T.copy()
             weights[f"b{k}"] = matrix[:, -1].copy()
         return weights
 
@@ -133,7 +133,7 @@ def _tanh_grad(delta: np.ndarray, h: np.ndarray, a: np.ndarray, tmp: np.ndarray)
 
 
 def _relu(a: np.ndarray, out: np.ndarray) -> None:
-    np.maximum(a, 0.0, out)
+    np.maximum(a, 0.0, out=out)
 
 
 def _relu_grad(delta: np.ndarray, h: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:

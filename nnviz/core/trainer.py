@@ -148,8 +148,10 @@ class Trainer:
                 ) from None
         else:
             self._initial = initial_parameters(config, self.layout)
-        self.params = np.empty(self.layout.size)
-        self.grad = np.zeros(self.layout.size)
+        # Parameters and gradient share one buffer so that a single sum detects NaN/inf in either.
+        self._state = np.zeros(2 * self.layout.size)
+        self.params = self._state[: self.layout.size]
+        self.grad = self._state[self.layout.size :]
         self._backup = np.empty(self.layout.size)
         self._weight_mask = self.layout.weight_mask()
         self._scratch = np.empty(self.layout.size)
@@ -164,6 +166,7 @@ class Trainer:
     def reset(self) -> Snapshot:
         """Return to the initial weights, bit for bit, and forget the history."""
         np.copyto(self.params, self._initial)
+        np.copyto(self._backup, self._initial)
         self.iteration = 0
         self.seconds = 0.0
         self.diverged_at: int | None = None
@@ -171,7 +174,7 @@ class Trainer:
         n = len(self.data.x_train)
         batch = self.config.batch_size
         self.sampler = BatchSampler(n, batch, self.config.weight_seed) if 0 < batch < n else None
-        self._last_pass: Pass | None = None
+        self._last_pass: Pass | None = None  # the batch of the last applied update
         self._last_update: np.ndarray | None = None
         self.history.clear()
         self._record_current()
@@ -213,6 +216,9 @@ class Trainer:
         with np.errstate(all="ignore"):
             self._advance(n)
             self._record_current()
+            if not math.isfinite(self._current[0]) and self.diverged_at is None:
+                self._diverge(self.iteration)  # the forward pass itself overflowed
+                self._record_current()
         self.seconds += time.perf_counter() - start
         return self.snapshot()
 
@@ -225,28 +231,34 @@ class Trainer:
         config = self.config
         params, grad, backup, optimizer = self.params, self.grad, self._backup, self.optimizer
         lr, momentum, l1, l2 = config.learning_rate, config.momentum, config.l1, config.l2
-        record_every, add, total = self.record_every, np.add, np.add.reduce
+        record_every, add, total, state = self.record_every, np.add, np.add.reduce, self._state
         full = self._full_pass() if self.sampler is None else None
         start = self.iteration
         for i in range(start, start + n):
             batch = full or self._next_batch()
             batch.gradient()
+            if l1 or l2:
+                self._add_regularisation(l1, l2)
+            if not math.isfinite(total(state)):  # the weights or their gradient went NaN/inf
+                self._diverge(i)
+                return
             if i % record_every == 0 or i < DENSE_HISTORY:
                 self.iteration = i
                 self._record(batch)
-            if l1 or l2:
-                self._add_regularisation(l1, l2)
             np.copyto(backup, params)
             update = optimizer.update(grad, lr, momentum)
             add(params, update, params)
-            if not math.isfinite(total(params)):
-                np.copyto(params, backup)
-                self.iteration, self.diverged_at = i, i + 1
-                self._last_pass, self._last_update = batch, update
-                return
-        self.iteration = start + n
-        if n:
             self._last_pass, self._last_update = batch, update
+        self.iteration = start + n
+        if n and not math.isfinite(total(params)):
+            self._diverge(self.iteration)
+
+    def _diverge(self, iteration: int) -> None:
+        """Stop at `iteration`, keeping the weights of the iteration before it (still finite)."""
+        np.copyto(self.params, self._backup)
+        self.diverged_at = iteration
+        self.iteration = max(iteration - 1, 0)
+        self.history.truncate(self.iteration)
 
     def _add_regularisation(self, l1: float, l2: float) -> None:
         scratch = self._scratch
@@ -339,15 +351,19 @@ class Trainer:
         if self.diverged_at is None:
             return ""
         return (
-            f"training diverged at iteration {self.diverged_at}: the weights became NaN or "
-            f"infinite; the weights of iteration {self.diverged_at - 1} are kept. Lower the "
+            f"training diverged at iteration {self.diverged_at}: the loss or the weights became "
+            f"NaN or infinite; the weights of iteration {self.iteration} are kept. Lower the "
             f"learning rate (now {self.config.learning_rate:g}) or use a saturating activation."
         )
 
     def last_step(self) -> StepTrace | None:
-        """The error terms, gradients and updates of the most recent iteration, as copies."""
+        """The error terms, gradients and updates of the most recent iteration, as copies.
+
+        None before the first iteration and after divergence (the buffers then hold the failed
+        iteration, not the one whose weights were kept).
+        """
         batch, update = self._last_pass, self._last_update
-        if batch is None or update is None:
+        if batch is None or update is None or self.diverged_at is not None:
             return None
         grads = self.layout.to_weights(self.grad)
         updates = self.layout.to_weights(update)
@@ -364,7 +380,7 @@ class Trainer:
             for k, (a, h, d) in enumerate(zip(batch.pre, batch.out, batch.delta), start=1)
         )
         return StepTrace(
-            iteration=self.iteration - (0 if self.diverged_at else 1),
+            iteration=self.iteration - 1,
             x=batch.x.T.copy(),
             y=batch.y[0].copy(),
             loss=batch.loss_value(),

@@ -7,4 +7,4 @@ import os
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
-import PySide6  # noqa: E402,F401
+import PySide6  # noqa: F401

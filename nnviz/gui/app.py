@@ -82,10 +82,9 @@ class ScriptedRun(QObject):
         self.window.frame_drawn.disconnect(self._on_window_frame_drawn)
         redraws = self.window.redraws - self.redraws_before
         done = self.window.snapshot.iteration
-        if self.screenshot:
-            if not self.window.grab().save(self.screenshot, "PNG"):
-                print(f"nnviz: error: cannot write {self.screenshot}", file=sys.stderr)
-                self.exit_code = 1
+        if self.screenshot and not self.window.grab().save(self.screenshot, "PNG"):
+            print(f"nnviz: error: cannot write {self.screenshot}", file=sys.stderr)
+            self.exit_code = 1
         print(f"trained {done} iterations in {seconds:.2f} s ({done / seconds:,.0f} it/s), "
               f"{redraws} redraws ({redraws / seconds:.1f} Hz), "
               f"max event-loop stall {self.max_stall * 1000:.0f} ms", flush=True)

@@ -402,7 +402,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("config", self.config.to_json())
         self.settings.sync()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         self._redraw_timer.stop()
         self.thread.stop()

@@ -35,6 +35,9 @@ AXIS_COLOR = (90, 90, 90)
 CONTOUR_COLOR = (33, 33, 33)  # the decision-threshold line on the probability map
 CHANCE_COLOR = (150, 150, 150)  # the ROC chance diagonal
 LABEL_SIZE = "10pt"
+# Splits in the loss and ROC views: near-black and purple, so they never read as a class colour.
+TRAIN_CURVE = (33, 33, 33)
+TEST_CURVE = (148, 82, 190)
 
 
 def style_axis(axis: pg.AxisItem) -> None:
@@ -43,12 +46,17 @@ def style_axis(axis: pg.AxisItem) -> None:
     axis.setTextPen(pg.mkPen(*TEXT))
 
 
-def light_plot_widget(x_label: str, y_label: str) -> pg.PlotWidget:
+def light_plot_widget(
+    x_label: str, y_label: str, axis_items: dict[str, pg.AxisItem] | None = None
+) -> pg.PlotWidget:
     """A white PlotWidget with dark axes and labelled x/y axes, legible at about 450x350 px."""
-    widget = pg.PlotWidget(background="w")
+    widget = pg.PlotWidget(background="w", axisItems=axis_items)
     item = widget.getPlotItem()
+    item.layout.setContentsMargins(2, 8, 14, 2)  # room for the last tick labels at the edges
     for name in ("left", "bottom"):
-        style_axis(item.getAxis(name))
+        axis = item.getAxis(name)
+        style_axis(axis)
+        axis.enableAutoSIPrefix(False)  # no "(x0.001)" on a loss or a rate
     label_style = {"color": pg.mkColor(TEXT).name(), "font-size": LABEL_SIZE}
     item.setLabel("bottom", x_label, **label_style)
     item.setLabel("left", y_label, **label_style)
@@ -65,6 +73,3 @@ def light_legend(item: pg.PlotItem, offset: tuple[float, float]) -> pg.LegendIte
         pen=pg.mkPen(200, 200, 200),
         verSpacing=-4,
     )
-# Splits in the loss and ROC views: near-black and purple, so they never read as a class colour.
-TRAIN_CURVE = (33, 33, 33)
-TEST_CURVE = (148, 82, 190)

@@ -30,58 +30,57 @@ def threshold_contour(
     """Line segments where the row-major grid `z` ([y, x], sampled at the corners of `extent`)
     crosses `level`, as x and y arrays of point pairs (for `connect="pairs"`).
 
-    Marching squares, vectorised over the cells. A saddle cell (two opposite corners above the
-    level) is resolved by the mean of its corners, as `skimage.measure.find_contours` does.
+    Marching squares, vectorised, on the few cells whose corners are not all on one side. A saddle
+    cell (two opposite corners above the level) is resolved by the mean of its corners, as
+    `skimage.measure.find_contours` does. Cells next to NaN values give no segments.
     """
     ny, nx = z.shape
-    xmin, xmax, ymin, ymax = extent
-    dx, dy = (xmax - xmin) / (nx - 1), (ymax - ymin) / (ny - 1)
     above = z >= level
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Crossings on horizontal edges (between [j, i] and [j, i+1]) and vertical edges.
-        th = (level - z[:, :-1]) / (z[:, 1:] - z[:, :-1])
-        tv = (level - z[:-1, :]) / (z[1:, :] - z[:-1, :])
-    cols, rows = np.arange(nx, dtype=float), np.arange(ny, dtype=float)
-    hx, hy = xmin + (cols[:-1] + th) * dx, np.broadcast_to(ymin + rows[:, None] * dy, th.shape)
-    vx, vy = np.broadcast_to(xmin + cols * dx, tv.shape), ymin + (rows[:-1, None] + tv) * dy
+    bl, br, tl, tr = above[:-1, :-1], above[:-1, 1:], above[1:, :-1], above[1:, 1:]
+    j, i = np.nonzero((bl != br) | (bl != tl) | (bl != tr))
+    bl, br, tl, tr = bl[j, i], br[j, i], tl[j, i], tr[j, i]
+    z_bl, z_br, z_tl, z_tr = z[j, i], z[j, i + 1], z[j + 1, i], z[j + 1, i + 1]
 
-    # Per cell, the crossing points on its four edges: bottom, top, left, right.
-    px = np.stack([hx[:-1], hx[1:], vx[:, :-1], vx[:, 1:]], axis=-1)
-    py = np.stack([hy[:-1], hy[1:], vy[:, :-1], vy[:, 1:]], axis=-1)
-    crossed = np.stack(
-        [
-            above[:-1, :-1] != above[:-1, 1:],
-            above[1:, :-1] != above[1:, 1:],
-            above[:-1, :-1] != above[1:, :-1],
-            above[:-1, 1:] != above[1:, 1:],
-        ],
-        axis=-1,
-    )
-    count = crossed.sum(axis=-1)
+    def crossing(z0: np.ndarray, z1: np.ndarray) -> np.ndarray:
+        """Where along an edge from z0 to z1 the level lies, as a fraction in [0, 1]."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (level - z0) / (z1 - z0)
+
+    # The crossing point on each edge of each cell: bottom, top, left, right (in grid units).
+    i, j = i.astype(float), j.astype(float)
+    px = np.column_stack([i + crossing(z_bl, z_br), i + crossing(z_tl, z_tr), i, i + 1])
+    py = np.column_stack([j, j + 1, j + crossing(z_bl, z_tl), j + crossing(z_br, z_tr)])
+    crossed = np.column_stack([bl != br, tl != tr, bl != tl, br != tr])
+    count = crossed.sum(axis=1)
 
     # Ordinary cells: one segment between the two crossed edges.
-    j, i = np.nonzero(count == 2)
-    cells = crossed[j, i]
-    first = np.argmax(cells, axis=-1)
-    second = 3 - np.argmax(cells[:, ::-1], axis=-1)
-    xs = [np.column_stack([px[j, i, first], px[j, i, second]])]
-    ys = [np.column_stack([py[j, i, first], py[j, i, second]])]
+    cell = np.nonzero(count == 2)[0]
+    first = np.argmax(crossed[cell], axis=1)
+    second = 3 - np.argmax(crossed[cell, ::-1], axis=1)
+    starts, ends = [(cell, first)], [(cell, second)]
 
-    # Saddles: two segments that cut off either the corners unlike the bottom-left one
-    # (bottom-right: bottom+right, top-left: top+left) or the bottom-left and top-right corners.
-    j, i = np.nonzero(count == 4)
-    if len(j):
-        centre = (z[j, i] + z[j, i + 1] + z[j + 1, i] + z[j + 1, i + 1]) / 4
-        joined = (centre >= level) == above[j, i]
-        pairs = np.where(joined[:, None], [[0, 3, 1, 2]], [[0, 2, 1, 3]])
-        for a, b in ((0, 1), (2, 3)):
-            xs.append(np.column_stack([px[j, i, pairs[:, a]], px[j, i, pairs[:, b]]]))
-            ys.append(np.column_stack([py[j, i, pairs[:, a]], py[j, i, pairs[:, b]]]))
+    # Saddles: two segments. If the centre is on the bottom-left corner's side, that corner joins
+    # the top-right one and the other two corners are cut off (bottom+right, top+left edges);
+    # otherwise the bottom-left (bottom+left) and top-right (top+right) corners are cut off.
+    cell = np.nonzero(count == 4)[0]
+    if len(cell):
+        centre = (z_bl[cell] + z_br[cell] + z_tl[cell] + z_tr[cell]) / 4
+        joined = (centre >= level) == bl[cell]
+        starts += [(cell, np.zeros_like(cell)), (cell, np.ones_like(cell))]
+        ends += [(cell, np.where(joined, 3, 2)), (cell, np.where(joined, 2, 3))]
 
-    x, y = np.concatenate(xs).ravel(), np.concatenate(ys).ravel()
-    finite = np.isfinite(x) & np.isfinite(y)
-    finite = (finite[0::2] & finite[1::2]).repeat(2)
-    return x[finite], y[finite]
+    def points(parts: list) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.concatenate([r for r, _ in parts])
+        edges = np.concatenate([e for _, e in parts])
+        return px[rows, edges], py[rows, edges]
+
+    (x0, y0), (x1, y1) = points(starts), points(ends)
+    keep = np.isfinite(x0) & np.isfinite(y0) & np.isfinite(x1) & np.isfinite(y1)
+    xmin, xmax, ymin, ymax = extent
+    dx, dy = (xmax - xmin) / (nx - 1), (ymax - ymin) / (ny - 1)
+    x = xmin + np.column_stack([x0[keep], x1[keep]]).ravel() * dx
+    y = ymin + np.column_stack([y0[keep], y1[keep]]).ravel() * dy
+    return x, y
 
 
 class BoundaryView(QtWidgets.QWidget):
@@ -99,7 +98,11 @@ class BoundaryView(QtWidgets.QWidget):
 
         self.plot = style.light_plot_widget("x1", "x2")
         item = self.plot.getPlotItem()
+        # A fixed picture of the data's extent: no zoom or pan (the grid has no finer detail to
+        # show), and the range changes only with the extent.
         item.disableAutoRange()
+        item.setMouseEnabled(x=False, y=False)
+        item.setMenuEnabled(False)
         item.hideButtons()
 
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -181,7 +184,9 @@ class BoundaryView(QtWidgets.QWidget):
     def _on_test_points_toggled(self, checked: bool) -> None:
         self.test_scatter.setVisible(checked)
 
-    def _set_extent(self, extent: tuple[float, float, float, float], shape: tuple[int, int]) -> None:
+    def _set_extent(
+        self, extent: tuple[float, float, float, float], shape: tuple[int, int]
+    ) -> None:
         """Place the grid (pixel centres on the sampled points) and show the whole extent."""
         self._placed = (extent, shape)
         xmin, xmax, ymin, ymax = extent

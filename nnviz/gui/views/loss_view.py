@@ -16,6 +16,19 @@ LOSS_LABELS = {
     "bce": "loss (BCE)",
 }
 
+#: Pixels for the y axis: its label and tick labels as long as "0.0001".
+LEFT_AXIS_WIDTH = 64
+
+
+class LossAxis(pg.AxisItem):
+    """A y axis whose log mode labels only 1, 2 and 5 times a power of ten (pyqtgraph labels
+    every minor tick when there is room, which crowds 0.06 0.07 0.08 0.09 together)."""
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        strings = super().logTickStrings(values, scale, spacing)
+        mantissas = [f"{10.0**v * scale:.1e}"[0] for v in values]
+        return [s if m in "125" else "" for s, m in zip(strings, mantissas)]
+
 
 def loss_curves(frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(iteration, train, test) as plotted: the core's sse is a sum over the split's points, so it
@@ -37,10 +50,15 @@ class LossView(QtWidgets.QWidget):
         self.log_scale_check.setToolTip("Show the loss on a logarithmic axis.")
         self.log_scale_check.toggled.connect(self._on_log_scale_toggled)
 
-        self.plot = style.light_plot_widget("iteration", LOSS_LABELS["sse"])
+        self.plot = style.light_plot_widget(
+            "iteration", LOSS_LABELS["sse"], axis_items={"left": LossAxis("left")}
+        )
         item = self.plot.getPlotItem()
-        item.showGrid(x=True, y=True, alpha=0.15)
+        # A fixed width, so the plot does not jump as the tick labels get longer during training.
+        item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+        item.setLimits(xMin=0)  # iteration 0 alone would otherwise centre the axis on 0
         self.legend = style.light_legend(item, offset=(-10, 10))
+        # 1 px pens: 2 px lines made the redraw about 3x slower (3.5 ms vs 1.0 ms with 2000 points).
         curve_options = {
             "clipToView": True,
             "autoDownsample": True,
@@ -48,11 +66,11 @@ class LossView(QtWidgets.QWidget):
             "connect": "finite",
         }
         self.train_curve = item.plot(
-            name="train", pen=pg.mkPen(*style.TRAIN_CURVE, width=2), **curve_options
+            name="train", pen=pg.mkPen(*style.TRAIN_CURVE, width=1), **curve_options
         )
         self.test_curve = item.plot(
             name="test",
-            pen=pg.mkPen(*style.TEST_CURVE, width=2, style=QtCore.Qt.PenStyle.DashLine),
+            pen=pg.mkPen(*style.TEST_CURVE, width=1, style=QtCore.Qt.PenStyle.DashLine),
             **curve_options,
         )
         self._loss: str | None = None

@@ -1,0 +1,194 @@
+"""The window end to end, offscreen: real training process, real views, no fixed sleeps."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QImage
+
+from nnviz import Config, Trainer
+from nnviz.gui.main_window import MainWindow, stored_config
+
+TIMEOUT = 20_000  # ms; the first command waits for the training process to start
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "nnviz.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = MainWindow(Config.preset("seed"), settings)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+    assert not win.thread.isRunning()
+
+
+def drawn_at(iteration: int):
+    return lambda drawn: drawn == iteration
+
+
+def run_command(qtbot, window, action, iteration: int) -> None:
+    with qtbot.waitSignal(window.frame_drawn, timeout=TIMEOUT, check_params_cb=drawn_at(iteration)):
+        action()
+
+
+def image_array(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    data = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
+    return data.reshape(image.height(), image.bytesPerLine() // 4, 4)[:, : image.width(), :3]
+
+
+def test_opens_with_the_seed_preset_drawn_untrained(window):
+    assert window.snapshot.iteration == 0
+    assert window.config == Config.preset("seed")
+    assert window.windowTitle().startswith("nnviz")
+    assert "iteration 0 / 20,000" in window.status.text()
+
+
+def test_step_adds_one_iteration_with_the_cores_weights(qtbot, window):
+    run_command(qtbot, window, window.step_action.trigger, 1)
+    reference = Trainer(Config.preset("seed"))
+    reference.step(1)
+    for name, array in reference.weights().items():
+        np.testing.assert_array_equal(window.snapshot.weights[name], array)
+
+
+def test_reset_restores_bit_identical_initial_weights(qtbot, window):
+    initial = {k: v.copy() for k, v in window.snapshot.weights.items()}
+    window.step_count.setValue(50)
+    run_command(qtbot, window, window.step_n_action.trigger, 50)
+    run_command(qtbot, window, window.reset_action.trigger, 0)
+    for name, array in initial.items():
+        np.testing.assert_array_equal(window.snapshot.weights[name], array)
+
+
+def test_a_data_change_resets_training(qtbot, window):
+    run_command(qtbot, window, window.step_action.trigger, 1)
+    run_command(qtbot, window, lambda: window.controls.editor("noise").setValue(0.1), 0)
+    assert window.config.noise == 0.1
+    assert window.snapshot.iteration == 0
+    run_command(qtbot, window, window.step_action.trigger, 1)  # the new run trains
+    assert window.dataset.x_train.shape == (750, 2)
+
+
+def test_a_learning_rate_change_applies_live(qtbot, window):
+    window.step_count.setValue(100)
+    run_command(qtbot, window, window.step_n_action.trigger, 100)
+    window.controls.editor("learning_rate").setValue(0.5)
+    assert window.config.learning_rate == 0.5
+    run_command(qtbot, window, window.step_action.trigger, 101)  # no reset happened
+    reference = Trainer(Config.preset("seed"))
+    reference.step(100)
+    reference.update_config(reference.config.replace(learning_rate=0.5))
+    reference.step(1)
+    for name, array in reference.weights().items():
+        np.testing.assert_array_equal(window.snapshot.weights[name], array)
+
+
+def test_boundary_and_roc_change_with_training(qtbot, window):
+    before_image = np.array(window.boundary_view.image.image, copy=True)
+    before_roc = np.array(window.roc_view.test_curve.getData()[1], copy=True)
+    window.step_count.setValue(2000)
+    run_command(qtbot, window, window.step_n_action.trigger, 2000)
+    after_image = window.boundary_view.image.image
+    after_roc = window.roc_view.test_curve.getData()[1]
+    assert np.abs(after_image - before_image).max() > 0.3
+    assert before_roc.shape != after_roc.shape or not np.allclose(before_roc, after_roc)
+
+
+def test_the_grabbed_window_is_not_blank(qtbot, window):
+    window.step_count.setValue(500)
+    run_command(qtbot, window, window.step_n_action.trigger, 500)
+    pixels = image_array(window.grab().toImage())
+    colours = np.unique(pixels.reshape(-1, 3), axis=0)
+    assert len(colours) > 200
+    assert pixels.std() > 20
+
+
+def test_an_invalid_entry_shows_the_cores_message(qtbot, window):
+    combo = window.controls.editor("dataset")
+    combo.setCurrentText("csv")
+    combo.activated.emit(combo.currentIndex())
+    message = window.controls.error_text("csv_path")
+    assert "csv_path" in message and "CSV file path" in message
+    assert window.config.dataset == "moons"  # the running setup is untouched
+
+
+def test_a_broken_csv_shows_the_data_error(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x1,x2,label\n0,0,2\n")
+    window.controls.csv_path.setText(str(bad))
+    combo = window.controls.editor("dataset")
+    combo.setCurrentText("csv")
+    combo.activated.emit(combo.currentIndex())
+    assert "must be 0 or 1" in window.controls.error_text("dataset")
+
+
+def test_divergence_stops_with_a_visible_message(qtbot, settings):
+    config = Config(hidden=(8, 4), activation="linear", loss="bce", learning_rate=50.0,
+                    iterations=500)
+    win = MainWindow(config, settings, preset=None)
+    win.show()
+    try:
+        with qtbot.waitSignal(win.frame_drawn, timeout=TIMEOUT,
+                              check_params_cb=lambda _: win.snapshot.diverged_at is not None):
+            win.play()
+        assert win.banner.isVisible()
+        assert "diverged" in win.banner.text() and "learning rate" in win.banner.text()
+        assert all(np.all(np.isfinite(w)) for w in win.snapshot.weights.values())
+    finally:
+        win.close()
+
+
+def test_closing_mid_training_stops_the_thread(qtbot, settings):
+    win = MainWindow(Config.preset("seed", iterations=10_000_000), settings)
+    win.show()
+    with qtbot.waitSignal(win.frame_drawn, timeout=TIMEOUT,
+                          check_params_cb=lambda it: it > 0 and win.playing):
+        win.play()
+    win.close()
+    assert not win.thread.isRunning()
+    assert not win.thread._process.is_alive()
+
+
+def test_rapid_play_pause_step_reset_cycles(qtbot, window):
+    from PySide6.QtWidgets import QApplication
+
+    actions = [window.play_action, window.step_action, window.play_action, window.reset_action,
+               window.step_n_action]
+    for cycle in range(200):
+        actions[cycle % len(actions)].trigger()
+        QApplication.processEvents()
+    run_command(qtbot, window, window.reset_action.trigger, 0)
+    assert window.thread.isRunning()
+
+
+def test_settings_remember_the_configuration(qtbot, settings):
+    win = MainWindow(Config.preset("seed"), settings)
+    win.controls.editor("learning_rate").setValue(0.25)
+    win.close()
+    assert stored_config(settings).learning_rate == 0.25
+
+
+@pytest.mark.slow
+def test_scripted_run_trains_and_saves_a_screenshot(tmp_path):
+    shot = tmp_path / "window.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "nnviz", "gui", "--train", "3000", "--screenshot", str(shot),
+         "--quit"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.strip().splitlines()[-1]
+    pattern = (r"trained 3000 iterations in [\d.]+ s \([\d,]+ it/s\), \d+ redraws "
+               r"\([\d.]+ Hz\), max event-loop stall \d+ ms")
+    assert re.fullmatch(pattern, line), line
+    image = QImage(str(shot))
+    assert image.width() > 800 and image.height() > 500
