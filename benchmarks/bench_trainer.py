@@ -42,7 +42,7 @@ WARM_UP = 2000
 
 # The child measures its own peak resident set size after one seed run of 20,000 iterations.
 MEMORY_CHILD = """
-import resource, sys
+import resource
 from nnviz import Config, Trainer
 trainer = Trainer(Config.preset("seed"))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -115,7 +115,8 @@ def time_trainer(trainer: Trainer, n: int) -> float:
     start = time.perf_counter()
     snapshot = trainer.step(n)
     seconds = time.perf_counter() - start
-    assert snapshot.iteration == n and snapshot.diverged_at is None
+    if snapshot.iteration != n or snapshot.diverged_at is not None:
+        raise RuntimeError(f"the seed run stopped at iteration {snapshot.iteration} of {n}")
     return n / seconds
 
 
@@ -171,7 +172,7 @@ def load_description() -> str:
     """The 1-minute load average: other busy processes make every timing here noisy."""
     try:
         load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not on Windows
+    except (AttributeError, OSError):  # os.getloadavg does not exist on Windows
         return "load average unknown"
     return f"load average {load:.2f} on {os.cpu_count()} CPUs"
 

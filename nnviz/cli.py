@@ -54,6 +54,16 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     add("--init-weights", metavar="FILE", help="start from weights saved as .npz or .json")
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 1280x800") from None
+    if not (320 <= width <= 8000 and 240 <= height <= 8000):
+        raise argparse.ArgumentTypeError(f"{text!r} is outside 320x240 to 8000x8000")
+    return width, height
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     """The preset with every flag the user gave applied on top."""
     overrides = {
@@ -79,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--train", type=int, metavar="N", help="train N iterations after opening")
     gui.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window after --train")
     gui.add_argument("--quit", action="store_true", help="exit after --train and --screenshot")
+    gui.add_argument("--window-size", type=_size, metavar="WxH", help="window size, e.g. 1280x800")
     return parser
 
 
@@ -103,10 +114,14 @@ def run_train(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     metrics = trainer.evaluate()
     print(f"nnviz: trained {trainer.iteration} iterations in {trainer.seconds:.2f} s")
-    print(f"train: loss {metrics.train.loss:.6g}  AUC {metrics.train.auc:.4f}  "
-          f"accuracy {metrics.train.accuracy:.4f}")
-    print(f"test:  loss {metrics.test.loss:.6g}  AUC {metrics.test.auc:.4f}  "
-          f"accuracy {metrics.test.accuracy:.4f}")
+    print(
+        f"train: loss {metrics.train.loss:.6g}  AUC {metrics.train.auc:.4f}  "
+        f"accuracy {metrics.train.accuracy:.4f}"
+    )
+    print(
+        f"test:  loss {metrics.test.loss:.6g}  AUC {metrics.test.auc:.4f}  "
+        f"accuracy {metrics.test.accuracy:.4f}"
+    )
     print(f"\nclassification report (test, threshold {config.threshold:g})")
     print(metrics.test.report_text)
     if args.out:

@@ -113,7 +113,9 @@ class TrainingServer:
     def send(self) -> None:
         self.last_sent = time.perf_counter()
         trainer = self.trainer
-        self.replies.send(("snapshot", trainer.snapshot(), self.playing, trainer.divergence_message()))
+        self.replies.send(
+            ("snapshot", trainer.snapshot(), self.playing, trainer.divergence_message())
+        )
 
     def error(self, message: str) -> None:
         self.replies.send(("error", message))

@@ -44,7 +44,8 @@ def run_command(qtbot, window, action, iteration: int) -> None:
 def image_array(image: QImage) -> np.ndarray:
     image = image.convertToFormat(QImage.Format.Format_RGB32)
     data = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
-    return data.reshape(image.height(), image.bytesPerLine() // 4, 4)[:, : image.width(), :3]
+    pixels = data.reshape(image.height(), image.bytesPerLine() // 4, 4)[:, : image.width(), :3]
+    return pixels.copy()  # the QImage owns the buffer; copy before it is freed
 
 
 def test_opens_with_the_seed_preset_drawn_untrained(window):
@@ -134,13 +135,17 @@ def test_a_broken_csv_shows_the_data_error(qtbot, window, tmp_path):
 
 
 def test_divergence_stops_with_a_visible_message(qtbot, settings):
-    config = Config(hidden=(8, 4), activation="linear", loss="bce", learning_rate=50.0,
-                    iterations=500)
+    config = Config(
+        hidden=(8, 4), activation="linear", loss="bce", learning_rate=50.0, iterations=500
+    )
     win = MainWindow(config, settings, preset=None)
     win.show()
     try:
-        with qtbot.waitSignal(win.frame_drawn, timeout=TIMEOUT,
-                              check_params_cb=lambda _: win.snapshot.diverged_at is not None):
+        with qtbot.waitSignal(
+            win.frame_drawn,
+            timeout=TIMEOUT,
+            check_params_cb=lambda _: win.snapshot.diverged_at is not None,
+        ):
             win.play()
         assert win.banner.isVisible()
         assert "diverged" in win.banner.text() and "learning rate" in win.banner.text()
@@ -152,8 +157,9 @@ def test_divergence_stops_with_a_visible_message(qtbot, settings):
 def test_closing_mid_training_stops_the_thread(qtbot, settings):
     win = MainWindow(Config.preset("seed", iterations=10_000_000), settings)
     win.show()
-    with qtbot.waitSignal(win.frame_drawn, timeout=TIMEOUT,
-                          check_params_cb=lambda it: it > 0 and win.playing):
+    with qtbot.waitSignal(
+        win.frame_drawn, timeout=TIMEOUT, check_params_cb=lambda it: it > 0 and win.playing
+    ):
         win.play()
     win.close()
     assert not win.thread.isRunning()
@@ -163,8 +169,13 @@ def test_closing_mid_training_stops_the_thread(qtbot, settings):
 def test_rapid_play_pause_step_reset_cycles(qtbot, window):
     from PySide6.QtWidgets import QApplication
 
-    actions = [window.play_action, window.step_action, window.play_action, window.reset_action,
-               window.step_n_action]
+    actions = [
+        window.play_action,
+        window.step_action,
+        window.play_action,
+        window.reset_action,
+        window.step_n_action,
+    ]
     for cycle in range(200):
         actions[cycle % len(actions)].trigger()
         QApplication.processEvents()
@@ -183,12 +194,27 @@ def test_settings_remember_the_configuration(qtbot, settings):
 def test_scripted_run_trains_and_saves_a_screenshot(tmp_path):
     shot = tmp_path / "window.png"
     result = subprocess.run(
-        [sys.executable, "-m", "nnviz", "gui", "--train", "3000", "--screenshot", str(shot),
-         "--quit"], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "nnviz",
+            "gui",
+            "--train",
+            "3000",
+            "--screenshot",
+            str(shot),
+            "--quit",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     line = result.stdout.strip().splitlines()[-1]
-    pattern = (r"trained 3000 iterations in [\d.]+ s \([\d,]+ it/s\), \d+ redraws "
-               r"\([\d.]+ Hz\), max event-loop stall \d+ ms")
+    pattern = (
+        r"trained 3000 iterations in [\d.]+ s \([\d,]+ it/s\), \d+ redraws "
+        r"\([\d.]+ Hz\), max event-loop stall \d+ ms"
+    )
     assert re.fullmatch(pattern, line), line
     image = QImage(str(shot))
     assert image.width() > 800 and image.height() > 500

@@ -44,8 +44,9 @@ class ScriptedRun(QObject):
     A 5 ms probe timer measures the longest gap in the event loop while training runs.
     """
 
-    def __init__(self, window: MainWindow, iterations: int, screenshot: str | None,
-                 quit_after: bool) -> None:
+    def __init__(
+        self, window: MainWindow, iterations: int, screenshot: str | None, quit_after: bool
+    ) -> None:
         super().__init__(window)
         self.window, self.iterations = window, iterations
         self.screenshot, self.quit_after = screenshot, quit_after
@@ -85,9 +86,12 @@ class ScriptedRun(QObject):
         if self.screenshot and not self.window.grab().save(self.screenshot, "PNG"):
             print(f"nnviz: error: cannot write {self.screenshot}", file=sys.stderr)
             self.exit_code = 1
-        print(f"trained {done} iterations in {seconds:.2f} s ({done / seconds:,.0f} it/s), "
-              f"{redraws} redraws ({redraws / seconds:.1f} Hz), "
-              f"max event-loop stall {self.max_stall * 1000:.0f} ms", flush=True)
+        print(
+            f"trained {done} iterations in {seconds:.2f} s ({done / seconds:,.0f} it/s), "
+            f"{redraws} redraws ({redraws / seconds:.1f} Hz), "
+            f"max event-loop stall {self.max_stall * 1000:.0f} ms",
+            flush=True,
+        )
         if self.quit_after:
             self.window.close()
             QApplication.instance().exit(self.exit_code)
@@ -97,13 +101,16 @@ def run_gui(args: argparse.Namespace, config: Config) -> int:
     """Open the window (the default command); returns the exit code."""
     multiprocessing.freeze_support()
     app = application()
-    settings = QSettings()
     scripted = args.train is not None
+    # A scripted run is reproducible: it neither reads nor overwrites the user's settings.
+    settings = None if scripted else QSettings()
     explicit = any(getattr(args, name, None) is not None for name in config.to_dict())
-    if not scripted and not explicit and args.preset is None:
+    if settings is not None and not explicit and args.preset is None:
         config = stored_config(settings) or config
     window = MainWindow(config, settings, preset=args.preset or ("seed" if not explicit else None))
     window.setWindowIcon(app_icon())
+    if args.window_size:
+        window.resize(*args.window_size)
     window.show()
     if scripted:
         run = ScriptedRun(window, args.train, args.screenshot, args.quit)

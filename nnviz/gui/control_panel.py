@@ -189,8 +189,12 @@ class ControlPanel(QWidget):
         self._add(network, "hidden", "Hidden layers", self.hidden)
         self._add(network, "activation", "Activation", _combo(ACTIVATIONS, TIPS["activation"]))
         self._add(network, "init", "Init scheme", _combo(INITS, TIPS["init"]))
-        self._add(network, "init_range", "Init range r",
-                  _double(0.001, 100.0, 0.05, 3, TIPS["init_range"]))
+        self._add(
+            network,
+            "init_range",
+            "Init range r",
+            _double(0.001, 100.0, 0.05, 3, TIPS["init_range"]),
+        )
         self._add(network, "weight_seed", "Weight seed", _spin(0, MAX_SEED, TIPS["weight_seed"]))
 
         training = self._group(layout, "Training")
@@ -199,13 +203,16 @@ class ControlPanel(QWidget):
         rate = _double(0.00001, 1000.0, 0.01, 5, TIPS["learning_rate"])
         rate.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self._add(training, "learning_rate", "Learning rate", rate)
-        self._add(training, "batch_size", "Batch size",
-                  _spin(0, 100_000, TIPS["batch_size"], special="full batch"))
+        self._add(
+            training,
+            "batch_size",
+            "Batch size",
+            _spin(0, 100_000, TIPS["batch_size"], special="full batch"),
+        )
         self._add(training, "momentum", "Momentum", _double(0.0, 0.999, 0.05, 3, TIPS["momentum"]))
         self._add(training, "l1", "L1", _double(0.0, 100.0, 0.0001, 5, TIPS["l1"]))
         self._add(training, "l2", "L2", _double(0.0, 100.0, 0.0001, 5, TIPS["l2"]))
-        self._add(training, "iterations", "Iterations",
-                  _spin(1, 10_000_000, TIPS["iterations"]))
+        self._add(training, "iterations", "Iterations", _spin(1, 10_000_000, TIPS["iterations"]))
         self._add(training, "threshold", "Threshold", _double(0.0, 1.0, 0.01, 3, TIPS["threshold"]))
         layout.addStretch(1)
         self._editors["dataset"].currentTextChanged.connect(self._update_enabled)
@@ -220,8 +227,14 @@ class ControlPanel(QWidget):
         layout.addWidget(box)
         return form
 
-    def _add(self, form: QFormLayout, name: str, label: str, widget: QWidget,
-             editor: QWidget | None = None) -> None:
+    def _add(
+        self,
+        form: QFormLayout,
+        name: str,
+        label: str,
+        widget: QWidget,
+        editor: QWidget | None = None,
+    ) -> None:
         editor = editor or widget
         self._editors[name] = editor
         error = QLabel(wordWrap=True)

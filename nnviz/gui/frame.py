@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import roc_auc_score, roc_curve
+import sklearn
+from sklearn.metrics import auc, roc_curve
 
 from ..core import Config, Dataset, Snapshot, predict_proba
 
@@ -52,16 +53,22 @@ def roc(y: np.ndarray, p: np.ndarray, threshold: float) -> RocCurve:
     y = y.astype(int)
     predicted = p >= threshold
     positives, negatives = max(int(y.sum()), 1), max(int((1 - y).sum()), 1)
-    point = (float(np.sum(predicted & (y == 0))) / negatives,
-             float(np.sum(predicted & (y == 1))) / positives)
+    point = (
+        float(np.sum(predicted & (y == 0))) / negatives,
+        float(np.sum(predicted & (y == 1))) / positives,
+    )
     if np.unique(y).size < 2 or not np.all(np.isfinite(p)):
         return RocCurve(np.array([0.0, 1.0]), np.array([0.0, 1.0]), float("nan"), point)
-    fpr, tpr, _ = roc_curve(y, p)
-    return RocCurve(fpr, tpr, float(roc_auc_score(y, p)), point)
+    # Inputs are ours and already checked: skipping sklearn's validation saves ~5 ms a frame.
+    with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+        fpr, tpr, _ = roc_curve(y, p)
+        area = auc(fpr, tpr)  # what roc_auc_score computes for two classes, from the same curve
+    return RocCurve(fpr, tpr, float(area), point)
 
 
-def make_frame(snapshot: Snapshot, config: Config, data: Dataset,
-               grid: np.ndarray | None = None) -> Frame:
+def make_frame(
+    snapshot: Snapshot, config: Config, data: Dataset, grid: np.ndarray | None = None
+) -> Frame:
     """Evaluate the snapshot's network on the input grid and on both splits."""
     extent = data.bounds
     if grid is None:

@@ -39,8 +39,15 @@ from .views.roc_view import RocView
 
 #: Redraw at most this often (40 Hz); snapshots arriving faster are coalesced, newest wins.
 MIN_REDRAW_SECONDS = 1 / 40
-SPEEDS = [("max speed", None), ("3000 it/s", 3000.0), ("300 it/s", 300.0), ("30 it/s", 30.0),
-          ("10 it/s", 10.0), ("3 it/s", 3.0), ("1 it/s", 1.0)]
+SPEEDS = [
+    ("max speed", None),
+    ("3000 it/s", 3000.0),
+    ("300 it/s", 300.0),
+    ("30 it/s", 30.0),
+    ("10 it/s", 10.0),
+    ("3 it/s", 3.0),
+    ("1 it/s", 1.0),
+]
 DEFAULT_SIZE = (1440, 900)
 
 
@@ -61,8 +68,13 @@ class MainWindow(QMainWindow):
 
     frame_drawn = Signal(int)
 
-    def __init__(self, config: Config | None = None, settings: QSettings | None = None,
-                 *, preset: str | None = "seed") -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        settings: QSettings | None = None,
+        *,
+        preset: str | None = "seed",
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.setWindowTitle("nnviz — watch a neural network learn")
@@ -112,7 +124,8 @@ class MainWindow(QMainWindow):
 
         self.banner = QLabel(wordWrap=True)
         self.banner.setStyleSheet(
-            "background: #fdecea; color: #8a1f11; border: 1px solid #e0a39a; padding: 6px;")
+            "background: #fdecea; color: #8a1f11; border: 1px solid #e0a39a; padding: 6px;"
+        )
         self.banner.hide()
 
         top = QSplitter(Qt.Orientation.Horizontal)
@@ -140,8 +153,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(main)
         self.resize(*DEFAULT_SIZE)
 
-    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None,
-                tip: str = "") -> QAction:
+    def _action(
+        self, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = ""
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
@@ -153,16 +167,24 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        self.play_action = self._action("Play", self._on_play_triggered, "Space",
-                                        "Start or pause training")
-        self.step_action = self._action("Step", self._on_step_triggered, "Right",
-                                        "Run one iteration")
-        self.step_n_action = self._action("Step N", self._on_step_n_triggered, "Shift+Right",
-                                          "Run N iterations")
-        self.reset_action = self._action("Reset", self._on_reset_triggered, "R",
-                                         "Back to the same initial weights")
-        self.reseed_action = self._action("New weights", self._on_reseed_triggered, "N",
-                                          "Draw new initial weights (a new weight seed)")
+        self.play_action = self._action(
+            "Play", self._on_play_triggered, "Space", "Start or pause training"
+        )
+        self.step_action = self._action(
+            "Step", self._on_step_triggered, "Right", "Run one iteration"
+        )
+        self.step_n_action = self._action(
+            "Step N", self._on_step_n_triggered, "Shift+Right", "Run N iterations"
+        )
+        self.reset_action = self._action(
+            "Reset", self._on_reset_triggered, "R", "Back to the same initial weights"
+        )
+        self.reseed_action = self._action(
+            "New weights",
+            self._on_reseed_triggered,
+            "N",
+            "Draw new initial weights (a new weight seed)",
+        )
         self.step_count = QSpinBox(minimum=1, maximum=1_000_000, value=100)
         self.step_count.setToolTip("N, the number of iterations Step N runs")
         self.step_count.setKeyboardTracking(False)
@@ -187,15 +209,32 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
 
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self._action("Save window as PNG…", self._on_save_png_triggered,
-                                         QKeySequence.StandardKey.Save, "Save a picture"))
-        file_menu.addAction(self._action("Export weights…", self._on_export_weights_triggered,
-                                         None, "Save the weights as .npz or .json"))
+        file_menu.addAction(
+            self._action(
+                "Save window as PNG…",
+                self._on_save_png_triggered,
+                QKeySequence.StandardKey.Save,
+                "Save a picture",
+            )
+        )
+        file_menu.addAction(
+            self._action(
+                "Export weights…",
+                self._on_export_weights_triggered,
+                None,
+                "Save the weights as .npz or .json",
+            )
+        )
         file_menu.addSeparator()
         file_menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
         train_menu = self.menuBar().addMenu("&Training")
-        for action in (self.play_action, self.step_action, self.step_n_action,
-                       self.reset_action, self.reseed_action):
+        for action in (
+            self.play_action,
+            self.step_action,
+            self.step_n_action,
+            self.reset_action,
+            self.reseed_action,
+        ):
             train_menu.addAction(action)
 
     # -- runs ------------------------------------------------------------------------------
@@ -273,7 +312,8 @@ class MainWindow(QMainWindow):
             f"iteration {s.iteration:,} / {s.target:,}   ·   loss train {s.train_loss:.4g}"
             f"  test {s.test_loss:.4g}   ·   accuracy train {s.train_accuracy:.3f}"
             f"  test {s.test_accuracy:.3f}   ·   AUC train {frame.train_roc.auc:.4f}"
-            f"  test {frame.test_roc.auc:.4f}   ·   {rate}")
+            f"  test {frame.test_roc.auc:.4f}   ·   {rate}"
+        )
 
     def _show_banner(self, message: str) -> None:
         self.banner.setText(message)
@@ -335,8 +375,10 @@ class MainWindow(QMainWindow):
             self.thread.send("pause")
             return
         if self.snapshot is not None and self.snapshot.iteration >= self.config.iterations:
-            self._show_banner(f"Reached the target of {self.config.iterations:,} iterations. "
-                              "Raise Iterations to train further, or Reset.")
+            self._show_banner(
+                f"Reached the target of {self.config.iterations:,} iterations. "
+                "Raise Iterations to train further, or Reset."
+            )
             return
         self.banner.hide()
         self.playing = True
@@ -373,8 +415,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_export_weights_triggered(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export weights", "weights.npz",
-                                              "NumPy (*.npz);;JSON (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export weights", "weights.npz", "NumPy (*.npz);;JSON (*.json)"
+        )
         if not path or self.snapshot is None:
             return
         try:
@@ -385,11 +428,17 @@ class MainWindow(QMainWindow):
     # -- settings and closing --------------------------------------------------------------
 
     def _restore_geometry(self) -> None:
-        if self.settings is None:
-            return
-        geometry = self.settings.value("window/geometry")
+        geometry = self.settings.value("window/geometry") if self.settings else None
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+        elif self.settings is not None and self.screen() is not None:
+            available = self.screen().availableGeometry()  # a first start on a small screen
+            self.resize(
+                min(DEFAULT_SIZE[0], int(available.width() * 0.95)),
+                min(DEFAULT_SIZE[1], int(available.height() * 0.95)),
+            )
+        if self.settings is None:
+            return
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)

@@ -43,8 +43,11 @@ class TrainingThread(QThread):
         self._commands_in, self._commands = context.Pipe(duplex=False)
         self._replies, self._replies_out = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=serve, args=(self._commands_in, self._replies_out), name="nnviz-training",
-            daemon=True)
+            target=serve,
+            args=(self._commands_in, self._replies_out),
+            name="nnviz-training",
+            daemon=True,
+        )
         self._lock = threading.Lock()
         self._mailbox: Delivery | None = None
         self.snapshots_received = 0

@@ -248,7 +248,8 @@ class NetworkView(QWidget):
         if not self._sizes:
             return None
         point = np.array([x, y])
-        radius = 0.5 * self._node_px + 3.0
+        # the disc plus a margin, or far enough to include the bias square at its corner
+        radius = max(0.5 * self._node_px + 3.0, 0.71 * max(self._node_px, MIN_BIAS_BOX_PX))
         best: tuple[float, int, int] | None = None
         for layer, positions in enumerate(self._positions):
             distances = np.hypot(*(positions - point).T)
@@ -327,16 +328,12 @@ class NetworkView(QWidget):
 
     def _place_items(self) -> None:
         """Move nodes and edges to `_positions`; every edge bin is redrawn at the next frame."""
-        sources = [self._positions[k - 1] for k in range(1, len(self._sizes))]
-        targets = [self._positions[k] for k in range(1, len(self._sizes))]
+        nodes = np.vstack(self._positions)
+        first = np.concatenate([[0], np.cumsum(self._sizes)])  # index of each column's unit 0
         k, i, j = self._edge_meta.T
-        starts = np.vstack([sources[layer - 1][unit] for layer, unit in zip(k, i)]).reshape(-1, 2)
-        ends = np.vstack([targets[layer - 1][unit] for layer, unit in zip(k, j)]).reshape(-1, 2)
-        self._edge_segments = np.stack([starts, ends], axis=1)
+        self._edge_segments = np.stack([nodes[first[k - 1] + i], nodes[first[k] + j]], axis=1)
         self._edge_bins = np.full(len(self._edge_meta), -1, dtype=int)
-        self.node_item.setData(
-            pos=np.vstack(self._positions), pen=self._node_pen, brush=self._node_brushes
-        )
+        self.node_item.setData(pos=nodes, pen=self._node_pen, brush=self._node_brushes)
         self.bias_item.setData(pos=np.vstack(self._positions[1:]), pen=self._bias_pen)
         if self.frame is not None:
             weights = self.frame.snapshot.weights
