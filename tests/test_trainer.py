@@ -637,3 +637,26 @@ def test_update_config_refuses_a_change_that_needs_a_new_trainer(change):
         trainer.update_config(before.replace(**change))
     assert trainer.config is before
     assert trainer.step(1).iteration == 11
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"optimizer": "momentum", "batch_size": 64}],
+    ids=["gd-full-batch", "momentum-mini-batch"],
+)
+def test_divergence_found_by_replay_matches_a_check_every_iteration(extra):
+    fields = {"hidden": (8, 4), "activation": "linear", "loss": "bce", "learning_rate": 0.01}
+    config = Config(**{**fields, "iterations": 1000, **extra})
+    sparse = Trainer(config, record_every=50)  # past iteration 100, NaN is looked for every 50
+    dense = Trainer(config, record_every=1)
+    for trainer in (sparse, dense):
+        trainer.step(150)  # stable, then a learning rate that explodes between two looks
+        trainer.update_config(config.replace(learning_rate=50.0))
+        trainer.step(300)
+    assert dense.diverged_at is not None and dense.diverged_at % 50 != 0
+    assert sparse.diverged_at == dense.diverged_at
+    assert sparse.iteration == dense.iteration == dense.diverged_at - 1
+    for name, array in dense.weights().items():
+        np.testing.assert_array_equal(sparse.weights()[name], array)
+        assert np.all(np.isfinite(array))
+    assert sparse.history.last_iteration <= sparse.iteration

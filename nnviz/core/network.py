@@ -9,7 +9,8 @@ every layer with a handful of NumPy calls. The public weight format is the artic
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import numpy as np
 
@@ -105,57 +106,72 @@ def initial_parameters(config: Config, layout: Layout) -> np.ndarray:
     return flat
 
 
-# Activations write h = f(a) into `out`; gradients multiply `delta` by f'(a) in place.
-# Positional `out` arguments are used because keyword parsing costs measurable time here.
+# Kernels are lists of (NumPy function, arguments) built once per buffer set and then run in a
+# loop: no helper calls, no string tests, and positional `out` arguments, because at 750 x 5 the
+# per-call overhead of NumPy is most of the cost. Constants are 0-d arrays for the same reason
+# (a Python float is converted on every call).
+Op = tuple[Callable, tuple]
+ONE = np.array(1.0)
+ZERO = np.array(0.0)
 
 
-def _sigmoid(a: np.ndarray, out: np.ndarray) -> None:
-    np.negative(a, out)
-    np.exp(out, out)
-    np.add(out, 1.0, out)
-    np.divide(1.0, out, out)
+def activation_ops(activation: str, a: np.ndarray, out: np.ndarray) -> list[Op]:
+    """Calls that write h = f(a) into `out`."""
+    if activation == "sigmoid":  # 1 / (1 + exp(-a)), as the article writes it
+        return [
+            (np.negative, (a, out)),
+            (np.exp, (out, out)),
+            (np.add, (out, ONE, out)),
+            (np.divide, (ONE, out, out)),
+        ]
+    if activation == "tanh":
+        return [(np.tanh, (a, out))]
+    if activation == "relu":
+        return [(partial(np.maximum, out=out), (a, ZERO))]
+    return [(np.copyto, (out, a))]  # linear
 
 
-def _sigmoid_grad(delta: np.ndarray, h: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
-    np.subtract(1.0, h, tmp)
-    np.multiply(tmp, h, tmp)
-    np.multiply(delta, tmp, delta)
+def activation_grad_ops(
+    activation: str, delta: np.ndarray, h: np.ndarray, a: np.ndarray, tmp: np.ndarray
+) -> list[Op]:
+    """Calls that multiply `delta` by f'(a) in place, using h = f(a) where that is cheaper."""
+    if activation == "sigmoid":  # h (1 - h)
+        return [
+            (np.subtract, (ONE, h, tmp)),
+            (np.multiply, (tmp, h, tmp)),
+            (np.multiply, (delta, tmp, delta)),
+        ]
+    if activation == "tanh":  # 1 - h^2
+        return [
+            (np.multiply, (h, h, tmp)),
+            (np.subtract, (ONE, tmp, tmp)),
+            (np.multiply, (delta, tmp, delta)),
+        ]
+    if activation == "relu":  # 1 where a > 0
+        return [(np.greater, (a, ZERO, tmp)), (np.multiply, (delta, tmp, delta))]
+    return []  # linear
 
 
-def _tanh(a: np.ndarray, out: np.ndarray) -> None:
-    np.tanh(a, out)
+def output_delta_ops(
+    loss: str, p: np.ndarray, y: np.ndarray, delta: np.ndarray, tmp: np.ndarray
+) -> list[Op]:
+    """Calls that write dE/da of the sigmoid output unit into `delta`."""
+    ops: list[Op] = [(np.subtract, (p, y, delta))]
+    if loss == "bce":  # sigmoid and cross-entropy cancel: (p - y) / n
+        return [*ops, (np.multiply, (delta, np.array(1.0 / delta.size), delta))]
+    ops += [
+        (np.subtract, (ONE, p, tmp)),
+        (np.multiply, (delta, p, delta)),
+        (np.multiply, (delta, tmp, delta)),
+    ]  # (p - y) p (1 - p)
+    if loss == "mse":
+        ops.append((np.multiply, (delta, np.array(2.0 / delta.size), delta)))
+    return ops
 
 
-def _tanh_grad(delta: np.ndarray, h: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
-    np.multiply(h, h, tmp)
-    np.subtract(1.0, tmp, tmp)
-    np.multiply(delta, tmp, delta)
-
-
-def _relu(a: np.ndarray, out: np.ndarray) -> None:
-    np.maximum(a, 0.0, out=out)
-
-
-def _relu_grad(delta: np.ndarray, h: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
-    np.greater(a, 0.0, tmp)
-    np.multiply(delta, tmp, delta)
-
-
-def _linear(a: np.ndarray, out: np.ndarray) -> None:
-    np.copyto(out, a)
-
-
-def _linear_grad(delta: np.ndarray, h: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
-    pass
-
-
-ACTIVATION = {"sigmoid": _sigmoid, "tanh": _tanh, "relu": _relu, "linear": _linear}
-ACTIVATION_GRAD = {
-    "sigmoid": _sigmoid_grad,
-    "tanh": _tanh_grad,
-    "relu": _relu_grad,
-    "linear": _linear_grad,
-}
+def run(ops: list[Op]) -> None:
+    for function, args in ops:
+        function(*args)
 
 
 def loss_value(loss: str, p: np.ndarray, y: np.ndarray, a: np.ndarray) -> float:
@@ -169,21 +185,6 @@ def loss_value(loss: str, p: np.ndarray, y: np.ndarray, a: np.ndarray) -> float:
     diff = (p - y).ravel()
     squares = float(np.dot(diff, diff))
     return 0.5 * squares if loss == "sse" else squares / diff.size
-
-
-def output_delta(
-    loss: str, p: np.ndarray, y: np.ndarray, delta: np.ndarray, tmp: np.ndarray
-) -> None:
-    """dE/da of the sigmoid output unit, written into `delta`."""
-    np.subtract(p, y, delta)
-    if loss == "bce":
-        np.multiply(delta, 1.0 / delta.size, delta)
-        return
-    np.subtract(1.0, p, tmp)
-    np.multiply(delta, p, delta)
-    np.multiply(delta, tmp, delta)
-    if loss == "mse":
-        np.multiply(delta, 2.0 / delta.size, delta)
 
 
 class Pass:
@@ -218,25 +219,24 @@ class Pass:
         self._diff = np.empty(n)
         self._labels = np.empty((1, n), dtype=bool)
         self._hits = np.empty((1, n), dtype=bool)
-        acts = [ACTIVATION[activation]] * (len(sizes) - 2) + [_sigmoid]
-        self._forward = list(zip(self.matrices, self.inputs, self.pre, self.out, acts))
-        act_grad = ACTIVATION_GRAD[activation]
-        self._backward = []
-        for k in range(len(sizes) - 2, -1, -1):
-            carry = None
+
+        depth = len(self.matrices)
+        self._forward: list[Op] = []
+        for k in range(depth):
+            self._forward.append((np.dot, (self.matrices[k], self.inputs[k], self.pre[k])))
+            kind = activation if k < depth - 1 else "sigmoid"
+            self._forward += activation_ops(kind, self.pre[k], self.out[k])
+        self._gradient = self._forward + output_delta_ops(
+            loss, self.out[-1], self.y, self.delta[-1], self.tmp[-1]
+        )
+        for k in range(depth - 1, -1, -1):
+            self._gradient.append((np.dot, (self.delta[k], self.inputs[k].T, grads[k])))
             if k:  # carry the error term back through the matrix without its bias column
                 back = self.matrices[k][:, :-1].T
-                product = np.multiply if sizes[k + 1] == 1 else np.dot  # outer product is cheaper
-                carry = (
-                    product,
-                    back,
-                    self.delta[k - 1],
-                    act_grad,
-                    self.out[k - 1],
-                    self.pre[k - 1],
-                    self.tmp[k - 1],
+                self._gradient.append((np.dot, (back, self.delta[k], self.delta[k - 1])))
+                self._gradient += activation_grad_ops(
+                    activation, self.delta[k - 1], self.out[k - 1], self.pre[k - 1], self.tmp[k - 1]
                 )
-            self._backward.append((self.delta[k], self.inputs[k].T, grads[k], carry))
 
     @property
     def x(self) -> np.ndarray:
@@ -254,22 +254,11 @@ class Pass:
         np.greater_equal(self.y, 0.5, self._labels)
 
     def forward(self) -> None:
-        dot = np.dot
-        for matrix, z, a, h, act in self._forward:
-            dot(matrix, z, a)
-            act(a, h)
+        run(self._forward)
 
     def gradient(self) -> None:
         """Forward, then backpropagate the loss and write dE/dparams into the grad vector."""
-        self.forward()
-        output_delta(self.loss, self.out[-1], self.y, self.delta[-1], self.tmp[-1])
-        dot = np.dot
-        for delta, inputs_t, grad, carry in self._backward:
-            dot(delta, inputs_t, grad)
-            if carry:
-                product, back, below, act_grad, h, a, tmp = carry
-                product(back, delta, below)
-                act_grad(below, h, a, tmp)
+        run(self._gradient)
 
     def loss_value(self) -> float:
         if self.loss == "bce":
@@ -290,7 +279,6 @@ def forward_layers(
     weights: Weights, x: np.ndarray, activation: str
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(a, h) of every layer for samples `x` of shape (n, 2), in the article's (samples, units) form."""
-    act = ACTIVATION[activation]
     depth = len(weights) // 2
     h = np.asarray(x, dtype=float)
     layers = []
@@ -298,7 +286,7 @@ def forward_layers(
         for k in range(1, depth + 1):
             a = h @ weights[f"W{k}"] + weights[f"b{k}"]
             h = np.empty_like(a)
-            (act if k < depth else _sigmoid)(a, h)
+            run(activation_ops(activation if k < depth else "sigmoid", a, h))
             layers.append((a, h))
     return layers
 

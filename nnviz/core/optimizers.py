@@ -1,4 +1,8 @@
-"""Update rules over the flat parameter vector: one set of NumPy calls updates every layer."""
+"""Update rules over the flat parameter vector: one set of NumPy calls updates every layer.
+
+Hyperparameters are held as 0-d arrays, set by `configure()` before each run of iterations, so a
+live learning-rate change applies at the next chunk and no Python float is converted per call.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,18 @@ class GradientDescent:
 
     def __init__(self, size: int) -> None:
         self._update = np.zeros(size)
+        self._rate = np.array(0.0)
+        self._negative_rate = np.array(0.0)
+        self._momentum = np.array(0.0)
 
-    def update(self, grad: np.ndarray, learning_rate: float, momentum: float) -> np.ndarray:
+    def configure(self, learning_rate: float, momentum: float) -> None:
+        self._rate[...] = learning_rate
+        self._negative_rate[...] = -learning_rate
+        self._momentum[...] = momentum
+
+    def update(self, grad: np.ndarray) -> np.ndarray:
         """The change to add to the parameters for this gradient (a buffer reused next call)."""
-        np.multiply(grad, -learning_rate, self._update)
+        np.multiply(grad, self._negative_rate, self._update)
         return self._update
 
     def state(self) -> dict[str, np.ndarray]:
@@ -34,9 +46,9 @@ class Momentum(GradientDescent):
         super().__init__(size)
         self._velocity = np.zeros(size)
 
-    def update(self, grad: np.ndarray, learning_rate: float, momentum: float) -> np.ndarray:
-        np.multiply(self._velocity, momentum, self._velocity)
-        np.multiply(grad, learning_rate, self._update)
+    def update(self, grad: np.ndarray) -> np.ndarray:
+        np.multiply(self._velocity, self._momentum, self._velocity)
+        np.multiply(grad, self._rate, self._update)
         np.subtract(self._velocity, self._update, self._velocity)
         np.copyto(self._update, self._velocity)
         return self._update
@@ -59,7 +71,7 @@ class Adam(GradientDescent):
         self._scratch = np.zeros(size)
         self._steps = 0
 
-    def update(self, grad: np.ndarray, learning_rate: float, momentum: float) -> np.ndarray:
+    def update(self, grad: np.ndarray) -> np.ndarray:
         self._steps += 1
         m, v, s = self._first, self._second, self._scratch
         np.multiply(m, ADAM_BETA1, m)
@@ -73,7 +85,8 @@ class Adam(GradientDescent):
         np.sqrt(s, s)
         np.add(s, ADAM_EPSILON, s)
         np.divide(m, s, self._update)
-        np.multiply(self._update, -learning_rate / (1.0 - ADAM_BETA1**self._steps), self._update)
+        step = -float(self._rate) / (1.0 - ADAM_BETA1**self._steps)
+        np.multiply(self._update, step, self._update)
         return self._update
 
     def state(self) -> dict[str, np.ndarray]:

@@ -96,12 +96,36 @@ class BatchSampler:
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(n)
         self.position = n  # start with a fresh permutation
+        self._last_start = n
+        self._rng_before_epoch = self.rng.bit_generator.state
+
+    def state(self, *, before_last_draw: bool = False) -> dict:
+        """The shuffling state, now or as it was before the latest batch was drawn."""
+        if not before_last_draw:
+            return {
+                "rng": self.rng.bit_generator.state,
+                "order": self.order.copy(),
+                "position": self.position,
+            }
+        if self._last_start == 0:  # that batch began an epoch: undo the permutation too
+            return {"rng": self._rng_before_epoch, "order": self.order.copy(), "position": self.n}
+        return {
+            "rng": self.rng.bit_generator.state,
+            "order": self.order.copy(),
+            "position": self._last_start,
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.order = state["order"].copy()
+        self.position = self._last_start = state["position"]
 
     def next_indices(self) -> np.ndarray:
         if self.position >= self.n:
+            self._rng_before_epoch = self.rng.bit_generator.state
             self.order = self.rng.permutation(self.n)
             self.position = 0
-        start = self.position
+        start = self._last_start = self.position
         self.position = min(start + self.batch_size, self.n)
         return self.order[start : self.position]
 
@@ -153,6 +177,7 @@ class Trainer:
         self.params = self._state[: self.layout.size]
         self.grad = self._state[self.layout.size :]
         self._backup = np.empty(self.layout.size)
+        self._ones = np.ones(2 * self.layout.size)  # dot(ones, state) sums faster than add.reduce
         self._weight_mask = self.layout.weight_mask()
         self._scratch = np.empty(self.layout.size)
         self._passes: dict[int, Pass] = {}
@@ -166,7 +191,6 @@ class Trainer:
     def reset(self) -> Snapshot:
         """Return to the initial weights, bit for bit, and forget the history."""
         np.copyto(self.params, self._initial)
-        np.copyto(self._backup, self._initial)
         self.iteration = 0
         self.seconds = 0.0
         self.diverged_at: int | None = None
@@ -177,6 +201,7 @@ class Trainer:
         self._last_pass: Pass | None = None  # the batch of the last applied update
         self._last_update: np.ndarray | None = None
         self.history.clear()
+        self._save_checkpoint(0)
         self._record_current()
         return self.snapshot()
 
@@ -217,7 +242,7 @@ class Trainer:
             self._advance(n)
             self._record_current()
             if not math.isfinite(self._current[0]) and self.diverged_at is None:
-                self._diverge(self.iteration)  # the forward pass itself overflowed
+                self._recover(self.iteration, strict=True)  # the forward pass overflowed
                 self._record_current()
         self.seconds += time.perf_counter() - start
         return self.snapshot()
@@ -227,38 +252,63 @@ class Trainer:
         while self.iteration < self.config.iterations and self.diverged_at is None:
             yield self.step(min(chunk, self.config.iterations - self.iteration))
 
-    def _advance(self, n: int) -> None:
-        config = self.config
-        params, grad, backup, optimizer = self.params, self.grad, self._backup, self.optimizer
-        lr, momentum, l1, l2 = config.learning_rate, config.momentum, config.l1, config.l2
-        record_every, add, total, state = self.record_every, np.add, np.add.reduce, self._state
+    def _advance(self, n: int, *, strict: bool = False) -> None:
+        """Run n iterations, looking for NaN/inf at history points and at the last iteration.
+
+        The look is a sum over weights and gradient: cheap, but not free at 25 us an iteration.
+        When it finds NaN/inf, the run is replayed from the last checkpoint with a look at every
+        iteration (`strict`), which names the exact iteration and keeps the weights before it.
+        """
+        config, params, grad = self.config, self.params, self.grad
+        optimizer, state, ones = self.optimizer, self._state, self._ones
+        optimizer.configure(config.learning_rate, config.momentum)
+        l1, l2, record_every, dot, add = config.l1, config.l2, self.record_every, np.dot, np.add
         full = self._full_pass() if self.sampler is None else None
         start = self.iteration
+        last = start + n - 1
         for i in range(start, start + n):
             batch = full or self._next_batch()
             batch.gradient()
             if l1 or l2:
                 self._add_regularisation(l1, l2)
-            if not math.isfinite(total(state)):  # the weights or their gradient went NaN/inf
-                self._diverge(i)
-                return
-            if i % record_every == 0 or i < DENSE_HISTORY:
-                self.iteration = i
-                self._record(batch)
-            np.copyto(backup, params)
-            update = optimizer.update(grad, lr, momentum)
+            recording = i % record_every == 0 or i < DENSE_HISTORY
+            if recording or strict or i == last:
+                if not math.isfinite(dot(ones, state)):  # weights or gradient went NaN/inf
+                    self._recover(i, strict)
+                    return
+                self._save_checkpoint(i)
+                if recording:
+                    self.iteration = i
+                    self._record(batch)
+            update = optimizer.update(grad)
             add(params, update, params)
             self._last_pass, self._last_update = batch, update
         self.iteration = start + n
-        if n and not math.isfinite(total(params)):
-            self._diverge(self.iteration)
+        if n and not math.isfinite(dot(ones[: params.size], params)):
+            self._recover(self.iteration, strict)
 
-    def _diverge(self, iteration: int) -> None:
-        """Stop at `iteration`, keeping the weights of the iteration before it (still finite)."""
+    def _save_checkpoint(self, iteration: int) -> None:
+        """Remember the state before the update of `iteration`, to return to on divergence."""
+        np.copyto(self._backup, self.params)
+        # the batch of `iteration` is already drawn: replaying it must draw the same one again
+        sampler_state = self.sampler.state(before_last_draw=True) if self.sampler else None
+        self._checkpoint = (iteration, self.optimizer.state(), sampler_state)
+
+    def _recover(self, iteration: int, strict: bool) -> None:
+        """Return to the checkpoint; in strict mode `iteration` is where training diverged."""
+        checkpoint, optimizer_state, sampler_state = self._checkpoint
         np.copyto(self.params, self._backup)
-        self.diverged_at = iteration
-        self.iteration = max(iteration - 1, 0)
-        self.history.truncate(self.iteration)
+        self.optimizer.load_state(optimizer_state)
+        if self.sampler is not None:
+            self.sampler.load_state(sampler_state)
+        self.history.truncate(checkpoint)
+        self.iteration = checkpoint
+        if strict or iteration <= checkpoint + 1:
+            self.diverged_at = max(iteration, checkpoint + 1)
+            return
+        self._advance(iteration - checkpoint, strict=True)  # find the exact iteration
+        if self.diverged_at is None:  # cannot happen with deterministic arithmetic
+            self.diverged_at = iteration
 
     def _add_regularisation(self, l1: float, l2: float) -> None:
         scratch = self._scratch
