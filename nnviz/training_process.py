@@ -62,7 +62,10 @@ class TrainingServer:
                 self.trainer.update_config(Config.from_dict(args[0]))
                 self.send()
             elif kind == "play":
-                self.playing = self.trainer.iteration < self.trainer.config.iterations
+                trainer = self.trainer
+                self.playing = (
+                    trainer.iteration < trainer.config.iterations and trainer.diverged_at is None
+                )
                 self.last_sent = 0.0
                 self.send()
             elif kind == "pause":
@@ -70,7 +73,7 @@ class TrainingServer:
                 self.send()
             elif kind == "step":
                 self.playing = False
-                self.trainer.step(args[0])
+                self.trainer.advance(args[0])
                 self.send()
             elif kind == "reset":
                 self.playing = False
@@ -94,14 +97,14 @@ class TrainingServer:
         if self.speed is None:
             n = min(self.chunk, remaining)
             started = time.perf_counter()
-            trainer.step(n)
+            trainer.advance(n)
             elapsed = time.perf_counter() - started
             # keep each chunk near CHUNK_SECONDS so commands are answered promptly
             scale = CHUNK_SECONDS / max(elapsed, 1e-6)
             self.chunk = max(1, min(100_000, int(self.chunk * min(max(scale, 0.5), 2.0))))
         else:
             n = max(1, int(self.speed / 50))  # paced: at most 50 wake-ups a second
-            trainer.step(min(n, remaining))
+            trainer.advance(min(n, remaining))
             self.commands.poll(n / self.speed)  # wait, but wake at once for a command
         finished = trainer.iteration >= trainer.config.iterations or trainer.diverged_at is not None
         if finished:

@@ -14,6 +14,7 @@ from sklearn.metrics import roc_auc_score
 
 from nnviz import Config, Trainer
 from nnviz.core import TrainingDiverged, predict_proba
+from nnviz.core import trainer as trainer_module
 from nnviz.core.trainer import BatchSampler
 
 DIVERGING = {"hidden": (8, 4), "activation": "linear", "loss": "bce", "learning_rate": 50.0}
@@ -660,3 +661,17 @@ def test_divergence_found_by_replay_matches_a_check_every_iteration(extra):
         np.testing.assert_array_equal(sparse.weights()[name], array)
         assert np.all(np.isfinite(array))
     assert sparse.history.last_iteration <= sparse.iteration
+
+
+def test_history_stays_bounded_on_long_runs(monkeypatch):
+    monkeypatch.setattr(trainer_module, "MAX_HISTORY", 300)
+    trainer = Trainer(Config.preset("seed"), record_every=5)
+    snapshot = trainer.step(20_000)
+    rows = snapshot.history.iteration
+    assert 150 <= len(rows) <= 300
+    assert np.all(np.diff(rows) > 0)
+    assert rows[0] == 0 and rows[-1] == 20_000
+    assert np.array_equal(rows[:100], np.arange(100))  # the start stays dense
+    assert np.all(np.isfinite(snapshot.history.test_loss))
+    trainer.reset()
+    assert trainer.record_every == 5

@@ -55,6 +55,15 @@ class History:
     def clear(self) -> None:
         self._rows = 0
 
+    def thin(self, dense_below: int, stride: int) -> None:
+        """Keep rows before `dense_below` and rows at multiples of `stride`, plus the last one."""
+        iterations = self._data[: self._rows, 0]
+        keep = (iterations < dense_below) | (iterations % stride == 0)
+        keep[self._rows - 1] = True
+        kept = self._data[: self._rows][keep]
+        self._rows = len(kept)
+        self._data[: self._rows] = kept
+
     def truncate(self, iteration: int) -> None:
         """Forget rows after `iteration`, for resuming from an earlier state."""
         self._rows = int(np.searchsorted(self._data[: self._rows, 0], iteration, side="right"))

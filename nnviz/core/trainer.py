@@ -18,6 +18,8 @@ from .optimizers import OPTIMIZERS
 
 #: Every iteration below this is recorded in the history; after it, every `record_every`-th.
 DENSE_HISTORY = 100
+#: The history never holds more rows than this; long runs keep every 2nd, 4th, ... row.
+MAX_HISTORY = 2048
 
 
 class TrainingDiverged(RuntimeError):
@@ -158,7 +160,7 @@ class Trainer:
         self.config = config
         self.data = dataset if dataset is not None else load_dataset(config)
         self.layout = Layout(config.hidden, self.data.x_train.shape[1])
-        self.record_every = record_every
+        self.record_every = self._record_every = record_every
         if initial_weights is None and config.init_weights:
             from .files import load_weights
 
@@ -201,6 +203,7 @@ class Trainer:
         self._last_pass: Pass | None = None  # the batch of the last applied update
         self._last_update: np.ndarray | None = None
         self.history.clear()
+        self.record_every = self._record_every
         self._save_checkpoint(0)
         self._record_current()
         return self.snapshot()
@@ -233,6 +236,11 @@ class Trainer:
 
     def step(self, n: int = 1) -> Snapshot:
         """Run `n` iterations (fewer if the weights diverge) and return a snapshot."""
+        self.advance(n)
+        return self.snapshot()
+
+    def advance(self, n: int = 1) -> None:
+        """Run `n` iterations without building a snapshot (for loops that report less often)."""
         if self.diverged_at is not None:
             raise TrainingDiverged(self.divergence_message())
         if n < 0:
@@ -245,7 +253,6 @@ class Trainer:
                 self._recover(self.iteration, strict=True)  # the forward pass overflowed
                 self._record_current()
         self.seconds += time.perf_counter() - start
-        return self.snapshot()
 
     def run(self, chunk: int = 1000) -> Iterator[Snapshot]:
         """Step in chunks until `config.iterations` is reached or training diverges."""
@@ -354,6 +361,9 @@ class Trainer:
 
     def _record(self, batch: Pass) -> None:
         """Append a history row for the current iteration, reusing a full-batch forward pass."""
+        if len(self.history) >= MAX_HISTORY:  # bounded memory: halve the density past the start
+            self.record_every *= 2
+            self.history.thin(DENSE_HISTORY, self.record_every)
         if self.sampler is not None:
             batch = self._eval_train
             batch.forward()

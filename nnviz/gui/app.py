@@ -61,8 +61,17 @@ class ScriptedRun(QObject):
 
     @Slot()
     def _begin(self) -> None:
+        """Set the target, then press Play once the training process is up (it takes ~1 s)."""
         window = self.window
         window.controls.editor("iterations").setValue(self.iterations)
+        if window.process_ready:
+            self._play()
+        else:
+            window.training_process_ready.connect(self._play)
+
+    @Slot()
+    def _play(self) -> None:
+        window = self.window
         window.frame_drawn.connect(self._on_window_frame_drawn)
         self.redraws_before = window.redraws
         self.started = self._last_tick = time.perf_counter()

@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
     """nnviz's window. `frame_drawn(iteration)` fires after each redraw (tests wait on it)."""
 
     frame_drawn = Signal(int)
+    training_process_ready = Signal()
 
     def __init__(
         self,
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.dataset: Dataset = load_dataset(self.config)
         self.snapshot: Snapshot | None = None
         self.playing = False
+        self.process_ready = False  # the training process has answered once
         self.redraws = 0
         self._grid = grid_points(self.dataset.bounds)
         self._last_redraw = 0.0
@@ -331,8 +333,12 @@ class MainWindow(QMainWindow):
     @Slot()
     def _redraw(self) -> None:
         delivery = self.thread.take()
-        if delivery is not None:
-            self._show(delivery)
+        if delivery is None:
+            return
+        self._show(delivery)
+        if not self.process_ready:
+            self.process_ready = True
+            self.training_process_ready.emit()
 
     @Slot(str)
     def _on_thread_error_reported(self, message: str) -> None:
