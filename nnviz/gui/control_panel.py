@@ -223,7 +223,8 @@ class ControlPanel(QWidget):
         box = QGroupBox(title)
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setVerticalSpacing(4)
+        form.setVerticalSpacing(2)
+        form.setContentsMargins(8, 4, 8, 6)
         layout.addWidget(box)
         return form
 

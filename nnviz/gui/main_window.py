@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
+    QStyle,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.boundary_view = BoundaryView()
         self.loss_view = LossView()
         self.roc_view = RocView()
+        self.loss_view.set_log_scale(True)  # the interesting part of a loss curve is its tail
         self._build_layout()
         self._build_actions()
         self.status = QLabel()
@@ -156,9 +158,16 @@ class MainWindow(QMainWindow):
         self.resize(*DEFAULT_SIZE)
 
     def _action(
-        self, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = ""
+        self,
+        text: str,
+        slot,
+        shortcut: QKeySequence | str | None = None,
+        tip: str = "",
+        icon: QStyle.StandardPixmap | None = None,
     ) -> QAction:
         action = QAction(text, self)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
             tip = f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
@@ -169,17 +178,30 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
+        pixmap = QStyle.StandardPixmap
         self.play_action = self._action(
-            "Play", self._on_play_triggered, "Space", "Start or pause training"
+            "Play", self._on_play_triggered, "Space", "Start or pause training", pixmap.SP_MediaPlay
         )
         self.step_action = self._action(
-            "Step", self._on_step_triggered, "Right", "Run one iteration"
+            "Step",
+            self._on_step_triggered,
+            "Right",
+            "Run one iteration",
+            pixmap.SP_MediaSeekForward,
         )
         self.step_n_action = self._action(
-            "Step N", self._on_step_n_triggered, "Shift+Right", "Run N iterations"
+            "Step N",
+            self._on_step_n_triggered,
+            "Shift+Right",
+            "Run N iterations",
+            pixmap.SP_MediaSkipForward,
         )
         self.reset_action = self._action(
-            "Reset", self._on_reset_triggered, "R", "Back to the same initial weights"
+            "Reset",
+            self._on_reset_triggered,
+            "R",
+            "Back to the same initial weights",
+            pixmap.SP_BrowserReload,
         )
         self.reseed_action = self._action(
             "New weights",
@@ -197,7 +219,7 @@ class MainWindow(QMainWindow):
         self.speed.currentIndexChanged.connect(self._on_speed_changed)
 
         toolbar = QToolBar("Training", objectName="training_toolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addAction(self.play_action)
         toolbar.addAction(self.step_action)
         toolbar.addAction(self.step_n_action)
@@ -279,7 +301,7 @@ class MainWindow(QMainWindow):
     def _show(self, delivery: Delivery) -> None:
         was_playing = self.playing
         self.playing = delivery.playing
-        self.play_action.setText("Pause" if self.playing else "Play")
+        self._show_playing()
         if delivery.message:
             self._show_banner(delivery.message)
         elif was_playing is False and self.playing:
@@ -388,8 +410,17 @@ class MainWindow(QMainWindow):
             return
         self.banner.hide()
         self.playing = True
-        self.play_action.setText("Pause")
+        self._show_playing()
         self.thread.send("play")
+
+    def _show_playing(self) -> None:
+        self.play_action.setText("Pause" if self.playing else "Play")
+        icon = (
+            QStyle.StandardPixmap.SP_MediaPause
+            if self.playing
+            else QStyle.StandardPixmap.SP_MediaPlay
+        )
+        self.play_action.setIcon(self.style().standardIcon(icon))
 
     def play(self) -> None:
         """Start training if it is not running (for scripts and tests)."""
