@@ -218,3 +218,14 @@ def test_scripted_run_trains_and_saves_a_screenshot(tmp_path):
     assert re.fullmatch(pattern, line), line
     image = QImage(str(shot))
     assert image.width() > 800 and image.height() > 500
+
+
+def test_a_stored_config_whose_csv_is_gone_is_ignored(settings, tmp_path):
+    points = tmp_path / "points.csv"
+    rows = "\n".join(f"{i % 7},{i % 5},{i % 2}" for i in range(40))
+    points.write_text("x1,x2,label\n" + rows + "\n")
+    config = Config(dataset="csv", csv_path=str(points))
+    settings.setValue("config", config.to_json())
+    assert stored_config(settings) == config
+    points.unlink()
+    assert stored_config(settings) is None

@@ -496,11 +496,14 @@ class MainWindow(QMainWindow):
 
 
 def stored_config(settings: QSettings) -> Config | None:
-    """The configuration saved at the last close, if it is still valid."""
+    """The configuration saved at the last close, if it is still valid and its data loads
+    (a CSV file may have moved since)."""
     text = settings.value("config")
     if not isinstance(text, str):
         return None
     try:
-        return Config.from_dict(json.loads(text))
-    except (ValueError, TypeError):
+        config = Config.from_dict(json.loads(text))
+        load_dataset(config)
+    except (ValueError, TypeError, OSError):
         return None
+    return config
