@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -119,29 +120,16 @@ def load_weights(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def read_npz(source: IO[bytes] | bytes, name: str) -> dict[str, np.ndarray]:
-    """Arrays of an .npz, refusing pickled objects and members that claim a huge size."""
-    if isinstance(source, bytes):
-        source = io.BytesIO(source)
+    """Arrays of an .npz, refusing pickles, huge claims (see `check_npz_claims`) and bad values."""
+    limit = 2 * MAX_ARRAY_BYTES + 2**20  # the members' cap plus the zip's own overhead
+    data = source if isinstance(source, bytes) else source.read(limit + 1)
+    if len(data) > limit:
+        raise FileFormatError(f"{name} is {len(data)} bytes or more, more than nnviz accepts")
+    check_npz_claims(data, name)
     try:
-        with zipfile.ZipFile(source) as archive:
-            for info in archive.infolist():
-                if info.file_size > MAX_ARRAY_BYTES:
-                    raise FileFormatError(
-                        f"{name}: member {info.filename} claims "
-                        f"{info.file_size} bytes, more than nnviz accepts"
-                    )
-        source.seek(0)
-        with np.load(source, allow_pickle=False) as npz:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-    except FileFormatError:
-        raise
-    except ValueError as error:
-        if "pickle" in str(error).lower():
-            raise FileFormatError(
-                f"{name} holds pickled objects, which nnviz refuses to load"
-            ) from None
-        raise FileFormatError(f"{name} is not a valid .npz file: {error}") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as error:
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
         raise FileFormatError(f"{name} is not a valid .npz file: {error}") from None
     return _checked_arrays(arrays, name)
 
@@ -225,3 +213,117 @@ def write_run(out: str | Path, trainer: Trainer, metrics: Metrics) -> list[Path]
         save_weights(out / "weights.json", trainer.weights()),
         save_data_csv(out / "data.csv", trainer.data),
     ]
+
+
+# -- helpers for sessions and other containers read from memory -------------------------------
+
+#: An .npz checked by `check_npz_claims` may hold at most this many arrays.
+MAX_NPZ_MEMBERS = 64
+
+
+def check_npz_claims(data: bytes, name: str, *, max_total: int = MAX_ARRAY_BYTES) -> None:
+    """Refuse an .npz whose claims would make NumPy allocate too much, before any array is read.
+
+    `read_npz` caps the size each member claims in the zip directory, but `np.load` allocates the
+    shape written in each .npy header before it reads the data, so a tiny file can ask for
+    terabytes. This reads only the headers and refuses too many members, a claimed total over
+    `max_total`, object (pickled) arrays, and a header whose shape needs more bytes than its member
+    holds. Call it before `read_npz`.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            if len(infos) > MAX_NPZ_MEMBERS:
+                raise FileFormatError(
+                    f"{name} holds {len(infos)} arrays; nnviz reads at most {MAX_NPZ_MEMBERS}"
+                )
+            for info in infos:
+                if info.file_size > MAX_ARRAY_BYTES:
+                    raise FileFormatError(
+                        f"{name}: member {info.filename} claims "
+                        f"{info.file_size} bytes, more than nnviz accepts"
+                    )
+            total = sum(info.file_size for info in infos)
+            if total > max_total:
+                raise FileFormatError(
+                    f"{name}: its arrays claim {total} bytes, more than nnviz accepts"
+                )
+            for info in infos:
+                with archive.open(info) as member:
+                    _check_npy_header(member, info, name)
+    except FileFormatError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise FileFormatError(f"{name} is not a valid .npz file: {error}") from None
+
+
+def _check_npy_header(member: IO[bytes], info: zipfile.ZipInfo, name: str) -> None:
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    else:
+        raise FileFormatError(f"{name}: {info.filename} is .npy version {version}, not 1.0 or 2.0")
+    if dtype.hasobject:
+        raise FileFormatError(f"{name} holds pickled objects, which nnviz refuses to load")
+    if any(size < 0 for size in shape) or math.prod(shape) * dtype.itemsize > info.file_size:
+        raise FileFormatError(
+            f"{name}: {info.filename} claims shape {shape} of {dtype}, more than its "
+            f"{info.file_size} bytes hold"
+        )
+
+
+def data_csv_text(data: Dataset) -> str:
+    """The text `save_data_csv` writes: x1, x2, label, split, floats that read back exactly."""
+    rows = []
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        rows.extend(
+            (repr(float(a)), repr(float(b)), int(label), split) for (a, b), label in zip(x, y)
+        )
+    return _csv_text(["x1", "x2", "label", "split"], rows)
+
+
+def load_data_csv(text: str, name: str = "data.csv") -> Dataset:
+    """The Dataset of `data_csv_text` output, rows in file order, every value checked."""
+    try:
+        rows = iter(list(csv.reader(io.StringIO(text))))
+    except csv.Error as error:
+        raise FileFormatError(f"{name} is not readable CSV: {error}") from None
+    if next(rows, None) != ["x1", "x2", "label", "split"]:
+        raise FileFormatError(f"{name}: expected the header x1,x2,label,split")
+    splits: dict[str, tuple[list, list]] = {"train": ([], []), "test": ([], [])}
+    for line, row in enumerate(rows, start=2):
+        if not row:
+            continue
+        try:
+            if len(row) != 4:
+                raise ValueError
+            x1, x2, label = float(row[0]), float(row[1]), float(row[2])
+            points, labels = splits[row[3]]
+        except (ValueError, KeyError):
+            raise FileFormatError(
+                f"{name} line {line}: expected x1,x2,label,split with split train or test"
+            ) from None
+        if not (math.isfinite(x1) and math.isfinite(x2)) or label not in (0.0, 1.0):
+            raise FileFormatError(f"{name} line {line}: needs finite x1, x2 and a label 0 or 1")
+        points.append((x1, x2))
+        labels.append(label)
+    (x_train, y_train), (x_test, y_test) = splits["train"], splits["test"]
+    if len(x_train) < 2 or not x_test:
+        raise FileFormatError(f"{name} needs at least 2 train rows and 1 test row")
+    if len(set(y_train + y_test)) < 2:
+        raise FileFormatError(f"{name} holds only one class; both 0 and 1 are needed")
+    return Dataset(
+        np.array(x_train, dtype=float).reshape(-1, 2),
+        np.array(y_train, dtype=float),
+        np.array(x_test, dtype=float).reshape(-1, 2),
+        np.array(y_test, dtype=float),
+    )
+
+
+def history_csv_text(history: HistoryArrays) -> str:
+    """The text `save_history_csv` writes; `load_history_csv` reads it back exactly."""
+    columns = [getattr(history, name) for name in COLUMNS]
+    rows = [(int(row[0]), *(repr(float(v)) for v in row[1:])) for row in zip(*columns)]
+    return _csv_text(list(COLUMNS), rows)

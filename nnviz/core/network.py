@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
+from itertools import pairwise
 
 import numpy as np
 
@@ -60,7 +61,7 @@ class Layout:
         if set(weights) != expected:
             missing, extra = sorted(expected - set(weights)), sorted(set(weights) - expected)
             raise ValueError(
-                f"weights do not fit the network {self.describe()}: "
+                self._misfit(weights) + f"weights do not fit the network {self.describe()}: "
                 f"missing {missing or 'none'}, unexpected {extra or 'none'}"
             )
         flat = np.empty(self.size)
@@ -70,7 +71,7 @@ class Layout:
             for name, array, shape in ((f"W{k}", w, (cols - 1, fan_out)), (f"b{k}", b, (fan_out,))):
                 if array.shape != shape:
                     raise ValueError(
-                        f"{name} has shape {array.shape}, but the network "
+                        self._misfit(weights) + f"{name} has shape {array.shape}, but the network "
                         f"{self.describe()} needs {shape}"
                     )
                 if not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
@@ -81,6 +82,28 @@ class Layout:
 
     def describe(self) -> str:
         return "-".join(str(s) for s in self.sizes)
+
+    def _misfit(self, weights: Weights) -> str:
+        """'weights are for 2-8-1 but the network is 2-5-1: ' when that can be told, else ''."""
+        theirs = describe_weights(weights)
+        if theirs is None or theirs == self.describe():
+            return ""
+        return f"weights are for {theirs} but the network is {self.describe()}: "
+
+
+def describe_weights(weights: Weights) -> str | None:
+    """The architecture a weight dict is for, e.g. '2-8-1', or None if its W1, W2, ... do not chain."""
+    shapes: list[tuple[int, ...]] = []
+    while f"W{len(shapes) + 1}" in weights:
+        try:
+            shapes.append(np.shape(weights[f"W{len(shapes) + 1}"]))
+        except ValueError:  # a ragged nested list
+            return None
+    if not shapes or any(len(shape) != 2 for shape in shapes):
+        return None
+    if any(a[1] != b[0] for a, b in pairwise(shapes)):
+        return None
+    return "-".join(str(s) for s in (shapes[0][0], *(shape[1] for shape in shapes)))
 
 
 def initial_parameters(config: Config, layout: Layout) -> np.ndarray:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
 from .config import Config, ConfigError
 from .datasets import Dataset, load_dataset
-from .history import History, HistoryArrays
+from .history import COLUMNS, History, HistoryArrays
 from .network import Layout, Pass, initial_parameters
 from .optimizers import OPTIMIZERS
 
@@ -231,6 +233,118 @@ class Trainer:
         self.history.truncate(self.iteration - 1)
         self._record_current()
         return self.snapshot()
+
+    # -- exact continuation (sessions) ------------------------------------------------------
+
+    def training_state(self) -> dict[str, Any]:
+        """What continuing exactly needs beyond the config, the data and the initial weights.
+
+        Plain values and copied arrays: iteration, seconds, diverged_at, the history stride
+        (`record_every`, `base_record_every`), `params`, optimizer and shuffling state, the history,
+        and the divergence checkpoint. `restore_training_state` on a Trainer of the same config, data
+        and initial weights then trains on bit for bit as this one would.
+        """
+        at, optimizer_state, sampler_state = self._checkpoint
+        return {
+            "iteration": self.iteration,
+            "seconds": self.seconds,
+            "diverged_at": self.diverged_at,
+            "record_every": self.record_every,
+            "base_record_every": self._record_every,
+            "params": self.params.copy(),
+            "optimizer": self.optimizer.state(),
+            "sampler": self.sampler.state() if self.sampler else None,
+            "history": self.history.arrays(),
+            "checkpoint": {
+                "iteration": at,
+                "params": self._backup.copy(),
+                "optimizer": {key: array.copy() for key, array in optimizer_state.items()},
+                "sampler": _copied_sampler_state(sampler_state),
+            },
+        }
+
+    def restore_training_state(self, state: Mapping[str, Any]) -> Snapshot:
+        """Continue from `training_state()` output. Everything is checked before anything changes;
+        a ValueError names the part that does not fit this trainer's config and data.
+
+        `base_record_every` is not restored (it is a constructor argument); `last_step()` is None
+        until the next iteration.
+        """
+        try:
+            iteration = _whole(state["iteration"], "iteration")
+            seconds = state["seconds"]
+            if not (_is_number(seconds) and seconds >= 0):
+                raise ValueError(f"seconds must be a finite number >= 0, not {seconds!r}")
+            diverged_at = state["diverged_at"]
+            if diverged_at is not None:
+                _whole(diverged_at, "diverged_at", iteration + 1)
+            record_every = _whole(state["record_every"], "record_every", 1)
+            params = self._checked_params(state["params"], "params")
+            optimizer = self._checked_optimizer(state["optimizer"], "optimizer")
+            sampler = self._checked_sampler(state["sampler"], "sampler")
+            table = _checked_history(state["history"], iteration)
+            checkpoint = state["checkpoint"]
+            at = _whole(checkpoint["iteration"], "checkpoint iteration", 0, iteration)
+            backup = self._checked_params(checkpoint["params"], "checkpoint params")
+            backup_optimizer = self._checked_optimizer(
+                checkpoint["optimizer"], "checkpoint optimizer"
+            )
+            backup_sampler = self._checked_sampler(checkpoint["sampler"], "checkpoint sampler")
+        except KeyError as error:
+            raise ValueError(f"the training state has no {error.args[0]!r}") from None
+        except (TypeError, AttributeError, OverflowError) as error:
+            raise ValueError(f"the training state is malformed: {error}") from None
+        np.copyto(self.params, params)
+        self.iteration, self.seconds, self.diverged_at = iteration, float(seconds), diverged_at
+        self.record_every, self.optimizer, self.sampler = record_every, optimizer, sampler
+        self.history.load(table)
+        np.copyto(self._backup, backup)
+        backup_state = backup_sampler.state() if backup_sampler else None
+        self._checkpoint = (at, backup_optimizer.state(), backup_state)
+        self._last_pass = self._last_update = None
+        self._record_current()  # the history already ends at `iteration`: this only measures
+        return self.snapshot()
+
+    def _checked_params(self, value: Any, name: str) -> np.ndarray:
+        array = np.asarray(value)
+        if array.shape != (self.layout.size,) or array.dtype.kind not in "iuf":
+            raise ValueError(
+                f"{name} must be {self.layout.size} numbers for {self.layout.describe()}"
+            )
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        return array.astype(float)
+
+    def _checked_optimizer(self, state: Any, name: str):
+        optimizer = OPTIMIZERS[self.config.optimizer](self.layout.size)
+        try:
+            if not isinstance(state, Mapping):
+                raise ValueError("it must be a mapping of arrays")
+            state = {key: np.asarray(array) for key, array in state.items()}
+            optimizer.load_state(state)
+            if "steps" in state and not (state["steps"] >= 0 and state["steps"] % 1 == 0):
+                raise ValueError("Adam state 'steps' must be a whole number >= 0")
+        except ValueError as error:
+            raise ValueError(f"{name} does not fit {self.config.optimizer}: {error}") from None
+        return optimizer
+
+    def _checked_sampler(self, state: Any, name: str) -> BatchSampler | None:
+        """A new sampler in `state`, or None for full-batch training (then `state` must be None)."""
+        n, batch = len(self.data.x_train), self.config.batch_size
+        if not 0 < batch < n:
+            if state is not None:
+                raise ValueError(f"{name} is given, but training is full-batch")
+            return None
+        if not isinstance(state, Mapping) or set(state) != {"rng", "order", "position"}:
+            raise ValueError(f"{name} needs rng, order and position for batch size {batch}")
+        order = np.asarray(state["order"])
+        if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
+            raise ValueError(f"{name} order must be a permutation of the {n} training points")
+        position = _whole(state["position"], f"{name} position", 1, n)
+        rng = _checked_rng_state(state["rng"], name)
+        sampler = BatchSampler(n, batch, self.config.weight_seed)
+        sampler.load_state({"rng": rng, "order": order.astype(np.int64), "position": position})
+        return sampler
 
     # -- training --------------------------------------------------------------------------
 
@@ -454,3 +568,74 @@ class Trainer:
         from .metrics import evaluate
 
         return evaluate(self)
+
+
+def _copied_sampler_state(state: dict | None) -> dict | None:
+    if state is None:
+        return None
+    return {
+        "rng": copy.deepcopy(state["rng"]),
+        "order": state["order"].copy(),
+        "position": state["position"],
+    }
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_number(value: Any) -> bool:
+    return (_is_int(value) or isinstance(value, (float, np.floating))) and math.isfinite(value)
+
+
+def _whole(value: Any, name: str, low: int = 0, high: int | None = None) -> int:
+    if not _is_int(value) or value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ValueError(f"{name} must be a whole number {bound}, not {value!r}")
+    return int(value)
+
+
+def _checked_rng_state(rng: Any, name: str) -> dict:
+    """A PCG64 bit-generator state (as `Generator.bit_generator.state` gives), checked field by field."""
+    inner = rng.get("state") if isinstance(rng, Mapping) else None
+    valid = (
+        isinstance(rng, Mapping)
+        and set(rng) == {"bit_generator", "state", "has_uint32", "uinteger"}
+        and rng["bit_generator"] == "PCG64"
+        and isinstance(inner, Mapping)
+        and set(inner) == {"state", "inc"}
+        and all(_is_int(inner[key]) and 0 <= inner[key] < 2**128 for key in ("state", "inc"))
+        and _is_int(rng["has_uint32"])
+        and rng["has_uint32"] in (0, 1)
+        and _is_int(rng["uinteger"])
+        and 0 <= rng["uinteger"] < 2**32
+    )
+    if not valid:
+        raise ValueError(f"{name} rng must be a PCG64 bit-generator state")
+    return {
+        "bit_generator": "PCG64",
+        "state": {"state": int(inner["state"]), "inc": int(inner["inc"])},
+        "has_uint32": int(rng["has_uint32"]),
+        "uinteger": int(rng["uinteger"]),
+    }
+
+
+def _checked_history(history: HistoryArrays, iteration: int) -> np.ndarray:
+    """The (rows, 5) table of a history that ends at `iteration`, rows in increasing iteration."""
+    columns = [np.asarray(getattr(history, name), dtype=float) for name in COLUMNS]
+    if any(column.shape != columns[0].shape or column.ndim != 1 for column in columns):
+        raise ValueError("history columns must be equally long lists of numbers")
+    table = np.column_stack(columns)
+    steps = table[:, 0]
+    if (
+        len(table) == 0
+        or not np.all(np.isfinite(steps))
+        or np.any(steps % 1 != 0)
+        or steps[0] < 0
+        or np.any(np.diff(steps) <= 0)
+        or steps[-1] != iteration
+    ):
+        raise ValueError(
+            f"history must list whole, increasing iterations from >= 0 up to {iteration}"
+        )
+    return table

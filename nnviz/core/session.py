@@ -1,0 +1,485 @@
+"""Session files (.nnviz): a whole run, to reopen later and train on bit for bit.
+
+A session is a zip archive of plain files; nothing in it is pickled:
+
+    session.json         format name and version, iteration, seconds, diverged_at, the history
+                         stride, and the mini-batch RNG states (PCG64, as JSON) with positions
+    config.json          the Config, as `Config.to_json` writes it
+    data.csv             the exact points (x1,x2,label,split): csv datasets need them, and
+                         generated ones then never depend on the scikit-learn version
+    initial_weights.npz  W1, b1, ... of iteration 0, where Reset returns to
+    weights.npz          W1, b1, ... now
+    history.csv          the loss and accuracy record
+    optimizer.npz        the optimizer's state: momentum velocity, Adam moments and step count
+    sampler.npz          `order`, the shuffled order of the current epoch (empty for full batch)
+    checkpoint.npz       where the divergence check returns to: `params`, `optimizer.<name>`
+                         and `sampler_order`
+
+Reading never extracts anything to disk and refuses, before reading any member, archives with
+more than MAX_MEMBERS members, unsafe or duplicate names, members that claim more than
+MAX_MEMBER_BYTES or MAX_TOTAL_BYTES together, and .npy headers that claim more than their member
+holds. Every refusal is a SessionError (a FileFormatError) that names the file and the problem.
+`load_session` builds a new Trainer or raises: nothing else changes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from .config import Config
+from .datasets import Dataset
+from .files import (
+    MAX_ARRAY_BYTES,
+    FileFormatError,
+    atomic_write,
+    check_npz_claims,
+    data_csv_text,
+    history_csv_text,
+    load_data_csv,
+    load_history_csv,
+    load_weights,
+    read_npz,
+)
+from .history import HistoryArrays
+from .network import Layout
+from .trainer import Snapshot, Trainer
+
+SESSION_SUFFIX = ".nnviz"
+FORMAT = "nnviz-session"
+VERSION = 1
+MEMBERS = (
+    "session.json",
+    "config.json",
+    "data.csv",
+    "initial_weights.npz",
+    "weights.npz",
+    "history.csv",
+    "optimizer.npz",
+    "sampler.npz",
+    "checkpoint.npz",
+)
+#: Limits checked against what the zip directory claims, before any member is read.
+MAX_MEMBERS = 32
+MAX_MEMBER_BYTES = 256 * 1024 * 1024
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024
+MAX_DIRECTORY_BYTES = 1024 * 1024
+#: A session whose network and data would need more memory than this to train is refused.
+MAX_TRAINING_BYTES = 4 * 1024 * 1024 * 1024
+
+_MANIFEST_KEYS = {
+    "format",
+    "version",
+    "nnviz",
+    "iteration",
+    "seconds",
+    "diverged_at",
+    "record_every",
+    "base_record_every",
+    "sampler",
+    "checkpoint",
+}
+_END_RECORD = b"PK\x05\x06"
+_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same state always gives the same bytes
+
+
+class SessionError(FileFormatError):
+    """A session file cannot be read or written; the message names the file and the problem."""
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def save_session(path: str | Path, trainer: Trainer) -> Path:
+    """Write `trainer` to a session file atomically (temporary file, then rename); returns it."""
+    data = session_bytes(trainer)
+    try:
+        return atomic_write(path, lambda handle: handle.write(data))
+    except SessionError:
+        raise
+    except FileFormatError as error:
+        raise SessionError(str(error)) from None
+
+
+def session_bytes(trainer: Trainer) -> bytes:
+    """The bytes of a session file for `trainer` (what `save_session` writes)."""
+    members = _members(trainer)
+    for name, payload in members.items():
+        if len(payload) > MAX_MEMBER_BYTES:
+            raise SessionError(f"{name} would be {len(payload)} bytes, too large for a session")
+    if sum(len(payload) for payload in members.values()) > MAX_TOTAL_BYTES:
+        raise SessionError("this run is too large to save as a session")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, payload in members.items():
+            info = zipfile.ZipInfo(name, date_time=_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, payload)
+    return buffer.getvalue()
+
+
+def _members(trainer: Trainer) -> dict[str, bytes]:
+    from .. import __version__
+
+    state = trainer.training_state()
+    sampler, checkpoint = state["sampler"], state["checkpoint"]
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "nnviz": __version__,
+        "iteration": state["iteration"],
+        "seconds": state["seconds"],
+        "diverged_at": state["diverged_at"],
+        "record_every": state["record_every"],
+        "base_record_every": state["base_record_every"],
+        "sampler": _sampler_position(sampler),
+        "checkpoint": {
+            "iteration": checkpoint["iteration"],
+            "sampler": _sampler_position(checkpoint["sampler"]),
+        },
+    }
+    checkpoint_arrays = {"params": checkpoint["params"]}
+    for key, array in checkpoint["optimizer"].items():
+        checkpoint_arrays[f"optimizer.{key}"] = array
+    if checkpoint["sampler"] is not None:
+        checkpoint_arrays["sampler_order"] = checkpoint["sampler"]["order"]
+    members = {
+        "session.json": json.dumps(manifest, indent=2, allow_nan=False),
+        "config.json": trainer.config.to_json(),
+        "data.csv": data_csv_text(trainer.data),
+        "initial_weights.npz": _npz(trainer.initial_weights()),
+        "weights.npz": _npz(trainer.layout.to_weights(state["params"])),
+        "history.csv": history_csv_text(state["history"]),
+        "optimizer.npz": _npz(state["optimizer"]),
+        "sampler.npz": _npz({"order": sampler["order"]} if sampler else {}),
+        "checkpoint.npz": _npz(checkpoint_arrays),
+    }
+    return {
+        name: payload.encode("utf-8") if isinstance(payload, str) else payload
+        for name, payload in members.items()
+    }
+
+
+def _sampler_position(sampler: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return None if sampler is None else {"rng": sampler["rng"], "position": sampler["position"]}
+
+
+def _npz(arrays: Mapping[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **dict(arrays))
+    return buffer.getvalue()
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def load_session(path: str | Path) -> Trainer:
+    """A new Trainer in exactly the saved state, or a SessionError; nothing else changes."""
+    path = Path(path)
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise SessionError(f"cannot read {path}: {error.strerror or error}") from None
+    with handle:
+        try:
+            return _load(handle, path.name)
+        except OSError as error:  # a disk error, or a file that cannot seek (a pipe)
+            raise SessionError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def load_session_bytes(data: bytes, name: str = "session.nnviz") -> Trainer:
+    """`load_session` for bytes already read (e.g. passed to the training process)."""
+    return _load(io.BytesIO(data), name)
+
+
+def _load(handle: IO[bytes], name: str) -> Trainer:
+    members = _read_members(handle, name)
+    manifest = _manifest(members["session.json"], name)
+    config = _config(members["config.json"], name)
+    data_text = _text(members["data.csv"], "data.csv", name)
+    data = _guard(name, "data.csv", lambda: load_data_csv(data_text, f"data.csv in {name}"))
+    layout = Layout(config.hidden, data.x_train.shape[1])
+    _check_training_size(config, layout, data, name)
+    initial = _weights(members, "initial_weights.npz", layout, name)
+    params = layout.from_weights(_weights(members, "weights.npz", layout, name))
+    optimizer = _arrays(members, "optimizer.npz", name)
+    sampler_arrays = _arrays(members, "sampler.npz", name)
+    checkpoint_arrays = _arrays(members, "checkpoint.npz", name)
+    _check_keys(sampler_arrays, {"order"} if manifest["sampler"] else set(), "sampler.npz", name)
+    checkpoint_sampler = manifest["checkpoint"]["sampler"]
+    fixed = {"params", "sampler_order"} if checkpoint_sampler else {"params"}
+    optional = {key for key in checkpoint_arrays if key.startswith("optimizer.")}
+    _check_keys(checkpoint_arrays, fixed | optional, "checkpoint.npz", name)
+    history_text = _text(members["history.csv"], "history.csv", name)
+    label = f"history.csv in {name}"
+    table = _guard(name, "history.csv", lambda: load_history_csv(history_text, label))
+    history = HistoryArrays(*table.T)  # restore_training_state checks the iterations
+    state = {
+        "iteration": manifest["iteration"],
+        "seconds": manifest["seconds"],
+        "diverged_at": manifest["diverged_at"],
+        "record_every": manifest["record_every"],
+        "params": params,
+        "optimizer": optimizer,
+        "sampler": _sampler_state(manifest["sampler"], sampler_arrays.get("order")),
+        "history": history,
+        "checkpoint": {
+            "iteration": manifest["checkpoint"]["iteration"],
+            "params": checkpoint_arrays["params"],
+            "optimizer": {
+                key.removeprefix("optimizer."): array
+                for key, array in checkpoint_arrays.items()
+                if key.startswith("optimizer.")
+            },
+            "sampler": _sampler_state(checkpoint_sampler, checkpoint_arrays.get("sampler_order")),
+        },
+    }
+    try:
+        trainer = Trainer(
+            config, data, record_every=manifest["base_record_every"], initial_weights=initial
+        )
+        trainer.restore_training_state(state)
+    except ValueError as error:
+        raise SessionError(f"{name}: the saved training state does not fit: {error}") from None
+    return trainer
+
+
+def _read_members(handle: IO[bytes], name: str) -> dict[str, bytes]:
+    """Every member's bytes, after checking everything the zip directory claims."""
+    _check_end_record(handle, name)
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as error:
+        raise SessionError(f"{name} is not a session file (not a readable zip): {error}") from None
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise SessionError(
+                f"{name} has {len(infos)} members; a session has at most {MAX_MEMBERS}"
+            )
+        seen: set[str] = set()
+        for info in infos:
+            _check_member(info, seen, name)
+        total = sum(info.file_size for info in infos)
+        if total > MAX_TOTAL_BYTES:
+            raise SessionError(
+                f"{name}: its members claim {total} bytes uncompressed, more than nnviz accepts "
+                f"({MAX_TOTAL_BYTES} bytes)"
+            )
+        missing = [member for member in MEMBERS if member not in seen]
+        if missing:
+            raise SessionError(f"{name} is not a complete session: {', '.join(missing)} missing")
+        contents = {}
+        for info in infos:
+            try:
+                with archive.open(info) as member:
+                    contents[info.filename] = member.read(MAX_MEMBER_BYTES + 1)
+            except (
+                zipfile.BadZipFile,
+                OSError,
+                EOFError,
+                ValueError,
+                zlib.error,
+                NotImplementedError,
+                RuntimeError,
+            ) as error:
+                raise SessionError(f"{name}: member {info.filename} is damaged: {error}") from None
+    return contents
+
+
+def _check_end_record(handle: IO[bytes], name: str) -> None:
+    """Refuse a huge file, or a directory with too many members, before zipfile parses it."""
+    size = handle.seek(0, os.SEEK_END)
+    if size > MAX_TOTAL_BYTES:
+        raise SessionError(f"{name} is {size} bytes; nnviz opens sessions up to {MAX_TOTAL_BYTES}")
+    tail = min(size, 22 + 0xFFFF)
+    handle.seek(size - tail)
+    data = handle.read(tail)
+    at = data.rfind(_END_RECORD)
+    if at < 0 or len(data) - at < 22:
+        raise SessionError(f"{name} is not a session file: not a zip archive, or truncated")
+    entries, directory_bytes = struct.unpack_from("<HI", data, at + 10)
+    if entries > MAX_MEMBERS:
+        raise SessionError(f"{name} claims {entries} members; a session has at most {MAX_MEMBERS}")
+    if directory_bytes > MAX_DIRECTORY_BYTES:
+        raise SessionError(f"{name} claims a {directory_bytes}-byte directory, too large")
+    handle.seek(0)
+
+
+def _check_member(info: zipfile.ZipInfo, seen: set[str], name: str) -> None:
+    member = info.filename
+    parts = member.replace("\\", "/").split("/")
+    if member.startswith(("/", "\\")) or ":" in member or "\0" in member or ".." in parts:
+        raise SessionError(
+            f"{name}: member {member!r} has an unsafe path (absolute or with ..); refused"
+        )
+    if member in seen:
+        raise SessionError(f"{name}: member {member} appears twice; refused")
+    seen.add(member)
+    if member not in MEMBERS:
+        raise SessionError(
+            f"{name}: unexpected member {member!r}; a session holds {', '.join(MEMBERS)}"
+        )
+    if info.flag_bits & 0x1:
+        raise SessionError(f"{name}: member {member} is encrypted")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise SessionError(f"{name}: member {member} uses an unsupported compression method")
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise SessionError(
+            f"{name}: member {member} claims {info.file_size} bytes uncompressed, more than nnviz "
+            f"accepts ({MAX_MEMBER_BYTES} bytes)"
+        )
+
+
+def _guard(name: str, member: str, read: Callable[[], Any]) -> Any:
+    """Run `read()`, turning its ValueError (FileFormatError, ConfigError, ...) or csv.Error into a
+    SessionError that names `member`."""
+    try:
+        return read()
+    except SessionError:
+        raise
+    except FileFormatError as error:  # it already names the member
+        raise SessionError(str(error)) from None
+    except (ValueError, csv.Error) as error:
+        raise SessionError(f"{member} in {name}: {error}") from None
+
+
+def _text(data: bytes, member: str, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SessionError(f"{member} in {name} is not UTF-8 text") from None
+
+
+def _json(data: bytes, member: str, name: str) -> Any:
+    text = _text(data, member, name)
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        raise SessionError(f"{member} in {name} is not valid JSON: {error}") from None
+
+
+def _manifest(data: bytes, name: str) -> dict[str, Any]:
+    manifest = _json(data, "session.json", name)
+    where = f"session.json in {name}"
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise SessionError(f"{where} does not describe an nnviz session")
+    version = manifest.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SessionError(f"{where}: version {version!r} is not a session format version")
+    if version > VERSION:
+        raise SessionError(
+            f"{name} was written by a newer nnviz (session format {version}); "
+            f"this nnviz reads format {VERSION}"
+        )
+    if set(manifest) != _MANIFEST_KEYS:
+        unknown, missing = set(manifest) - _MANIFEST_KEYS, _MANIFEST_KEYS - set(manifest)
+        raise SessionError(
+            f"{where}: unknown fields {sorted(unknown) or 'none'}, "
+            f"missing fields {sorted(missing) or 'none'}"
+        )
+    base = manifest["base_record_every"]
+    if not isinstance(base, int) or isinstance(base, bool) or base < 1:
+        raise SessionError(f"{where}: base_record_every must be a whole number >= 1")
+    checkpoint = manifest["checkpoint"]
+    if not isinstance(checkpoint, dict) or set(checkpoint) != {"iteration", "sampler"}:
+        raise SessionError(f"{where}: checkpoint must hold iteration and sampler")
+    for sampler in (manifest["sampler"], checkpoint["sampler"]):
+        if sampler is not None and (
+            not isinstance(sampler, dict) or set(sampler) != {"rng", "position"}
+        ):
+            raise SessionError(f"{where}: a sampler must be null or hold rng and position")
+    return manifest
+
+
+def _config(data: bytes, name: str) -> Config:
+    document = _json(data, "config.json", name)
+    config = _guard(name, "config.json", lambda: Config.from_dict(document))
+    for field in ("csv_path", "init_weights"):
+        if not isinstance(getattr(config, field), (str, type(None))):
+            raise SessionError(f"config.json in {name}: {field} must be a path or null")
+    return config
+
+
+def _arrays(members: dict[str, bytes], member: str, name: str) -> dict[str, np.ndarray]:
+    label = f"{member} in {name}"
+    try:
+        check_npz_claims(members[member], label)
+        return read_npz(members[member], label)
+    except FileFormatError as error:
+        raise SessionError(str(error)) from None
+
+
+def _weights(members: dict[str, bytes], member: str, layout: Layout, name: str) -> dict:
+    weights = _arrays(members, member, name)
+    _guard(name, member, lambda: layout.from_weights(weights))
+    return weights
+
+
+def _check_keys(
+    arrays: Mapping[str, np.ndarray], expected: set[str], member: str, name: str
+) -> None:
+    if set(arrays) != expected:
+        raise SessionError(
+            f"{member} in {name} holds {sorted(arrays) or 'no arrays'}, "
+            f"expected {sorted(expected) or 'no arrays'}"
+        )
+
+
+def _sampler_state(position: dict[str, Any] | None, order: np.ndarray | None) -> dict | None:
+    return None if position is None else {**position, "order": order}
+
+
+def _check_training_size(config: Config, layout: Layout, data: Dataset, name: str) -> None:
+    """Refuse a network and data whose training buffers would not fit in memory."""
+    n_train, n_test = len(data.x_train), len(data.x_test)
+    points = 2 * n_train + n_test + min(config.batch_size, n_train)
+    need = 8 * 5 * sum(layout.sizes) * points + 8 * 6 * layout.size
+    if need > MAX_TRAINING_BYTES:
+        raise SessionError(
+            f"config.json in {name}: a {layout.describe()} network on {n_train + n_test} points "
+            f"needs about {need / 2**30:.1f} GiB to train; nnviz opens sessions up to "
+            f"{MAX_TRAINING_BYTES / 2**30:.0f} GiB"
+        )
+
+
+# -- importing weights -----------------------------------------------------------------------
+
+
+def load_weights_for(path: str | Path, layout: Layout) -> dict[str, np.ndarray]:
+    """Weights from .npz or .json that fit `layout`, or a FileFormatError naming the file and
+    both architectures ("weights are for 2-8-1 but the network is 2-5-1: ...")."""
+    path = Path(path)
+    if path.suffix == ".json":
+        weights = load_weights(path)
+    else:
+        try:
+            size = path.stat().st_size
+            if size > MAX_ARRAY_BYTES:
+                raise FileFormatError(f"{path.name} is too large for a weights file ({size} bytes)")
+            data = path.read_bytes()
+        except OSError as error:
+            raise FileFormatError(f"cannot read {path}: {error.strerror or error}") from None
+        check_npz_claims(data, path.name)
+        weights = read_npz(data, path.name)
+    try:
+        layout.from_weights(weights)
+    except ValueError as error:
+        raise FileFormatError(f"{path.name}: {error}") from None
+    return weights
+
+
+def import_weights(path: str | Path, trainer: Trainer) -> Snapshot:
+    """Continue `trainer` from the weights in a file; on any error the trainer is unchanged."""
+    return trainer.set_weights(load_weights_for(path, trainer.layout))
