@@ -6,7 +6,8 @@ redrawing at 33 Hz, while a separate process keeps the training core to itself.
 
 Commands are tuples: ("configure", config_dict, dataset), ("update", config_dict), ("play",),
 ("pause",), ("step", n), ("reset",), ("set_weights", weights), ("speed", its_per_second | None),
-("quit",). Replies are ("snapshot", Snapshot, playing, message) and ("error", message).
+("open_session", bytes, name), ("save_session", path), ("write_run", folder), ("quit",).
+Replies are ("snapshot", Snapshot, playing, message), ("done", message) and ("error", message).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import time
 from multiprocessing.connection import Connection
 
 from .core import Config, Trainer, TrainingDiverged
+from .core.files import write_run
+from .core.session import load_session_bytes, save_session
 
 #: Send at most this many snapshots a second while playing, plus the final one.
 SEND_RATE = 40.0
@@ -82,6 +85,15 @@ class TrainingServer:
             elif kind == "set_weights":
                 self.trainer.set_weights(args[0])
                 self.send()
+            elif kind == "open_session":
+                self.trainer = load_session_bytes(*args)
+                self.playing = False
+                self.send()
+            elif kind == "save_session":
+                self.done(f"saved {save_session(args[0], self.trainer)}")
+            elif kind == "write_run":
+                written = write_run(args[0], self.trainer, self.trainer.evaluate())
+                self.done(f"wrote {len(written)} files to {args[0]}")
             else:
                 self.error(f"unknown command {kind!r}")
         except TrainingDiverged as error:
@@ -122,6 +134,10 @@ class TrainingServer:
 
     def error(self, message: str) -> None:
         self.replies.send(("error", message))
+
+    def done(self, message: str) -> None:
+        """Report a finished file command (the window shows it in the status bar)."""
+        self.replies.send(("done", message))
 
 
 def serve(commands: Connection, replies: Connection) -> None:

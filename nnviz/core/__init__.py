@@ -4,7 +4,8 @@ from .config import PRESETS, Config, ConfigError
 from .datasets import DataError, Dataset, load_dataset
 from .files import FileFormatError, load_weights, save_weights
 from .metrics import Metrics, evaluate_weights
-from .network import predict_proba
+from .network import Layout, predict_proba
+from .session import SessionError, load_session, save_session
 from .trainer import Snapshot, StepTrace, Trainer, TrainingDiverged
 
 __all__ = [
@@ -14,14 +15,18 @@ __all__ = [
     "DataError",
     "Dataset",
     "FileFormatError",
+    "Layout",
     "Metrics",
+    "SessionError",
     "Snapshot",
     "StepTrace",
     "Trainer",
     "TrainingDiverged",
     "evaluate_weights",
     "load_dataset",
+    "load_session",
     "load_weights",
     "predict_proba",
+    "save_session",
     "save_weights",
 ]

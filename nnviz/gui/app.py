@@ -9,7 +9,7 @@ import time
 from importlib import resources
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Slot
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from .. import __version__
@@ -22,8 +22,19 @@ PROBE_MS = 5
 
 
 def app_icon() -> QIcon:
-    with resources.as_file(resources.files("nnviz") / "resources" / "nnviz.svg") as path:
-        return QIcon(str(path))
+    """nnviz's icon in every size from 16 to 512 px, read from the package's own files.
+
+    The PNGs (rendered from nnviz.svg by packaging/make_icons.py) are read as bytes through
+    importlib.resources, so the icon works from a wheel, a zip or a frozen bundle, and needs no
+    Qt SVG plugin.
+    """
+    icon = QIcon()
+    for entry in (resources.files("nnviz") / "resources").iterdir():
+        if entry.name.startswith("nnviz-") and entry.name.endswith(".png"):
+            pixmap = QPixmap()
+            if pixmap.loadFromData(entry.read_bytes(), "PNG"):
+                icon.addPixmap(pixmap)
+    return icon
 
 
 def application() -> QApplication:
@@ -125,6 +136,8 @@ def run_gui(args: argparse.Namespace, config: Config) -> int:
     if args.window_size:
         window.resize(*args.window_size)
     window.show()
+    if args.session:
+        window.files.open_path(args.session)
     if scripted:
         run = ScriptedRun(window, args.train, args.screenshot, args.quit)
         run.start()

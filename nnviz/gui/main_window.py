@@ -15,22 +15,24 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
+    QMenu,
     QScrollArea,
     QSpinBox,
     QSplitter,
     QStyle,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core import Config, ConfigError, DataError, Dataset, Snapshot, Trainer, load_dataset
-from ..core.files import FileFormatError, save_weights
+from ..core.files import FileFormatError
 from .control_panel import ControlPanel
+from .file_actions import FileActions
 from .frame import Frame, grid_points, make_frame
 from .training_thread import Delivery, TrainingThread
 from .views.boundary_view import BoundaryView
@@ -52,14 +54,22 @@ SPEEDS = [
 DEFAULT_SIZE = (1440, 900)
 
 
-def _titled(title: str, view: QWidget) -> QWidget:
+def _titled(title: str, view: QWidget, menu: QMenu) -> QWidget:
+    """A view under a bold title, with a ⋯ button that opens its export menu."""
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(2, 2, 2, 2)
     layout.setSpacing(0)
+    header = QHBoxLayout()
     label = QLabel(f"<b>{title}</b>")
     label.setContentsMargins(4, 2, 0, 2)
-    layout.addWidget(label)
+    button = QToolButton(text="⋯", toolTip=f"Export the {title.lower()} view")
+    button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+    button.setAutoRaise(True)
+    button.setMenu(menu)
+    header.addWidget(label, 1)
+    header.addWidget(button)
+    layout.addLayout(header)
     layout.addWidget(view, 1)
     return box
 
@@ -80,6 +90,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings
         self.setWindowTitle("nnviz — watch a neural network learn")
+        self.setAcceptDrops(True)
         self.config = config or Config.preset("seed")
         self.dataset: Dataset = load_dataset(self.config)
         self.snapshot: Snapshot | None = None
@@ -97,14 +108,15 @@ class MainWindow(QMainWindow):
         self.loss_view = LossView()
         self.roc_view = RocView()
         self.loss_view.set_log_scale(True)  # the interesting part of a loss curve is its tail
-        self._build_layout()
         self._build_actions()
+        self._build_layout()
         self.status = QLabel()
         self.statusBar().addWidget(self.status, 1)
 
         self.thread = TrainingThread()
         self.thread.snapshot_ready.connect(self._on_thread_snapshot_ready)
         self.thread.error_reported.connect(self._on_thread_error_reported)
+        self.thread.done_reported.connect(self._on_thread_done_reported)
         self._redraw_timer = QTimer(self, singleShot=True)
         self._redraw_timer.timeout.connect(self._redraw)
 
@@ -133,11 +145,12 @@ class MainWindow(QMainWindow):
         self.banner.hide()
 
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(_titled("Network", self.network_view))
-        top.addWidget(_titled("Decision boundary", self.boundary_view))
+        menu = self.files.view_menu
+        top.addWidget(_titled("Network", self.network_view, menu("network", self)))
+        top.addWidget(_titled("Decision boundary", self.boundary_view, menu("boundary", self)))
         bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(_titled("Loss", self.loss_view))
-        bottom.addWidget(_titled("ROC", self.roc_view))
+        bottom.addWidget(_titled("Loss", self.loss_view, menu("loss", self)))
+        bottom.addWidget(_titled("ROC", self.roc_view, menu("roc", self)))
         views = QSplitter(Qt.Orientation.Vertical)
         views.addWidget(top)
         views.addWidget(bottom)
@@ -232,25 +245,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.speed)
         self.addToolBar(toolbar)
 
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(
-            self._action(
-                "Save window as PNG…",
-                self._on_save_png_triggered,
-                QKeySequence.StandardKey.Save,
-                "Save a picture",
-            )
-        )
-        file_menu.addAction(
-            self._action(
-                "Export weights…",
-                self._on_export_weights_triggered,
-                None,
-                "Save the weights as .npz or .json",
-            )
-        )
-        file_menu.addSeparator()
-        file_menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
+        self.files = FileActions(self)
         train_menu = self.menuBar().addMenu("&Training")
         for action in (
             self.play_action,
@@ -273,24 +268,25 @@ class MainWindow(QMainWindow):
         self.thread.send("speed", self.speed.currentData())
         self._show(Delivery(Trainer(config, dataset).snapshot(), False, ""))
 
-    def _apply(self, config: Config) -> None:
+    def _apply(self, config: Config) -> bool:
         """Apply a validated config: live fields go to the running trainer, others reset."""
         if config == self.config:
-            return
+            return True
         if self.config.is_live_change(config):
             self.config = config
             self.thread.send("update", config.to_dict())
             if self.snapshot is not None:
                 self._draw(self.snapshot)
-            return
+            return True
         try:
             dataset = load_dataset(config) if self._data_changed(config) else self.dataset
             Trainer(config, dataset)  # validate init weights etc. before resetting
         except (DataError, ConfigError, FileFormatError, ValueError) as error:
             field = getattr(error, "field", "dataset")
             self.controls.show_error(field, str(error))
-            return
+            return False
         self._start_run(config, dataset)
+        return True
 
     def _data_changed(self, config: Config) -> bool:
         names = ("dataset", "csv_path", "samples", "noise", "data_seed", "test_size", "split_seed")
@@ -343,6 +339,56 @@ class MainWindow(QMainWindow):
         self.banner.setText(message)
         self.banner.show()
 
+    def show_message(self, message: str) -> None:
+        """Say what went wrong in the banner above the views (never a modal dialog)."""
+        self._show_banner(message)
+
+    # -- files -----------------------------------------------------------------------------
+
+    def view_area(self, name: str) -> QWidget:
+        """The plot of a view by name, without its toggles: what an export draws."""
+        views = {
+            "network": self.network_view.plot_widget,
+            "loss": self.loss_view.plot,
+            "boundary": self.boundary_view.plot,
+            "roc": self.roc_view.plot,
+        }
+        return views[name]
+
+    def adopt_session(self, trainer: Trainer, data: bytes, name: str) -> None:
+        """Show a reopened session and hand its exact state to the training process."""
+        self.config, self.dataset = trainer.config, trainer.data
+        self._grid = grid_points(self.dataset.bounds)
+        self.playing = False
+        self._rate_mark = None
+        self.controls.clear_errors()
+        self.controls.set_config(trainer.config)
+        self.thread.send("open_session", data, name)
+        self.banner.hide()
+        self._show(Delivery(trainer.snapshot(), False, trainer.divergence_message()))
+
+    def use_csv_points(self, path: str) -> bool:
+        """Train on the points of a CSV file (from the menu or a drop)."""
+        self.controls.clear_errors()
+        try:
+            config = self.config.replace(dataset="csv", csv_path=str(path))
+        except ConfigError as error:
+            self.show_message(str(error))
+            return False
+        self.controls.set_config(config)
+        return self._apply(config)
+
+    def dragEnterEvent(self, event) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.files.open_path(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+
     # -- slots: training thread ------------------------------------------------------------
 
     @Slot()
@@ -365,6 +411,10 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_thread_error_reported(self, message: str) -> None:
         self._show_banner(message)
+
+    @Slot(str)
+    def _on_thread_done_reported(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
 
     # -- slots: controls -------------------------------------------------------------------
 
@@ -443,24 +493,6 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_reseed_triggered(self) -> None:
         self.controls.editor("weight_seed").setValue(random.randrange(2**31))
-
-    @Slot()
-    def _on_save_png_triggered(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save window", "nnviz.png", "PNG (*.png)")
-        if path and not self.grab().save(path, "PNG"):
-            QMessageBox.warning(self, "nnviz", f"Could not write {path}.")
-
-    @Slot()
-    def _on_export_weights_triggered(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export weights", "weights.npz", "NumPy (*.npz);;JSON (*.json)"
-        )
-        if not path or self.snapshot is None:
-            return
-        try:
-            save_weights(path, self.snapshot.weights)
-        except FileFormatError as error:
-            QMessageBox.warning(self, "nnviz", str(error))
 
     # -- settings and closing --------------------------------------------------------------
 

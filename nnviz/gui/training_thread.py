@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +17,24 @@ from ..training_process import serve
 
 #: How long the thread blocks on the pipe before it checks its stop flag again.
 POLL_SECONDS = 0.02
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start a spawn child without re-running the host's main module.
+
+    The child needs only nnviz.training_process. Spawn would otherwise re-import `__main__`,
+    which fails for stdin and breaks scripts that open the window without a main guard.
+    """
+    main = sys.modules["__main__"]
+    saved = {key: main.__dict__[key] for key in ("__file__", "__spec__") if key in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 @dataclass(frozen=True)
@@ -36,6 +57,7 @@ class TrainingThread(QThread):
 
     snapshot_ready = Signal()
     error_reported = Signal(str)
+    done_reported = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -53,7 +75,8 @@ class TrainingThread(QThread):
         self.snapshots_received = 0
 
     def start(self) -> None:  # type: ignore[override]
-        self._process.start()
+        with _main_module_hidden():
+            self._process.start()
         super().start()
 
     def send(self, *command: Any) -> None:
@@ -83,6 +106,8 @@ class TrainingThread(QThread):
                 return
             if reply[0] == "snapshot":
                 self._deliver(Delivery(*reply[1:]))
+            elif reply[0] == "done":
+                self.done_reported.emit(reply[1])
             else:
                 self.error_reported.emit(reply[1])
 
