@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train headless and write the results to a folder")
     _add_config_flags(train)
     train.add_argument("--out", metavar="DIR", help="folder for config, metrics, weights, history")
+    train.add_argument(
+        "--no-plots", action="store_true", help="with --out: skip the four pictures (no Qt needed)"
+    )
     gui = commands.add_parser("gui", help="open the window (the default)")
     _add_config_flags(gui)
     gui.add_argument("session", nargs="?", help="a session file to open")
@@ -90,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window after --train")
     gui.add_argument("--quit", action="store_true", help="exit after --train and --screenshot")
     gui.add_argument("--window-size", type=_size, metavar="WxH", help="window size, e.g. 1280x800")
+    _add_sweep_parser(commands)
     return parser
 
 
@@ -126,6 +130,10 @@ def run_train(args: argparse.Namespace) -> int:
     print(metrics.test.report_text)
     if args.out:
         written = write_run(args.out, trainer, metrics)
+        if not args.no_plots:
+            from .gui.plots import write_plots  # Qt is imported only to draw the pictures
+
+            written += write_plots(args.out, trainer)
         print(f"wrote {len(written)} files to {Path(args.out)}")
     if trainer.diverged_at is not None:
         print(f"nnviz: {trainer.divergence_message()}", file=sys.stderr)
@@ -136,18 +144,160 @@ def run_train(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in {"train", "gui", "-h", "--help", "--version"}:
+    if not argv or argv[0] not in {"train", "gui", "sweep", "-h", "--help", "--version"}:
         argv = ["gui", *argv]  # `nnviz` and `nnviz my.nnviz` open the window
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
             return run_train(args)
+        if args.command == "sweep":
+            return run_sweep(args)
         from .gui.app import run_gui
 
         return run_gui(args, config_from_args(args))
     except (ConfigError, DataError, FileFormatError) as error:
         print(f"nnviz: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+
+
+# -- nnviz sweep -------------------------------------------------------------------------------
+
+SWEEP_BACKENDS = ("auto", "loky", "multiprocessing", "threading")
+
+
+def _add_sweep_parser(commands) -> None:
+    sweep = commands.add_parser(
+        "sweep",
+        help="train one setup over a list of values of one field and tabulate the metrics",
+        description="Vary one configuration field, keep the rest, and write sweep.csv and a plot "
+        "(sweep.png, sweep.svg). --preset article runs the article's three experiment tables.",
+        conflict_handler="resolve",  # --preset below also accepts "article"
+    )
+    _add_config_flags(sweep)
+    sweep.add_argument(
+        "--preset",
+        choices=[*PRESETS, "article"],
+        help="starting setup (default: seed); 'article' runs the article's three tables "
+        "(iterations, hidden nodes, learning rate) on the seed setup at 10000 iterations",
+    )
+    sweep.add_argument(
+        "--param", metavar="FIELD", help="the field to vary, e.g. hidden, learning-rate"
+    )
+    sweep.add_argument(
+        "--values",
+        metavar="V1,V2,...",
+        help="the values, comma-separated; several hidden layers per value with ';': 8,4;16,16",
+    )
+    sweep.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        metavar="K",
+        help="train each value with K weight seeds (weight-seed, +1, ...) and report mean, std, "
+        "min and max (CSV columns <metric>_std/_min/_max)",
+    )
+    sweep.add_argument("--jobs", type=int, metavar="N", help="worker processes (default 2)")
+    sweep.add_argument(
+        "--backend",
+        choices=SWEEP_BACKENDS,
+        default="auto",
+        help="joblib backend; auto forks the workers on Linux, else loky (default auto)",
+    )
+    sweep.add_argument("--out", metavar="DIR", help="folder for the CSV tables and their plots")
+
+
+def _usage_error(message: str) -> int:
+    print(f"nnviz: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _sweep_progress(progress, stream) -> None:
+    stream.write(f"\rsweep: {progress.text()} ")
+    stream.flush()
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """`nnviz sweep`: run the sweep(s), print aligned tables, write CSV, PNG and SVG files."""
+    import contextlib
+
+    import joblib
+
+    from .core import sweep as sweeps
+
+    if args.jobs == 0:
+        return _usage_error("--jobs must be at least 1 (or -1 for every CPU)")
+    if args.preset == "article":
+        if args.param or args.values is not None:
+            return _usage_error("--preset article runs its own three tables: drop --param/--values")
+        # the seed setup at 10000 iterations ("experiment"), with any flags the user gave
+        base = config_from_args(argparse.Namespace(**{**vars(args), "preset": "experiment"}))
+        plan = sweeps.article_tables(base, repeats=args.repeats)
+    else:
+        if not args.param or args.values is None:
+            return _usage_error(
+                "sweep needs --param FIELD and --values V1,V2,... (or --preset article)"
+            )
+        param = args.param.strip().replace("-", "_")
+        values = sweeps.parse_values(param, args.values)
+        plan = [sweeps.Sweep(param, values, config_from_args(args), repeats=args.repeats)]
+
+    backend = sweeps.fast_start_backend() if args.backend == "auto" else args.backend
+    context = joblib.parallel_config(backend=backend) if backend else contextlib.nullcontext()
+    show = sys.stderr.isatty()
+    progress = (lambda p: _sweep_progress(p, sys.stderr)) if show else None
+    started = time.perf_counter()
+    try:
+        with context:
+            results = sweeps.run_sweeps(plan, n_jobs=args.jobs, progress=progress)
+    except KeyboardInterrupt:
+        if show:
+            sys.stderr.write("\n")
+        print("nnviz: sweep interrupted", file=sys.stderr)
+        return 130
+    if show:
+        sys.stderr.write("\n")
+    for result in results:
+        print(result.text_table())
+        print()
+    runs = sum(len(row.runs) for result in results for row in result.rows)
+    print(f"nnviz: {runs} runs in {time.perf_counter() - started:.2f} s")
+    if args.out:
+        written = _write_sweep_files(results, Path(args.out))
+        print(f"wrote {len(written)} files to {Path(args.out)}")
+    return 0
+
+
+def _write_sweep_files(results, out: Path) -> list[Path]:
+    """<name>.csv, .png and .svg per result; the plots come from the window's SweepView."""
+    import os
+
+    from .core.files import write_text
+
+    written = [write_text(out / f"{result.name}.csv", result.csv_text()) for result in results]
+    if "QT_QPA_PLATFORM" not in os.environ:  # before Qt loads: draw without a display
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        os.environ.pop("DISPLAY", None)
+    try:
+        from PySide6.QtCore import qInstallMessageHandler
+        from PySide6.QtWidgets import QApplication
+
+        from .gui.views.sweep_view import save_sweep_plot  # imports PySide6 before pyqtgraph
+    except ImportError as error:  # a headless install without Qt: the tables are still written
+        print(f"nnviz: plots skipped ({error}); the CSV tables are written", file=sys.stderr)
+        return written
+
+    qInstallMessageHandler(_quiet_qt_messages)
+    app = QApplication.instance() or QApplication(["nnviz"])
+    for result in results:
+        written += save_sweep_plot(result, out / f"{result.name}.png", out / f"{result.name}.svg")
+    app.processEvents()  # let the views' deferred deletes run
+    return written
+
+
+def _quiet_qt_messages(kind, context, message: str) -> None:
+    """Qt's messages, less the offscreen platform's note that it cannot size a window."""
+    if "propagateSizeHints" not in message:
+        sys.stderr.write(f"{message}\n")
 
 
 def metrics_summary(path: str | Path) -> dict:

@@ -26,7 +26,7 @@ RUN_FILES = {
     "weights.npz",
     "weights.json",
     "data.csv",
-}
+} | {f"{view}.{kind}" for view in ("network", "loss", "boundary", "roc") for kind in ("png", "svg")}
 SPLIT_KEYS = {"loss", "auc", "accuracy", "misclassification", "report"}
 DIVERGING = ["--hidden", "8,4", "--activation", "linear", "--loss", "bce", "--learning-rate", "50"]
 
@@ -95,7 +95,7 @@ def test_seed_run_succeeds_and_prints_the_report(seed_run):
     assert "Traceback" not in result.stderr
     assert "weighted avg" in result.stdout and "precision" in result.stdout
     assert "trained 20000 iterations" in result.stdout
-    assert f"wrote 8 files to {out}" in result.stdout
+    assert f"wrote 16 files to {out}" in result.stdout
 
 
 def test_seed_run_writes_every_file(seed_run):

@@ -47,6 +47,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(temp, _FILE_MODE)  # mkstemp makes 0600; give the usual permissions
         os.replace(temp, path)
     except BaseException as error:
         Path(temp).unlink(missing_ok=True)
@@ -54,6 +55,16 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
             raise FileFormatError(f"cannot write {path}: {error.strerror or error}") from None
         raise
     return path
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it; done once, at import
+    os.umask(mask)
+    return mask
+
+
+#: Files get the permissions a plain open() would give them.
+_FILE_MODE = 0o666 & ~_read_umask()
 
 
 def write_text(path: str | Path, text: str) -> Path:
