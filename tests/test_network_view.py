@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from collections import Counter
@@ -300,3 +301,393 @@ def test_large_nets_fit_without_overlap_or_clipping(qtbot, size):
     box = view.view_box.sceneBoundingRect()
     for item in all_text_items(view):
         assert box.contains(item.sceneBoundingRect()), item.toPlainText()
+
+
+# -- per-node maps ---------------------------------------------------------------------------------
+
+
+def scene_pixel(view: NetworkView, x: float, y: float) -> tuple[int, int]:
+    """Widget pixel (column, row) of a point in view coordinates."""
+    from PySide6.QtCore import QPointF
+
+    point = view.plot_widget.mapFromScene(view.view_box.mapViewToScene(QPointF(x, y)))
+    offset = view.plot_widget.mapTo(view, point)
+    return offset.x(), offset.y()
+
+
+def test_every_hidden_and_output_node_maps_its_own_output_over_the_input_plane(view):
+    from nnviz.core.explain import node_levels, node_output_grid
+    from nnviz.gui import style
+    from nnviz.gui.views.network_view import MAP_SIZE
+
+    frame = trained_frame(300, hidden=(4, 3))
+    view.show_frame(frame)
+    weights, extent = frame.snapshot.weights, frame.extent
+    lut = style.probability_lut()
+    for layer, n in enumerate(view.layer_sizes):
+        for unit in range(n):
+            if layer == 0:
+                continue
+            values, levels = view.map_values(layer, unit)
+            expected = node_output_grid(weights, "sigmoid", layer, unit, extent, MAP_SIZE)
+            np.testing.assert_allclose(values, expected[::-1], rtol=1e-5, atol=1e-6)  # top = ymax
+            assert levels == node_levels("sigmoid", layer, 3, expected) == (0.0, 1.0)
+            index = np.clip(expected[::-1] * 255.999, 0, 255).astype(np.uint8)
+            np.testing.assert_array_equal(view.map_image(layer, unit).image, lut[index])
+
+
+def test_maps_are_reused_and_follow_each_frame(view):
+    view.show_frame(trained_frame(0))
+    image = view.map_image(1, 2)
+    before = view.map_values(1, 2)[0].copy()
+    view.show_frame(trained_frame(2000))
+    assert view.map_image(1, 2) is image
+    assert not np.allclose(view.map_values(1, 2)[0], before)
+
+
+def test_map_levels_follow_the_activation(qtbot):
+    for activation, hidden_levels in (("tanh", (-1.0, 1.0)), ("relu", None)):
+        trainer = Trainer(Config.preset("seed", activation=activation, init="he"))
+        frame = make_frame(trainer.step(50), trainer.config, trainer.data)
+        view = NetworkView()
+        qtbot.addWidget(view)
+        view.show_frame(frame)
+        values, levels = view.map_values(1, 0)
+        if hidden_levels is None:  # relu: +- the largest |value| of this node's map
+            largest = float(np.abs(values).max())
+            assert levels == pytest.approx((-largest, largest))
+        else:
+            assert levels == hidden_levels
+        assert view.map_values(2, 0)[1] == (0.0, 1.0)  # the output is a probability
+
+
+def test_the_grabbed_nodes_show_their_maps(view, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from nnviz.gui import style
+
+    view.show()
+    qtbot.waitExposed(view)
+    frame = trained_frame(2000)
+    view.show_frame(frame)
+    QApplication.processEvents()
+    rgb = grab_rgb(view)
+    lut = style.probability_lut()
+    for layer, unit in ((1, 0), (1, 3), (2, 0)):
+        values, _ = view.map_values(layer, unit)
+        x, y = view.node_position(layer, unit)
+        # a few pixels right of and above the centre: away from the bias square
+        for dx, dy, row, column in ((4, -4, 10, 14), (-2, -6, 8, 11)):
+            px, py = scene_pixel(view, x + dx, y + dy)
+            pixel = rgb[py, px]
+            # the map cell under that pixel, within one cell either way
+            expected = [
+                lut[int(np.clip(values[r, c] * 255.999, 0, 255))][:3].astype(int)
+                for r in range(row - 2, row + 3)
+                for c in range(column - 2, column + 3)
+            ]
+            assert min(np.abs(pixel - e).max() for e in expected) <= 40, (layer, unit, pixel)
+    # without maps the discs are white again
+    view.set_node_maps_visible(False)
+    QApplication.processEvents()
+    rgb = grab_rgb(view)
+    px, py = scene_pixel(view, *view.node_position(1, 0))
+    assert rgb[py - 4, px + 4].min() >= 245
+
+
+# -- explain overlay ---------------------------------------------------------------------------------
+
+
+@functools.cache
+def explained(iterations: int, hidden: tuple[int, ...] = (5,)):
+    from nnviz.core.explain import explain_step
+
+    trainer = Trainer(Config.preset("seed", hidden=hidden))
+    snapshot = trainer.step(iterations)
+    return make_frame(snapshot, trainer.config, trainer.data), explain_step(trainer)
+
+
+def visible_rects(view: NetworkView) -> list:
+    import pyqtgraph as pg
+
+    rects = []
+    for item in view.view_box.addedItems:
+        if isinstance(item, pg.TextItem) and item.isVisible() and item.zValue() == 32:
+            rects.append((item.toPlainText(), item.mapRectToParent(item.boundingRect())))
+    return rects
+
+
+@pytest.mark.parametrize("size", [(450, 350), (900, 600)])
+@pytest.mark.parametrize("hidden", [(5,), (4, 3)])
+def test_each_phase_labels_its_values_without_overlaps(qtbot, size, hidden):
+    from PySide6.QtCore import QRectF
+
+    from nnviz.core.explain import FORWARD
+
+    frame, step = explained(500, hidden)
+    view = NetworkView()
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_frame(frame)
+    items_before = list(view.view_box.addedItems)
+    for phase in step.phases:
+        phase_view = step.phase_view(phase.index, 3)
+        view.show_explain(phase_view)
+        shown = view.explain_labels()
+        for key, lines in phase_view.node_labels.items():  # every node label, maybe one line
+            assert shown[key] in ("\n".join(lines), lines[-1]), (phase.title, key)
+        edges = {key: text for key, text in shown.items() if len(key) == 3}
+        for key, text in edges.items():
+            assert text == phase_view.edge_labels[key]
+        if phase.kind == FORWARD and size == (900, 600):
+            assert len(edges) == len(phase_view.edge_labels), phase.title  # all fit
+        assert len(edges) >= min(len(phase_view.edge_labels), 3), phase.title
+        rects = visible_rects(view)
+        assert len(rects) == len(shown)
+        half = 0.5 * view.node_item.opts["size"]
+        nodes = [
+            QRectF(x - half, y - half, 2 * half, 2 * half)
+            for layer, n in enumerate(view.layer_sizes)
+            for x, y in (view.node_position(layer, u) for u in range(n))
+        ]
+        bounds = QRectF(0, 0, view.view_box.width(), view.view_box.height())
+        for index, (text, rect) in enumerate(rects):
+            assert bounds.contains(rect), text
+            for other_text, other in rects[index + 1 :]:
+                assert not rect.intersects(other), (phase.title, text, other_text)
+            if size == (900, 600):
+                assert not any(rect.intersects(node) for node in nodes), (phase.title, text)
+    # one pool of items, re-used by every phase
+    assert list(view.view_box.addedItems) == items_before
+    view.clear_explain()
+    assert view.explain_labels() == {}
+    assert "bias" in view.caption_item.toPlainText()
+
+
+def test_the_active_column_is_banded_outlined_and_the_selection_ringed(view, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from nnviz.core.explain import Item
+    from nnviz.gui.views.network_view import BAND_FILL, SELECTION_COLOR
+
+    view.show()
+    qtbot.waitExposed(view)
+    frame, step = explained(500)
+    view.show_frame(frame)
+    backward_hidden = next(p.index for p in step.phases if p.title == "3 backward: hidden 1")
+    view.show_explain(step.phase_view(backward_hidden, 3, Item("node", 1, 2)))
+    QApplication.processEvents()
+    assert view.explain_view.phase.title == "3 backward: hidden 1"
+    assert "backward, hidden 1" in view.caption_item.toPlainText()
+    rgb = grab_rgb(view)
+    x, y = view.node_position(1, 0)
+    half = 0.5 * view.node_item.opts["size"]
+    px, py = scene_pixel(view, x + half + 2, (y + view.node_position(1, 1)[1]) / 2)
+    assert tuple(rgb[py, px]) == BAND_FILL, "the band between two active nodes"
+    px, py = scene_pixel(view, *view.node_position(2, 0))
+    far = scene_pixel(view, view.node_position(2, 0)[0], view.node_position(2, 0)[1] - half - 8)
+    assert tuple(rgb[far[1], far[0]]) != BAND_FILL, "no band at an inactive column"
+    pens = view.node_item.data["pen"]
+    widths = [pen.widthF() for pen in pens]
+    assert widths[2:7] == [max(widths)] * 5 and widths[0] < max(widths) and widths[7] < max(widths)
+    # the ring around hidden 1 unit 3, in the selection colour
+    x, y = view.node_position(1, 2)
+    ring = [scene_pixel(view, x + half + 3 + d, y) for d in (-1, 0, 1)]
+    assert any(np.abs(rgb[py, px] - SELECTION_COLOR).max() < 60 for px, py in ring)
+
+
+def test_a_dense_layer_labels_only_the_selected_nodes_edges(qtbot):
+    from nnviz.core.explain import Item
+
+    frame, step = explained(20, (16, 16))
+    view = NetworkView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_frame(frame)
+    forward_2 = next(p.index for p in step.phases if p.title == "1 forward: hidden 2")
+    view.show_explain(step.phase_view(forward_2, 0, Item("node", 2, 5)))
+    edges = [key for key in view.explain_labels() if len(key) == 3]
+    assert len(edges) >= 12
+    assert all(key[0] == 2 and key[2] == 5 for key in edges)
+
+
+# -- mouse ---------------------------------------------------------------------------------------
+
+
+def widget_point(view: NetworkView, x: float, y: float):
+    from PySide6.QtCore import QPointF
+
+    return view.plot_widget.mapFromScene(view.view_box.mapViewToScene(QPointF(x, y)))
+
+
+def test_the_bias_square_is_a_hit_of_its_own(view):
+    frame = trained_frame(2000)
+    view.show_frame(frame)
+    rect = view.bias_rect(1, 3)
+    hit = view.hit_at(rect.center().x(), rect.center().y())
+    assert (hit.kind, hit.layer, hit.unit) == ("bias", 1, 3)
+    text = view.describe_at(rect.center().x(), rect.center().y())
+    assert text == (
+        f"bias b1[4] of hidden 1 unit 4 = {format_value(frame.snapshot.weights['b1'][3])}"
+    )
+    assert view.hit_at(*view.node_position(1, 3)).kind == "node"
+
+
+def test_the_bias_square_is_drawn_where_it_is_hit(view, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    view.show()
+    qtbot.waitExposed(view)
+    frame = trained_frame(2000)
+    view.show_frame(frame)
+    QApplication.processEvents()
+    rgb = grab_rgb(view)
+    weights = frame.snapshot.weights
+    unit = int(np.argmax(np.abs(weights["b1"])))  # a strongly coloured square
+    rect = view.bias_rect(1, unit)
+    px, py = scene_pixel(view, rect.center().x(), rect.center().y())
+    r, _, b = rgb[py, px]
+    assert (r > b + 60) if weights["b1"][unit] < 0 else (b > r + 60)
+
+
+def test_clicking_an_edge_or_a_bias_asks_to_edit_it(view, qtbot):
+    from PySide6.QtCore import Qt
+
+    view.show()
+    qtbot.waitExposed(view)
+    frame = trained_frame(2000)
+    view.show_frame(frame)
+    weights = frame.snapshot.weights
+    (x0, y0), (x1, y1) = view.node_position(1, 2), view.node_position(2, 0)
+    viewport = view.plot_widget.viewport()
+    with qtbot.waitSignal(view.weight_edit_requested) as edit:
+        qtbot.mouseClick(
+            viewport,
+            Qt.MouseButton.LeftButton,
+            pos=widget_point(view, *((x0 + x1) / 2, (y0 + y1) / 2)),
+        )
+    assert edit.args == ["W2", (2, 0), float(weights["W2"][2, 0])]
+    rect = view.bias_rect(1, 4)
+    with qtbot.waitSignal(view.weight_edit_requested) as edit:
+        qtbot.mouseClick(
+            viewport, Qt.MouseButton.LeftButton, pos=widget_point(view, *rect.center().toTuple())
+        )
+    assert edit.args == ["b1", (4,), float(weights["b1"][4])]
+    # a node is only a click, never an edit
+    with (
+        qtbot.waitSignal(view.item_clicked) as clicked,
+        qtbot.assertNotEmitted(view.weight_edit_requested),
+    ):
+        qtbot.mouseClick(
+            viewport,
+            Qt.MouseButton.LeftButton,
+            pos=widget_point(view, *view.node_position(1, 1)),
+        )
+    assert (clicked.args[0].kind, clicked.args[0].layer, clicked.args[0].unit) == ("node", 1, 1)
+
+
+def test_in_explain_mode_a_click_selects_instead_of_editing(view, qtbot):
+    from PySide6.QtCore import Qt
+
+    view.show()
+    qtbot.waitExposed(view)
+    frame, step = explained(500)
+    view.show_frame(frame)
+    view.show_explain(step.phase_view(0, 3))
+    (x0, y0), (x1, y1) = view.node_position(0, 1), view.node_position(1, 4)
+    point = widget_point(view, (x0 + x1) / 2, (y0 + y1) / 2)
+    with (
+        qtbot.waitSignal(view.item_clicked) as clicked,
+        qtbot.assertNotEmitted(view.weight_edit_requested),
+    ):
+        qtbot.mouseClick(view.plot_widget.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    hit = clicked.args[0]
+    assert (hit.kind, hit.layer, hit.source, hit.unit) == ("edge", 1, 1, 4)
+
+
+def test_hovering_a_node_emits_it_and_leaving_emits_none(view, qtbot):
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_frame(trained_frame(2000))
+    viewport = view.plot_widget.viewport()
+    hovered = []
+    view.node_hovered.connect(hovered.append)
+
+    def hover_until(x: float, y: float, expected) -> None:
+        """Move there until the signal comes: pyqtgraph drops moves less than 10 ms apart
+        (and Qt drops a repeated move to the same point, so the event is sent directly)."""
+        from PySide6.QtCore import QEvent, QPointF, Qt
+        from PySide6.QtGui import QMouseEvent
+        from PySide6.QtWidgets import QApplication
+
+        point = QPointF(widget_point(view, x, y))
+        event = QMouseEvent(
+            QEvent.Type.MouseMove,
+            point,
+            QPointF(viewport.mapToGlobal(point)),
+            Qt.MouseButton.NoButton,
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+
+        def arrived() -> bool:
+            QApplication.sendEvent(viewport, event)
+            return bool(hovered) and hovered[-1] == expected
+
+        qtbot.waitUntil(arrived, timeout=3000)
+
+    hover_until(*view.node_position(1, 3), (1, 3))
+    hover_until(2.0, 100.0, None)
+    hover_until(*view.node_position(2, 0), (2, 0))
+    assert hovered == [(1, 3), None, (2, 0)], "emitted only on a change"
+
+
+def test_ask_weight_value_returns_the_typed_value_or_none(qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    from nnviz.gui.views.network_view import ask_weight_value, parameter_label
+
+    assert parameter_label("W2", (2, 0)) == "W2[3→1]"
+    assert parameter_label("b1", (3,)) == "b1[4]"
+    seen = []
+
+    def answer(value: float | None) -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QInputDialog):  # not open yet: look again at the next turn
+            QTimer.singleShot(5, lambda: answer(value))
+            return
+        seen.append((dialog.labelText(), dialog.doubleValue()))
+        if value is None:
+            dialog.reject()
+        else:
+            dialog.setDoubleValue(value)
+            dialog.accept()
+
+    QTimer.singleShot(0, lambda: answer(-1.25))
+    assert ask_weight_value(None, "W2", (2, 0), 0.5) == -1.25
+    assert seen[0] == ("New value for W2[3→1] (now 0.5):", 0.5)
+    QTimer.singleShot(0, lambda: answer(None))
+    assert ask_weight_value(None, "b1", (0,), 0.5) is None
+
+
+def test_maps_of_diverged_weights_draw_without_warnings(view):
+    """NaN and overflowing weights (a diverged run) must not raise through the warning filter."""
+    import warnings
+
+    frame = trained_frame(10)
+    weights = {name: np.array(value) for name, value in frame.snapshot.weights.items()}
+    weights["W1"][0, 0] = 1e308
+    weights["W1"][1, 1] = np.nan
+    weights["b1"][2] = -np.inf
+    snapshot = dataclasses.replace(frame.snapshot, weights=weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        view.show_frame(dataclasses.replace(frame, snapshot=snapshot))
+    for unit in range(5):
+        _, levels = view.map_values(1, unit)
+        assert np.all(np.isfinite(levels))
