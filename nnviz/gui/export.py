@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QRect, QRectF, QSize
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
@@ -37,7 +37,7 @@ def render_image(widget: QWidget, scale: float = 1.0) -> QImage:
         widget.render(painter, QRectF(image.rect()), widget.viewport().rect())
     else:
         painter.scale(scale, scale)
-        widget.render(painter)
+        widget.render(painter, QPoint())
     painter.end()
     return image
 
@@ -65,7 +65,7 @@ def save_svg(widget: QWidget, path: str | Path, *, title: str = "nnviz") -> Path
         painter = QPainter()
         if not painter.begin(generator):
             return False
-        widget.render(painter)
+        widget.render(painter, QPoint())
         return painter.end()
 
     return _save_via_temporary(path, write)
