@@ -6,8 +6,9 @@ redrawing at 33 Hz, while a separate process keeps the training core to itself.
 
 Commands are tuples: ("configure", config_dict, dataset), ("update", config_dict), ("play",),
 ("pause",), ("step", n), ("reset",), ("set_weights", weights), ("speed", its_per_second | None),
-("open_session", bytes, name), ("save_session", path), ("write_run", folder), ("quit",).
-Replies are ("snapshot", Snapshot, playing, message), ("done", message) and ("error", message).
+("open_session", bytes, name), ("save_session", path), ("write_run", folder),
+("resume", ReplayPoint), ("explain",), ("quit",). Replies are ("snapshot", Snapshot, playing,
+message, replay points), ("explain", StepThrough), ("done", message) and ("error", message).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import time
 from multiprocessing.connection import Connection
 
 from .core import Config, Trainer, TrainingDiverged
+from .core.explain import explain_step
 from .core.files import write_run
+from .core.replay import ReplayRecorder, resume_state
 from .core.session import load_session_bytes, save_session
 
 #: Send at most this many snapshots a second while playing, plus the final one.
@@ -54,9 +57,7 @@ class TrainingServer:
                 self.running = False
             elif kind == "configure":
                 config, dataset = args
-                self.trainer = Trainer(Config.from_dict(config), dataset)
-                self.playing = False
-                self.send()
+                self.adopt(Trainer(Config.from_dict(config), dataset))
             elif kind == "speed":
                 self.speed = args[0]
             elif self.trainer is None:
@@ -76,19 +77,26 @@ class TrainingServer:
                 self.send()
             elif kind == "step":
                 self.playing = False
-                self.trainer.advance(args[0])
+                self.recorder.advance(args[0])
                 self.send()
             elif kind == "reset":
                 self.playing = False
                 self.trainer.reset()
+                self.recorder.restart()
                 self.send()
             elif kind == "set_weights":
                 self.trainer.set_weights(args[0])
+                self.recorder.restart()
                 self.send()
-            elif kind == "open_session":
-                self.trainer = load_session_bytes(*args)
+            elif kind == "resume":
                 self.playing = False
+                self.trainer.restore_training_state(resume_state(self.trainer, args[0]))
+                self.recorder.restart()
                 self.send()
+            elif kind == "explain":
+                self.replies.send(("explain", explain_step(self.trainer)))
+            elif kind == "open_session":
+                self.adopt(load_session_bytes(*args))
             elif kind == "save_session":
                 self.done(f"saved {save_session(args[0], self.trainer)}")
             elif kind == "write_run":
@@ -109,14 +117,14 @@ class TrainingServer:
         if self.speed is None:
             n = min(self.chunk, remaining)
             started = time.perf_counter()
-            trainer.advance(n)
+            self.recorder.advance(n)
             elapsed = time.perf_counter() - started
             # keep each chunk near CHUNK_SECONDS so commands are answered promptly
             scale = CHUNK_SECONDS / max(elapsed, 1e-6)
             self.chunk = max(1, min(100_000, int(self.chunk * min(max(scale, 0.5), 2.0))))
         else:
             n = max(1, int(self.speed / 50))  # paced: at most 50 wake-ups a second
-            trainer.advance(min(n, remaining))
+            self.recorder.advance(min(n, remaining))
             self.commands.poll(n / self.speed)  # wait, but wake at once for a command
         finished = trainer.iteration >= trainer.config.iterations or trainer.diverged_at is not None
         if finished:
@@ -125,11 +133,24 @@ class TrainingServer:
         if finished or now - self.last_sent >= 1.0 / SEND_RATE:
             self.send()
 
+    def adopt(self, trainer: Trainer) -> None:
+        """Train `trainer` from now on (a new network or a reopened session), paused."""
+        self.trainer, self.recorder = trainer, ReplayRecorder(trainer)
+        self.playing = False
+        self.send()
+
     def send(self) -> None:
+        """The newest snapshot, with the replay points recorded since the previous one."""
         self.last_sent = time.perf_counter()
         trainer = self.trainer
         self.replies.send(
-            ("snapshot", trainer.snapshot(), self.playing, trainer.divergence_message())
+            (
+                "snapshot",
+                trainer.snapshot(),
+                self.playing,
+                trainer.divergence_message(),
+                tuple(self.recorder.take()),
+            )
         )
 
     def error(self, message: str) -> None:

@@ -37,7 +37,7 @@ def render_image(widget: QWidget, scale: float = 1.0) -> QImage:
         widget.render(painter, QRectF(image.rect()), widget.viewport().rect())
     else:
         painter.scale(scale, scale)
-        widget.render(painter, QPoint())
+        _render(widget, painter)
     painter.end()
     return image
 
@@ -65,10 +65,18 @@ def save_svg(widget: QWidget, path: str | Path, *, title: str = "nnviz") -> Path
         painter = QPainter()
         if not painter.begin(generator):
             return False
-        widget.render(painter, QPoint())
+        _render(widget, painter)
         return painter.end()
 
     return _save_via_temporary(path, write)
+
+
+def _render(widget: QWidget, painter: QPainter) -> None:
+    """Draw the widget at the painter's origin (the two render() overloads differ in PySide6)."""
+    if isinstance(widget, QGraphicsView):
+        widget.render(painter)
+    else:
+        widget.render(painter, QPoint())
 
 
 def _save_via_temporary(path: str | Path, write) -> Path:

@@ -34,6 +34,7 @@ from ..core.files import FileFormatError
 from .control_panel import ControlPanel
 from .file_actions import FileActions
 from .frame import Frame, grid_points, make_frame
+from .inspection import Inspection
 from .training_thread import Delivery, TrainingThread
 from .views.boundary_view import BoundaryView
 from .views.loss_view import LossView
@@ -93,7 +94,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.config = config or Config.preset("seed")
         self.dataset: Dataset = load_dataset(self.config)
-        self.snapshot: Snapshot | None = None
+        self.snapshot: Snapshot | None = None  # the newest from training
+        self.shown: Snapshot | None = None  # the one on screen (older while replaying)
+        self.frame: Frame | None = None
         self.playing = False
         self.process_ready = False  # the training process has answered once
         self.redraws = 0
@@ -117,6 +120,14 @@ class MainWindow(QMainWindow):
         self.thread.snapshot_ready.connect(self._on_thread_snapshot_ready)
         self.thread.error_reported.connect(self._on_thread_error_reported)
         self.thread.done_reported.connect(self._on_thread_done_reported)
+        self.inspection = Inspection(self)
+        self._right_layout.addWidget(self.inspection.replay_bar)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.inspection.explain_action)
+        self.toolbar.addAction(self.inspection.metrics_action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.inspection.explain_action)
+        view_menu.addAction(self.inspection.metrics_action)
         self._redraw_timer = QTimer(self, singleShot=True)
         self._redraw_timer.timeout.connect(self._redraw)
 
@@ -151,7 +162,7 @@ class MainWindow(QMainWindow):
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(_titled("Loss", self.loss_view, menu("loss", self)))
         bottom.addWidget(_titled("ROC", self.roc_view, menu("roc", self)))
-        views = QSplitter(Qt.Orientation.Vertical)
+        self.views_area = views = QSplitter(Qt.Orientation.Vertical)
         views.addWidget(top)
         views.addWidget(bottom)
         for splitter in (top, bottom, views):
@@ -161,6 +172,7 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.banner)
         right_layout.addWidget(views, 1)
+        self._right_layout = right_layout
 
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(scroll)
@@ -244,6 +256,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(QLabel(" Speed "))
         toolbar.addWidget(self.speed)
         self.addToolBar(toolbar)
+        self.toolbar = toolbar
 
         self.files = FileActions(self)
         train_menu = self.menuBar().addMenu("&Training")
@@ -266,6 +279,7 @@ class MainWindow(QMainWindow):
         self._rate_mark = None
         self.thread.configure(config, dataset)
         self.thread.send("speed", self.speed.currentData())
+        self.inspection.restart()
         self._show(Delivery(Trainer(config, dataset).snapshot(), False, ""))
 
     def _apply(self, config: Config) -> bool:
@@ -275,8 +289,8 @@ class MainWindow(QMainWindow):
         if self.config.is_live_change(config):
             self.config = config
             self.thread.send("update", config.to_dict())
-            if self.snapshot is not None:
-                self._draw(self.snapshot)
+            if self.shown is not None:
+                self.draw(self.shown)
             return True
         try:
             dataset = load_dataset(config) if self._data_changed(config) else self.dataset
@@ -303,13 +317,17 @@ class MainWindow(QMainWindow):
         elif was_playing is False and self.playing:
             self.banner.hide()
         self._measure_rate(delivery.snapshot)
-        self._draw(delivery.snapshot)
+        self.snapshot = delivery.snapshot
+        if self.inspection.take_delivery(delivery):  # False while the user replays the past
+            self.draw(delivery.snapshot)
 
-    def _draw(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
-        frame = make_frame(snapshot, self.config, self.dataset, self._grid)
+    def draw(self, snapshot: Snapshot) -> None:
+        """Draw every view for `snapshot`: the newest one, or a past one during replay."""
+        self.shown = snapshot
+        self.frame = frame = make_frame(snapshot, self.config, self.dataset, self._grid)
         for view in (self.network_view, self.boundary_view, self.loss_view, self.roc_view):
             view.show_frame(frame)
+        self.inspection.after_draw(frame)
         self._show_status(frame)
         self.redraws += 1
         self._last_redraw = time.perf_counter()
@@ -365,6 +383,7 @@ class MainWindow(QMainWindow):
         self.controls.set_config(trainer.config)
         self.thread.send("open_session", data, name)
         self.banner.hide()
+        self.inspection.restart()
         self._show(Delivery(trainer.snapshot(), False, trainer.divergence_message()))
 
     def use_csv_points(self, path: str) -> bool:

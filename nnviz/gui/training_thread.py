@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
 import sys
 import threading
@@ -44,6 +45,7 @@ class Delivery:
     snapshot: Snapshot
     playing: bool
     message: str
+    points: tuple = ()  # replay points recorded since the previous delivery
 
 
 class TrainingThread(QThread):
@@ -58,6 +60,7 @@ class TrainingThread(QThread):
     snapshot_ready = Signal()
     error_reported = Signal(str)
     done_reported = Signal(str)
+    explain_ready = Signal(object)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -108,12 +111,17 @@ class TrainingThread(QThread):
                 self._deliver(Delivery(*reply[1:]))
             elif reply[0] == "done":
                 self.done_reported.emit(reply[1])
+            elif reply[0] == "explain":
+                self.explain_ready.emit(reply[1])
             else:
                 self.error_reported.emit(reply[1])
 
     def _deliver(self, delivery: Delivery) -> None:
         with self._lock:
             was_empty = self._mailbox is None
+            if not was_empty:  # the newest snapshot wins, but no replay point is lost
+                points = self._mailbox.points + delivery.points
+                delivery = dataclasses.replace(delivery, points=points)
             self._mailbox = delivery
             self.snapshots_received += 1
         if was_empty:
