@@ -1,0 +1,955 @@
+"""Sweeps: train the same setup again and again, changing one `Config` field at a time.
+
+This is the article's "Experiments" section as a function. A sweep varies one field over a list of
+values, keeps every other field, and records for each value the train and test AUC, accuracy and
+misclassification rate, the final train loss, the training seconds and whether training diverged:
+
+    from nnviz.core.sweep import run_sweep, run_sweeps, article_tables
+
+    result = run_sweep("hidden", [1, 2, 5, 10], Config.preset("seed", iterations=2000))
+    print(result.text_table())
+    tables = run_sweeps(article_tables())  # the article's three tables, in one go
+    tables[2].csv_text()                   # param,value,train_auc,...,diverged
+
+Every row equals an independent run of its configuration, `Trainer(config)` trained with
+`step(config.iterations)` and then `evaluate()`, bit for bit, whether the sweep ran serially or in
+parallel and in whatever order the runs finished (`independent_run` is that definition). Speed comes only from doing less work, never
+from different arithmetic:
+
+- Runs that differ only in `iterations` (and `threshold`, which training never reads) share one
+  trajectory: one `Trainer` advances to each requested iteration count in increasing order and is
+  measured there. An iterations sweep is therefore a single run, and a configuration that recurs
+  across tables (the article's default 10000 iterations, 5 hidden nodes, lr 0.1 appears in all
+  three) is trained once.
+- The remaining runs go to worker processes through joblib, longest first. `n_jobs` defaults to an
+  outer `joblib.parallel_config(n_jobs=...)` if there is one, and to 2 otherwise.
+
+`repeats=K` trains each configuration with the weight seeds `weight_seed, weight_seed + 1, ...,
+weight_seed + K - 1`; a row then reports the mean of each metric (`row.test_auc`) and its sample
+standard deviation, minimum and maximum (`row.std("test_auc")`, `row.min(...)`, `row.max(...)`).
+At lr 0.5 and 1.0 the seed setup is chaotic, and a single run can mislead.
+
+Progress and cancellation: `progress` is called with a `SweepProgress` as work completes, at
+most about ten times a second (from a helper thread while workers run). `cancel` is a callable
+returning True, or a `threading.Event`; it is checked every 20 ms, and once set the workers stop
+between chunks of training (about 50 ms each) and `run_sweep` raises `SweepCancelled`, well
+within a second. (A worker process that is still starting, the first time loky starts one,
+finishes starting first.)
+
+Running on a cluster
+--------------------
+`run_sweep` never names a joblib backend: it asks joblib for processes (`prefer="processes"`),
+which is only a hint, so whatever an outer `joblib.parallel_config` selects wins (the `nnviz
+sweep` command itself picks forked workers where that is safe, see `fast_start_backend`, or the
+one given with `--backend`). To run a sweep on Dask or Ray, wrap the call, with no change to nnviz
+(the workers need nnviz installed):
+
+    import joblib
+    from dask.distributed import Client          # pip install "dask[distributed]"
+    client = Client("tcp://scheduler:8786")      # or Client() for a local cluster
+    with joblib.parallel_config(backend="dask", n_jobs=-1):
+        tables = run_sweeps(article_tables())
+
+    from ray.util.joblib import register_ray      # pip install "ray[default]"
+    register_ray()
+    with joblib.parallel_config(backend="ray", n_jobs=-1):
+        tables = run_sweeps(article_tables())
+
+On a cluster, the workers see cancellation only where they share the file system with the caller
+(the stop flag is a file in a temporary folder); elsewhere cancel stops handing out new runs and the
+running ones finish. Rows computed on another machine are bit-for-bit reproducible there, but a
+different CPU or BLAS may round differently from this one.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import math
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Config, ConfigError, field_names
+from .network import forward_layers, loss_value
+from .trainer import Trainer
+
+#: The metrics of a row, in the order of the CSV columns.
+METRICS = (
+    "train_auc",
+    "train_accuracy",
+    "train_misclassification",
+    "test_auc",
+    "test_accuracy",
+    "test_misclassification",
+    "final_loss",
+    "seconds",
+)
+#: The CSV columns of a sweep; with repeats, `<metric>_std/_min/_max` and `repeats` follow.
+COLUMNS = ("param", "value", *METRICS, "diverged")
+STATISTICS = ("std", "min", "max")
+#: Workers when neither the caller nor an outer joblib.parallel_config says: both cores.
+DEFAULT_JOBS = 2
+#: How often the caller's `cancel` is looked at, and the training time between stop checks.
+CANCEL_POLL_SECONDS = 0.02
+CHUNK_SECONDS = 0.05
+#: The trainer's history is not needed; recording it less often saves about 3%.
+_NO_HISTORY = 1 << 30
+
+#: The article's experiment tables: (file name stem, field, values).
+ARTICLE_TABLES = (
+    ("table1_iterations", "iterations", (1, 10, 100, 1000, 5000, 10000, 20000)),
+    ("table2_hidden", "hidden", (1, 2, 3, 5, 10, 20, 50)),
+    ("table3_learning_rate", "learning_rate", (0.001, 0.01, 0.1, 0.5, 1.0)),
+)
+ARTICLE_ITERATIONS = 10000
+
+#: How fields read in tables and plots.
+FIELD_LABELS = {
+    "iterations": "gradient-descent iterations",
+    "hidden": "hidden nodes",
+    "learning_rate": "learning rate",
+}
+
+
+class SweepCancelled(Exception):
+    """Raised by `run_sweep`/`run_sweeps` when their `cancel` was set before they finished."""
+
+
+# -- what a sweep asks for --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One field of `base` set to each of `values`, each trained with `repeats` weight seeds.
+
+    Building a Sweep validates every configuration it will train, so a value the `Config` refuses
+    raises `ConfigError` here, before any work starts.
+    """
+
+    param: str
+    values: tuple[Any, ...]
+    base: Config = dataclasses.field(default_factory=Config)
+    repeats: int = 1
+    name: str = "sweep"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", tuple(self.values))
+        if self.param not in field_names():
+            raise ConfigError(
+                "param", self.param, f"a field of Config ({', '.join(field_names())})"
+            )
+        if not self.values:
+            raise ConfigError("values", self.values, "at least one value to sweep")
+        if not isinstance(self.repeats, int) or isinstance(self.repeats, bool) or self.repeats < 1:
+            raise ConfigError("repeats", self.repeats, "an integer >= 1")
+        if self.repeats > 1 and self.param == "weight_seed":
+            raise ConfigError(
+                "repeats", self.repeats, "1 when sweeping weight_seed (repeats vary the seed)"
+            )
+        self.configs()  # validates every value now
+
+    def configs(self) -> tuple[tuple[Config, ...], ...]:
+        """The configurations to train: one tuple of `repeats` seeds per value."""
+        rows = []
+        for value in self.values:
+            config = self.base.replace(**{self.param: value})
+            seed = config.weight_seed
+            rows.append(
+                tuple(
+                    config if k == 0 else config.replace(weight_seed=seed + k)
+                    for k in range(self.repeats)
+                )
+            )
+        return tuple(rows)
+
+    @property
+    def label(self) -> str:
+        return field_label(self.param)
+
+
+def field_label(param: str) -> str:
+    """A field as a person reads it: learning_rate -> "learning rate"."""
+    return FIELD_LABELS.get(param, param.replace("_", " "))
+
+
+def article_tables(base: Config | None = None, repeats: int = 1) -> tuple[Sweep, Sweep, Sweep]:
+    """The article's three experiment tables on `base` (the seed preset at 10000 iterations).
+
+    Table 1 varies the iterations (1 to 20000), table 2 the hidden nodes (1 to 50) and table 3 the
+    learning rate (0.001 to 1.0); everything else is `base`.
+    """
+    if base is None:
+        base = Config.preset("seed", iterations=ARTICLE_ITERATIONS)
+    return tuple(
+        Sweep(param, values, base, repeats=repeats, name=name)
+        for name, param, values in ARTICLE_TABLES
+    )  # type: ignore[return-value]
+
+
+def parse_values(param: str, text: str) -> tuple[Any, ...]:
+    """Values typed as text ("1,2,5" or, for several hidden layers, "8,4; 16,16") for `param`.
+
+    Numbers become int or float after the field's type; the values are not yet validated against
+    the Config (`Sweep` does that). Raises ConfigError for an unknown field, an empty list or a
+    value of the wrong type.
+    """
+    param = param.strip().replace("-", "_")
+    if param not in field_names():
+        raise ConfigError("param", param, f"a field of Config ({', '.join(field_names())})")
+    separator = ";" if param == "hidden" and ";" in text else ","
+    parts = [part.strip() for part in text.split(separator)]
+    if not any(parts):
+        raise ConfigError("values", text, "a comma-separated list such as 1,2,5")
+    if not all(parts):
+        raise ConfigError("values", text, "no empty entries in the comma-separated list")
+    kind = type(getattr(Config(), param))
+    values = []
+    for part in parts:
+        if param == "hidden":
+            values.append(Config(hidden=part.replace(" ", "")).hidden if "," in part else part)
+            if not isinstance(values[-1], tuple):
+                values[-1] = _number(param, part, int)
+        elif kind is int:
+            values.append(_number(param, part, int))
+        elif kind is float:
+            values.append(_number(param, part, float))
+        else:  # strings, and the optional paths that default to None
+            values.append(part)
+    return tuple(values)
+
+
+def _number(param: str, text: str, kind: type) -> int | float:
+    try:
+        return kind(text)
+    except ValueError:
+        pass
+    if kind is int:  # "1e4" or "100.0" are fine when they are whole numbers
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number) and number == int(number):
+            return int(number)
+    raise ConfigError(param, text, f"{'an integer' if kind is int else 'a number'}")
+
+
+# -- what a sweep gives ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One trained configuration, measured: what `Trainer(config)` + `evaluate()` gives."""
+
+    config: Config
+    iteration: int
+    diverged_at: int | None
+    train_auc: float
+    train_accuracy: float
+    train_misclassification: float
+    test_auc: float
+    test_accuracy: float
+    test_misclassification: float
+    final_loss: float
+    seconds: float
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_at is not None
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One value of the swept field: its runs (one per weight seed) and their statistics.
+
+    `row.test_auc` and the other metric attributes are means over the runs; with one run they are
+    that run's numbers exactly. `std` is the sample standard deviation (0 with one run).
+    """
+
+    param: str
+    value: Any
+    runs: tuple[RunResult, ...]
+
+    @property
+    def config(self) -> Config:
+        """The configuration of the first seed: the one a double-click in the window loads."""
+        return self.runs[0].config
+
+    @property
+    def diverged(self) -> int:
+        """How many of the row's runs diverged (0 or 1 without repeats)."""
+        return sum(run.diverged for run in self.runs)
+
+    def values_of(self, metric: str) -> np.ndarray:
+        if metric not in METRICS:
+            raise KeyError(f"{metric!r} is not one of {', '.join(METRICS)}")
+        return np.array([getattr(run, metric) for run in self.runs], dtype=float)
+
+    def mean(self, metric: str) -> float:
+        return float(np.mean(self.values_of(metric)))
+
+    def std(self, metric: str) -> float:
+        values = self.values_of(metric)
+        return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+    def min(self, metric: str) -> float:
+        return float(np.min(self.values_of(metric)))
+
+    def max(self, metric: str) -> float:
+        return float(np.max(self.values_of(metric)))
+
+    def stat(self, metric: str, statistic: str = "mean") -> float:
+        return getattr(self, statistic)(metric)
+
+    # The metric attributes (means), spelled out for readers and type checkers.
+    @property
+    def train_auc(self) -> float:
+        return self.mean("train_auc")
+
+    @property
+    def train_accuracy(self) -> float:
+        return self.mean("train_accuracy")
+
+    @property
+    def train_misclassification(self) -> float:
+        return self.mean("train_misclassification")
+
+    @property
+    def test_auc(self) -> float:
+        return self.mean("test_auc")
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.mean("test_accuracy")
+
+    @property
+    def test_misclassification(self) -> float:
+        return self.mean("test_misclassification")
+
+    @property
+    def final_loss(self) -> float:
+        return self.mean("final_loss")
+
+    @property
+    def seconds(self) -> float:
+        return self.mean("seconds")
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The rows of one sweep, in the order of its values."""
+
+    sweep: Sweep
+    rows: tuple[SweepRow, ...]
+
+    @property
+    def param(self) -> str:
+        return self.sweep.param
+
+    @property
+    def repeats(self) -> int:
+        return self.sweep.repeats
+
+    @property
+    def name(self) -> str:
+        return self.sweep.name
+
+    def columns(self) -> tuple[str, ...]:
+        """The CSV header: COLUMNS, then with repeats `<metric>_std/_min/_max` and `repeats`."""
+        if self.repeats == 1:
+            return COLUMNS
+        extra = tuple(f"{m}_{s}" for m in METRICS for s in STATISTICS)
+        return (*COLUMNS, *extra, "repeats")
+
+    def table(self, rows: Sequence[SweepRow] | None = None) -> list[list[str]]:
+        """The CSV cells of `rows` (default all), as text: floats in shortest round-trip form."""
+        table = []
+        for row in self.rows if rows is None else rows:
+            cells = [row.param, value_text(row.value)]
+            cells += [_float_text(row.mean(m)) for m in METRICS]
+            cells.append(str(row.diverged))
+            if self.repeats > 1:
+                cells += [_float_text(row.stat(m, s)) for m in METRICS for s in STATISTICS]
+                cells.append(str(len(row.runs)))
+            table.append(cells)
+        return table
+
+    def csv_text(self, rows: Sequence[SweepRow] | None = None) -> str:
+        """The sweep as CSV (header first), as written to sweep.csv."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.columns())
+        writer.writerows(self.table(rows))
+        return buffer.getvalue()
+
+    def text_table(self, title: str | None = None) -> str:
+        """An aligned plain-text table, as `nnviz sweep` prints it."""
+        headers = [
+            self.sweep.label,
+            "train AUC",
+            "train acc",
+            "train miscl",
+            "test AUC",
+            "test acc",
+            "test miscl",
+            "final loss",
+            "seconds",
+            "diverged",
+        ]
+        body = []
+        for row in self.rows:
+            cells = [value_text(row.value)]
+            for metric in METRICS:
+                digits = 2 if metric == "seconds" else (6 if metric == "final_loss" else 4)
+                text = _fixed(row.mean(metric), digits, metric == "final_loss")
+                if self.repeats > 1 and metric != "seconds":
+                    text += " ± " + _fixed(row.std(metric), digits, metric == "final_loss")
+                cells.append(text)
+            cells.append(
+                str(row.diverged) if self.repeats > 1 else ("yes" if row.diverged else "no")
+            )
+            body.append(cells)
+        widths = [max(len(r[i]) for r in [headers, *body]) for i in range(len(headers))]
+        if title is None:
+            title = self.title()
+            if self.repeats > 1:
+                title += f"; cells are mean ± standard deviation over {self.repeats} seeds"
+        lines = [title]
+        lines.append("  ".join(h.rjust(w) for h, w in zip(headers, widths)))
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(c.rjust(w) for c, w in zip(cells, widths)) for cells in body]
+        return "\n".join(lines)
+
+    def title(self) -> str:
+        base = self.sweep.base
+        fixed = {
+            "iterations": f"{base.iterations} iterations",
+            "hidden": f"hidden {value_text(base.hidden)}",
+            "learning_rate": f"lr {base.learning_rate:g}",
+        }
+        context = ", ".join(text for name, text in fixed.items() if name != self.param)
+        seeds = f", {self.repeats} weight seeds" if self.repeats > 1 else ""
+        return f"{self.name}: {self.sweep.label} ({context}{seeds})"
+
+
+def value_text(value: Any) -> str:
+    """A swept value as it appears in tables: 0.001, 5, 8,4 (two hidden layers)."""
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _float_text(value: float) -> str:
+    return repr(float(value))
+
+
+def _fixed(value: float, digits: int, general: bool = False) -> str:
+    if math.isnan(value):
+        return "n/a"
+    return f"{value:.{digits}g}" if general else f"{value:.{digits}f}"
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """How far a sweep is: trainings and training iterations done out of the total."""
+
+    trainings_done: int
+    trainings_total: int
+    iterations_done: int
+    iterations_total: int
+    seconds: float
+
+    @property
+    def fraction(self) -> float:
+        if self.iterations_total == 0:
+            return self.trainings_done / max(self.trainings_total, 1)
+        return self.iterations_done / self.iterations_total
+
+    def text(self) -> str:
+        return (
+            f"{self.trainings_done}/{self.trainings_total} trainings, "
+            f"{self.iterations_done:,}/{self.iterations_total:,} iterations "
+            f"({100 * self.fraction:.0f}%), {self.seconds:.1f} s"
+        )
+
+
+# -- the plan: one training job per trajectory -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """One `Trainer` run: `config` trained to each checkpoint in turn and measured there.
+
+    `evaluations` holds, per checkpoint in increasing order, the requested configurations that
+    end there (they differ from `config` only in iterations and threshold).
+    """
+
+    config: Config
+    evaluations: tuple[tuple[int, tuple[Config, ...]], ...]
+
+    @property
+    def iterations(self) -> int:
+        return self.evaluations[-1][0]
+
+    @property
+    def cost(self) -> float:
+        """Rough seconds of work, for handing out the longest jobs first."""
+        size = sum((a + 1) * b for a, b in zip((2, *self.config.hidden), (*self.config.hidden, 1)))
+        train = round(self.config.samples * (1 - self.config.test_size))
+        batch = self.config.batch_size or train
+        return self.iterations * (1.0 + batch * size / 400.0)
+
+
+def _trajectory_key(config: Config) -> Config:
+    """The config less the fields training never reads: equal keys share one trajectory."""
+    return dataclasses.replace(config, iterations=0, threshold=0.5)
+
+
+def plan(configs: Sequence[Config]) -> list[Job]:
+    """The jobs that train every distinct configuration in `configs`, longest first.
+
+    Configurations equal up to iterations and threshold share one job; duplicates are trained once.
+    """
+    groups: dict[Config, dict[int, dict[Config, None]]] = {}
+    for config in configs:
+        checkpoints = groups.setdefault(_trajectory_key(config), {})
+        checkpoints.setdefault(config.iterations, {})[config] = None
+    jobs = []
+    for checkpoints in groups.values():
+        evaluations = tuple((it, tuple(checkpoints[it])) for it in sorted(checkpoints))
+        jobs.append(Job(evaluations[-1][1][0], evaluations))
+    jobs.sort(key=lambda job: job.cost, reverse=True)
+    return jobs
+
+
+# -- running one job (in a worker process, or in this one) -------------------------------------
+
+
+def run_job(
+    job: Job,
+    stop: Callable[[], bool] | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> dict[Config, RunResult] | None:
+    """Train `job`, measuring each requested configuration at its checkpoint.
+
+    Training advances in chunks of about CHUNK_SECONDS; `stop()` is checked between chunks and
+    makes this return None. `on_chunk(n)` reports n more iterations trained.
+
+    Chunks give the same weights as one long `advance`, with one exception: `Trainer.advance`
+    ends a run whose loss is NaN/inf at the end of a call even when the weights are finite, so a
+    chunk boundary can stop an overflowing run earlier than one `step(n)` would. A job whose
+    trainer diverged therefore measures its remaining rows on independent runs
+    (`independent_run`), which is exact and costs little: such runs stop early or are rare.
+    """
+    trainer = Trainer(job.config, record_every=_NO_HISTORY)
+    results: dict[Config, RunResult] = {}
+    chunk = 16
+    for checkpoint, configs in job.evaluations:
+        while trainer.iteration < checkpoint and trainer.diverged_at is None:
+            if stop is not None and stop():
+                return None
+            before = trainer.iteration
+            started = time.perf_counter()
+            trainer.advance(min(chunk, checkpoint - before))
+            elapsed = time.perf_counter() - started
+            # aim for CHUNK_SECONDS per chunk, growing at most 4x at a time
+            chunk = max(16, min(4 * chunk, int(chunk * CHUNK_SECONDS / max(elapsed, 1e-6))))
+            if on_chunk is not None:
+                on_chunk(trainer.iteration - before)
+        for config in configs:
+            if trainer.diverged_at is not None:
+                if stop is not None and stop():
+                    return None
+                results[config] = independent_run(config)
+            else:
+                trainer.update_config(config)
+                results[config] = measure(trainer)
+    return results
+
+
+def independent_run(config: Config) -> RunResult:
+    """The definition of a row: `Trainer(config).step(config.iterations)`, then measured."""
+    trainer = Trainer(config)
+    trainer.step(config.iterations)
+    return measure(trainer)
+
+
+def measure(trainer: Trainer) -> RunResult:
+    """The sweep's numbers of the trainer's current weights, equal to `trainer.evaluate()`'s.
+
+    `evaluate()` also builds classification reports, confusion matrices and ROC curves, which
+    take ~25 ms a call; this computes only what a row shows, with the same calls, so the numbers
+    are identical (tests/test_sweep.py holds them to that).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    config, data = trainer.config, trainer.data
+    weights = trainer.weights()
+    splits = []
+    for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test)):
+        a, p = forward_layers(weights, x, config.activation)[-1]
+        p, logit = p[:, 0], a[:, 0]
+        y = np.asarray(y).astype(int)
+        predicted = (p >= config.threshold).astype(int)
+        if np.unique(y).size == 2 and np.all(np.isfinite(p)):
+            auc = float(roc_auc_score(y, p))
+        else:
+            auc = math.nan
+        accuracy = float(np.mean(predicted == y))
+        with np.errstate(all="ignore"):
+            loss = loss_value(config.loss, p, y, logit)
+        splits.append((auc, accuracy, 1.0 - accuracy, loss))
+    (train_auc, train_acc, train_mis, train_loss), (test_auc, test_acc, test_mis, _) = splits
+    return RunResult(
+        config=config,
+        iteration=trainer.iteration,
+        diverged_at=trainer.diverged_at,
+        train_auc=train_auc,
+        train_accuracy=train_acc,
+        train_misclassification=train_mis,
+        test_auc=test_auc,
+        test_accuracy=test_acc,
+        test_misclassification=test_mis,
+        final_loss=train_loss,
+        seconds=trainer.seconds,
+    )
+
+
+# -- running a sweep -------------------------------------------------------------------------
+
+#: Files in a parallel sweep's temporary folder: the stop flag, and each job's iterations so far.
+STOP_FILE = "stop"
+PROGRESS_SECONDS = 0.1
+
+
+class _Folder:
+    """The temporary folder a parallel sweep shares with its workers on this machine.
+
+    The caller creates `stop` to cancel; a worker writes `<job index>.progress` (its iterations so
+    far) about every PROGRESS_SECONDS. Files work with every local joblib backend, need no
+    server process, and cost microseconds per chunk of training.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def stop_requested(self) -> bool:
+        return os.path.exists(os.path.join(self.path, STOP_FILE))
+
+    def request_stop(self) -> None:
+        Path(self.path, STOP_FILE).touch()
+
+    def write_progress(self, index: int, iterations: int | None) -> None:
+        """Record a job's iterations so far, or None when it has finished."""
+        target = os.path.join(self.path, f"{index}.progress")
+        temporary = f"{target}.{os.getpid()}.part"
+        try:
+            with open(temporary, "w") as handle:
+                handle.write("done" if iterations is None else str(iterations))
+            os.replace(temporary, target)
+        except OSError:  # the folder is gone (the sweep has ended), or is on another machine
+            pass
+
+    def read_progress(self) -> dict[int, int | None]:
+        """Each job's iterations so far (None: finished), as far as the workers wrote them."""
+        found: dict[int, int | None] = {}
+        try:
+            names = os.listdir(self.path)
+        except OSError:
+            return found
+        for name in names:
+            if name.endswith(".progress"):
+                try:
+                    text = Path(self.path, name).read_text()
+                    found[int(name.split(".")[0])] = None if text == "done" else int(text)
+                except (OSError, ValueError):
+                    continue
+        return found
+
+
+class _WorkerProgress:
+    """`on_chunk` for a job in a worker process: writes its iterations to the shared folder."""
+
+    def __init__(self, folder: _Folder, index: int) -> None:
+        self.folder, self.index = folder, index
+        self.trained = 0
+        self.last = time.perf_counter()
+
+    def __call__(self, n: int) -> None:
+        self.trained += n
+        now = time.perf_counter()
+        if now - self.last >= PROGRESS_SECONDS:
+            self.folder.write_progress(self.index, self.trained)
+            self.last = now
+
+
+def _run_indexed(index: int, job: Job, folder: str) -> tuple[int, dict[Config, RunResult] | None]:
+    """The task a worker runs: the job's results (None if stopped), tagged with its index."""
+    shared = _Folder(folder)
+    results = run_job(job, shared.stop_requested, _WorkerProgress(shared, index))
+    if results is not None:  # tell the caller now: some backends return results only at the end
+        shared.write_progress(index, None)
+    return index, results
+
+
+def _as_callable(cancel: Any) -> Callable[[], bool] | None:
+    if cancel is None:
+        return None
+    if hasattr(cancel, "is_set"):
+        return cancel.is_set
+    if callable(cancel):
+        return cancel
+    raise TypeError("cancel must be a callable returning bool or a threading.Event")
+
+
+def effective_jobs(n_jobs: int | None = None) -> int:
+    """`n_jobs`, else the n_jobs of an outer joblib.parallel_config, else DEFAULT_JOBS."""
+    if n_jobs is not None:
+        return n_jobs
+    from joblib.parallel import get_active_backend
+
+    configured = get_active_backend()[1]
+    return DEFAULT_JOBS if configured is None else configured
+
+
+def fast_start_backend() -> str | None:
+    """ "multiprocessing" where forked workers are safe here, else None (joblib's default, loky).
+
+    loky starts each worker as a fresh interpreter that spends about a second importing
+    scikit-learn before it trains; a forked worker starts at once with everything imported. Fork
+    is safe only in a process with one thread and no Qt, on a platform that forks by default
+    (Linux): the `nnviz sweep` command and plain scripts, never the window. The CLI and the
+    benchmark use it as `joblib.parallel_config(backend=fast_start_backend())`.
+    """
+    import multiprocessing
+    import sys
+
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return None
+    if any(
+        name.split(".")[0] in {"PySide6", "PyQt5", "PyQt6", "shiboken6"} for name in sys.modules
+    ):
+        return None
+    if multiprocessing.get_context().get_start_method() != "fork":
+        return None
+    return "multiprocessing"
+
+
+def run_sweep(
+    param: str,
+    values: Sequence[Any],
+    base: Config | None = None,
+    *,
+    repeats: int = 1,
+    n_jobs: int | None = None,
+    progress: Callable[[SweepProgress], None] | None = None,
+    cancel: Callable[[], bool] | threading.Event | None = None,
+) -> SweepResult:
+    """Train `base` with `param` set to each of `values` and measure every run (see the module)."""
+    sweep = Sweep(param, tuple(values), base if base is not None else Config(), repeats)
+    return run_sweeps([sweep], n_jobs=n_jobs, progress=progress, cancel=cancel)[0]
+
+
+def run_sweeps(
+    sweeps: Sequence[Sweep],
+    *,
+    n_jobs: int | None = None,
+    progress: Callable[[SweepProgress], None] | None = None,
+    cancel: Callable[[], bool] | threading.Event | None = None,
+) -> list[SweepResult]:
+    """Run several sweeps together, training each distinct configuration once.
+
+    `progress(SweepProgress)` is called as work completes, at most about ten times a second plus
+    once at the start and the end; in a parallel run it may be called from a helper thread.
+    `cancel` (a callable or a threading.Event) makes this raise SweepCancelled within a second.
+    """
+    cancelled = _as_callable(cancel)
+    requested = [config for sweep in sweeps for row in sweep.configs() for config in row]
+    jobs = plan(requested)
+    tracker = _Tracker(jobs, progress)
+    if cancelled is not None and cancelled():
+        raise SweepCancelled("the sweep was cancelled before it started")
+    workers = effective_jobs(n_jobs)
+    if workers == 1:  # in this process and thread, with progress chunk by chunk
+        measured = _run_here(jobs, tracker, cancelled)
+    else:  # even a single job goes to a worker: a window's process keeps its GIL to itself
+        measured = _run_parallel(jobs, workers, tracker, cancelled)
+    results = []
+    for sweep in sweeps:
+        rows = tuple(
+            SweepRow(sweep.param, value, tuple(measured[config] for config in configs))
+            for value, configs in zip(sweep.values, sweep.configs())
+        )
+        results.append(SweepResult(sweep, rows))
+    return results
+
+
+class _Tracker:
+    """Counts finished and running work and reports changes to the progress callback."""
+
+    def __init__(self, jobs: Sequence[Job], progress: Callable[[SweepProgress], None] | None):
+        self.jobs = jobs
+        self.progress = progress
+        self.started = time.perf_counter()
+        self.lock = threading.Lock()
+        self.finished: set[int] = set()
+        self.running: dict[int, int] = {}  # job index -> iterations trained so far
+        self.last: tuple[int, int] | None = None
+        self.report()
+
+    def update(self, index: int, iterations: int) -> None:
+        with self.lock:
+            self.running[index] = iterations
+        self.report()
+
+    def finish(self, index: int) -> None:
+        with self.lock:
+            self.finished.add(index)
+        self.report()
+
+    def report(self) -> None:
+        if self.progress is None:
+            return
+        with self.lock:  # callbacks come in order, never two at once
+            done = sum(self.jobs[i].iterations for i in self.finished)
+            done += sum(n for i, n in self.running.items() if i not in self.finished)
+            now = (len(self.finished), done)
+            if now == self.last:
+                return
+            self.last = now
+            self.progress(
+                SweepProgress(
+                    len(self.finished),
+                    len(self.jobs),
+                    done,
+                    sum(job.iterations for job in self.jobs),
+                    time.perf_counter() - self.started,
+                )
+            )
+
+
+class _ChunkCounter:
+    """`on_chunk` for a job run in this process: reports to the tracker every PROGRESS_SECONDS."""
+
+    def __init__(self, tracker: _Tracker, index: int) -> None:
+        self.tracker, self.index = tracker, index
+        self.trained = 0
+        self.last = time.perf_counter()
+
+    def __call__(self, n: int) -> None:
+        self.trained += n
+        now = time.perf_counter()
+        if now - self.last >= PROGRESS_SECONDS:
+            self.tracker.update(self.index, self.trained)
+            self.last = now
+
+
+def _run_here(
+    jobs: Sequence[Job], tracker: _Tracker, cancelled: Callable[[], bool] | None
+) -> dict[Config, RunResult]:
+    """Run the jobs one after another in this process, reporting progress as they train."""
+    measured: dict[Config, RunResult] = {}
+    for index, job in enumerate(jobs):
+        results = run_job(job, cancelled, _ChunkCounter(tracker, index))
+        if results is None:
+            raise SweepCancelled("the sweep was cancelled")
+        measured.update(results)
+        tracker.finish(index)
+    return measured
+
+
+class _Watcher(threading.Thread):
+    """Polls the caller's cancel (raising the workers' stop flag) and the workers' progress."""
+
+    def __init__(
+        self, folder: _Folder, cancelled: Callable[[], bool] | None, tracker: _Tracker
+    ) -> None:
+        super().__init__(name="nnviz-sweep-watcher", daemon=True)
+        self.folder, self.cancelled, self.tracker = folder, cancelled, tracker
+        self.stopping = threading.Event()  # cancel was seen: hand out no more jobs
+        self.done = threading.Event()  # the sweep has ended: stop watching
+
+    def run(self) -> None:
+        last_progress = 0.0
+        while not self.done.wait(CANCEL_POLL_SECONDS):
+            if self.cancelled is not None and not self.stopping.is_set() and self.cancelled():
+                self.folder.request_stop()
+                self.stopping.set()
+            now = time.perf_counter()
+            if now - last_progress >= PROGRESS_SECONDS:
+                last_progress = now
+                for index, iterations in self.folder.read_progress().items():
+                    if iterations is None:
+                        self.tracker.finish(index)
+                    else:
+                        self.tracker.update(index, iterations)
+
+
+class _Tasks:
+    """The joblib tasks, handed out lazily so that nothing new starts once cancel is set.
+
+    The watcher thread starts when joblib asks for the first task, which is after a
+    multiprocessing backend has forked its workers: fork copies only the calling thread, and a
+    process should fork while it has just one.
+    """
+
+    def __init__(self, jobs: Sequence[Job], watcher: _Watcher) -> None:
+        self.jobs, self.watcher = jobs, watcher
+
+    def __iter__(self) -> Iterator[Any]:
+        from joblib import delayed
+
+        self.watcher.start()
+        for index, job in enumerate(self.jobs):
+            if self.watcher.stopping.is_set():
+                return
+            yield delayed(_run_indexed)(index, job, self.watcher.folder.path)
+
+
+def _run_parallel(
+    jobs: Sequence[Job],
+    n_jobs: int,
+    tracker: _Tracker,
+    cancelled: Callable[[], bool] | None,
+) -> dict[Config, RunResult]:
+    """Run the jobs through joblib: processes unless an outer parallel_config says otherwise."""
+    from joblib import Parallel
+    from joblib.parallel import get_active_backend
+
+    backend = get_active_backend(prefer="processes")[0]
+    # Backends that cannot stream results (multiprocessing, ray) deliver them all at the end;
+    # progress still comes from the workers' files.
+    streaming = getattr(backend, "supports_return_generator", False)
+    measured: dict[Config, RunResult] = {}
+    completed: set[int] = set()
+    with tempfile.TemporaryDirectory(prefix="nnviz-sweep-") as path:
+        watcher = _Watcher(_Folder(path), cancelled, tracker)
+        try:
+            parallel = Parallel(
+                n_jobs=n_jobs,
+                prefer="processes",
+                batch_size=1,
+                return_as="generator_unordered" if streaming else "list",
+            )
+            for index, results in parallel(iter(_Tasks(jobs, watcher))):
+                if results is not None:
+                    measured.update(results)
+                    completed.add(index)
+                    tracker.finish(index)
+        finally:
+            watcher.done.set()
+            if watcher.is_alive():
+                watcher.join()
+    if len(completed) < len(jobs):  # workers stopped, or jobs never handed out
+        raise SweepCancelled("the sweep was cancelled")
+    return measured

@@ -1,0 +1,241 @@
+"""The Experiments panel: a sweep run through the panel, its table, plot, clipboard and cancel."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import Qt
+
+import nnviz.gui  # noqa: F401  (binds pyqtgraph to PySide6)
+from nnviz import Config
+from nnviz.core.sweep import COLUMNS, run_sweep
+from nnviz.gui.experiments_panel import _LIVE_THREADS, ExperimentsPanel, csv_rows
+
+BASE = Config.preset("seed", iterations=200)
+#: A sweep long enough that it is surely still running when the test cancels it.
+LONG = Config.preset("seed", iterations=2_000_000)
+
+
+def _without_seconds(rows):
+    return [
+        (row.value, [dataclasses.replace(run, seconds=0.0) for run in row.runs]) for row in rows
+    ]
+
+
+@pytest.fixture
+def panel(qtbot):
+    panel = ExperimentsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1100, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    yield panel
+    panel.shutdown()
+
+
+def _run(qtbot, panel, timeout=60_000):
+    with qtbot.waitSignal(panel.results_ready, timeout=timeout) as blocker:
+        assert panel.run()
+    return blocker.args[0]
+
+
+@pytest.fixture
+def finished(qtbot, panel):
+    """The panel after a small parallel sweep: hidden 1, 2 and 5 at 200 iterations."""
+    panel.set_base_config(BASE)
+    panel.set_custom_sweep("hidden", "1,2,5")
+    results = _run(qtbot, panel)
+    return panel, results
+
+
+def test_panel_rows_equal_run_sweep(finished):
+    panel, results = finished
+    expected = run_sweep("hidden", [1, 2, 5], BASE, n_jobs=1)
+    assert len(results) == 1
+    assert _without_seconds(results[0].rows) == _without_seconds(expected.rows)
+    # the table shows them, in the sweep's order, with the values and AUCs as text
+    model = panel.proxy
+    assert model.rowCount() == 3
+    shown = [model.index(r, 0).data() for r in range(3)]
+    assert shown == ["1", "2", "5"]
+    aucs = [float(model.index(r, 4).data()) for r in range(3)]
+    assert aucs == pytest.approx([row.test_auc for row in expected.rows], abs=5e-5)
+    assert not panel.is_running()
+    assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
+    assert panel.progress_bar.value() == panel.progress_bar.maximum()
+
+
+def test_panel_plot_shows_the_result(finished):
+    panel, results = finished
+    data = panel.view.plotted_data("auc")
+    assert list(data["x"]) == [1.0, 2.0, 5.0]
+    assert list(data["test"]) == [row.test_auc for row in results[0].rows]
+    assert not data["log_x"]  # 1..5 does not span a decade
+
+
+def test_sorting_by_a_metric_column(finished, qtbot):
+    panel, results = finished
+    column = 4  # test AUC
+    panel.table_view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
+    shown = [row.test_auc for row in panel.displayed_rows()]
+    assert shown == sorted((row.test_auc for row in results[0].rows), reverse=True)
+    panel.table_view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    assert [row.value for row in panel.displayed_rows()] == [5, 2, 1]
+
+
+def test_copy_puts_csv_on_the_clipboard(finished, qtbot):
+    panel, results = finished
+    QtWidgets.QApplication.clipboard().clear()
+    panel.copy_button.click()
+    rows = csv_rows(QtWidgets.QApplication.clipboard().text())
+    assert tuple(rows[0]) == COLUMNS
+    assert [r[1] for r in rows[1:]] == ["1", "2", "5"]
+    assert [float(r[5]) for r in rows[1:]] == [row.test_auc for row in results[0].rows]
+
+    # Ctrl+C on the table copies the selected rows only, in the displayed order
+    panel.table_view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    panel.table_view.selectRow(0)
+    QtWidgets.QApplication.clipboard().clear()
+    panel.table_view.setFocus()
+    qtbot.keyClick(panel.table_view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    rows = csv_rows(QtWidgets.QApplication.clipboard().text())
+    assert [r[1] for r in rows[1:]] == ["5"]
+
+
+def test_double_click_emits_the_rows_config(finished, qtbot):
+    panel, results = finished
+    panel.table_view.sortByColumn(0, Qt.SortOrder.DescendingOrder)  # row 0 is now hidden 5
+    index = panel.proxy.index(0, 2)
+    rect = panel.table_view.visualRect(index)
+    viewport = panel.table_view.viewport()
+    with qtbot.waitSignal(panel.config_chosen, timeout=2000) as blocker:
+        # a press and release first, as a real double-click has: QTest's double-click alone
+        # does not reach an item view's doubleClicked
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args[0] == BASE.replace(hidden=(5,))
+    assert blocker.args[0] == results[0].rows[2].config
+
+
+def test_export_table_and_plot(finished, tmp_path):
+    panel, results = finished
+    table = panel.export_table(tmp_path / "t.csv")
+    assert table.read_text() == results[0].csv_text()
+    png = panel.export_plot(tmp_path / "p.png")
+    image = QtGui.QImage(str(png))
+    assert not image.isNull() and image.width() > 100
+    pixels = np.frombuffer(
+        image.convertToFormat(QtGui.QImage.Format.Format_Grayscale8).constBits(), np.uint8
+    )
+    assert pixels.min() < 100  # curves and text, not a blank picture
+    svg = panel.export_plot(tmp_path / "p.svg")
+    root = ET.parse(svg).getroot()
+    assert any(element.tag.endswith(("path", "polyline")) for element in root.iter())
+
+
+def test_invalid_values_are_reported_not_run(panel):
+    panel.set_custom_sweep("hidden", "1,zero")
+    assert not panel.run()
+    assert "hidden" in panel.status_label.text()
+    assert not panel.is_running()
+
+
+def test_cancel_stops_within_a_second(qtbot, panel):
+    panel.set_base_config(LONG)
+    panel.set_custom_sweep("hidden", "3,4,5,6")
+    panel.run()
+    # wait until the workers really train, so the cancel interrupts training, not start-up
+    qtbot.waitUntil(lambda: panel.progress_bar.value() > 0, timeout=30_000)
+    assert panel.is_running()
+    started = time.perf_counter()
+    with qtbot.waitSignal(panel.sweep_cancelled, timeout=3000):
+        panel.cancel_button.click()
+    assert time.perf_counter() - started < 1.0
+    assert not panel.is_running()
+    assert panel.progress_bar.format() == "cancelled"
+    assert not _LIVE_THREADS
+
+
+def test_window_stays_responsive_while_a_sweep_runs(qtbot, panel):
+    """The GUI thread only waits for signals: a timer keeps firing on time during a sweep."""
+    panel.set_base_config(LONG)
+    panel.set_custom_sweep("learning_rate", "0.1,0.2")
+    ticks = []
+    timer = QtCore.QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    panel.run()
+    timer.start()
+    qtbot.waitUntil(lambda: len(ticks) >= 50, timeout=5000)
+    timer.stop()
+    assert panel.is_running()
+    assert max(np.diff(ticks)) < 0.25  # no long stall of the event loop
+    panel.shutdown()
+
+
+def test_shutdown_and_destroy_mid_run_join_the_thread(qtbot):
+    panel = ExperimentsPanel()
+    panel.set_base_config(LONG)
+    panel.set_custom_sweep("hidden", "3,4")
+    panel.run()
+    thread = panel._thread
+    assert thread is not None and thread.isRunning()
+    qtbot.waitUntil(lambda: panel.progress_bar.value() > 0, timeout=30_000)  # training now
+    started = time.perf_counter()
+    panel.close()  # closeEvent -> shutdown(): stop and join
+    assert not thread.isRunning()
+    assert time.perf_counter() - started < 2.0
+
+    # deleting a panel that is running, without shutdown(), still stops and joins its thread
+    other = ExperimentsPanel()
+    other.set_base_config(LONG)
+    other.set_custom_sweep("hidden", "3,4")
+    other.run()
+    running = other._thread
+    qtbot.waitUntil(lambda: other.progress_bar.value() > 0, timeout=30_000)
+    assert running.isRunning()
+    other.deleteLater()
+    qtbot.waitUntil(lambda: not running.isRunning(), timeout=3000)
+    assert not _LIVE_THREADS
+
+
+def test_article_mode_builds_the_three_tables(panel):
+    panel.set_article_sweep(repeats=2)
+    sweeps = panel.sweeps()
+    assert [s.param for s in sweeps] == ["iterations", "hidden", "learning_rate"]
+    assert all(s.repeats == 2 and s.base == Config.preset("seed", iterations=10000) for s in sweeps)
+    assert not panel.field_combo.isEnabled()
+
+
+def test_sweep_view_axes_and_error_bars(qtbot):
+    from nnviz.gui.views.sweep_view import SweepView
+
+    view = SweepView()
+    qtbot.addWidget(view)
+    view.resize(900, 400)
+    view.show()
+    decades = run_sweep("iterations", [1, 10, 100], BASE, n_jobs=1)
+    view.show_result(decades)
+    data = view.plotted_data("accuracy")
+    assert data["log_x"]
+    assert list(data["test"]) == [row.test_accuracy for row in decades.rows]
+    assert not view.plots["auc"].train_bars.isVisible()  # one seed: no bars
+
+    names = run_sweep("activation", ["tanh", "relu"], BASE, repeats=2, n_jobs=1)
+    view.set_metric("all")
+    view.show_result(names)
+    data = view.plotted_data("misclassification")
+    assert not data["log_x"] and list(data["x"]) == [0.0, 1.0]  # categories, by index
+    assert view.value_ticks() == ["tanh", "relu"]
+    bars = view.plots["auc"].test_bars
+    assert bars.isVisible()
+    top = np.array([row.max("test_auc") - row.mean("test_auc") for row in names.rows])
+    assert np.array_equal(bars.opts["top"], top)
+    assert "2 weight seeds" in view.caption_text()
+    view.show_result(None)
+    assert len(view.plotted_data("auc")["x"] or []) == 0

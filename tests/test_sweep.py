@@ -1,0 +1,479 @@
+"""Sweeps: rows equal independent Trainer runs bit for bit, serial or parallel; the article preset;
+repeats; cancellation; and the `nnviz sweep` command."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import joblib
+import numpy as np
+import pytest
+
+from nnviz import Config, ConfigError, Trainer
+from nnviz.cli import main
+from nnviz.core import sweep as sweep_module
+from nnviz.core.sweep import (
+    COLUMNS,
+    METRICS,
+    Sweep,
+    SweepCancelled,
+    SweepProgress,
+    article_tables,
+    effective_jobs,
+    measure,
+    parse_values,
+    plan,
+    run_sweep,
+    run_sweeps,
+)
+
+BASE = Config.preset("seed", iterations=300)
+#: Overflows within a few iterations (the trainer's own divergence tests use it).
+DIVERGING = {"hidden": (8, 4), "activation": "linear", "loss": "bce"}
+#: Long enough to be running for sure when a test cancels it (about a minute of training).
+LONG = Config.preset("seed", iterations=2_000_000)
+
+
+def independent(config: Config) -> dict:
+    """What a row must equal: a fresh Trainer trained for config.iterations, then evaluate()."""
+    trainer = Trainer(config)
+    trainer.step(config.iterations)
+    metrics = trainer.evaluate()
+    return {
+        "train_auc": metrics.train.auc,
+        "train_accuracy": metrics.train.accuracy,
+        "train_misclassification": metrics.train.misclassification,
+        "test_auc": metrics.test.auc,
+        "test_accuracy": metrics.test.accuracy,
+        "test_misclassification": metrics.test.misclassification,
+        "final_loss": metrics.train.loss,
+        "iteration": trainer.iteration,
+        "diverged_at": trainer.diverged_at,
+    }
+
+
+def as_measured(run) -> dict:
+    fields = [m for m in METRICS if m != "seconds"] + ["iteration", "diverged_at"]
+    return {name: getattr(run, name) for name in fields}
+
+
+def assert_identical(got: dict, expected: dict) -> None:
+    """Equal bit for bit; NaN (an undefined AUC) equals NaN."""
+    assert got.keys() == expected.keys()
+    for name in got:
+        a, b = got[name], expected[name]
+        if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+            continue
+        assert a == b and type(a) is type(b), (name, a, b)
+
+
+def without_seconds(results):
+    return [
+        [(row.value, [dataclasses.replace(r, seconds=0.0) for r in row.runs]) for row in res.rows]
+        for res in results
+    ]
+
+
+# -- rows are independent runs ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("param", "values", "base"),
+    [
+        ("hidden", [1, 3, (4, 2)], BASE),
+        ("learning_rate", [0.01, 0.5, 1.0], BASE),
+        ("activation", ["tanh", "relu"], BASE.replace(loss="bce", init="xavier")),
+        ("batch_size", [0, 32, 100], BASE.replace(iterations=120)),
+        ("optimizer", ["momentum", "adam"], BASE.replace(learning_rate=0.01)),
+        ("threshold", [0.2, 0.5, 0.8], BASE),
+        ("learning_rate", [5.0, 10.0, 50.0], Config(iterations=40, **DIVERGING)),
+    ],
+)
+def test_rows_equal_independent_trainer_runs(param, values, base):
+    result = run_sweep(param, values, base, n_jobs=1)
+    assert [row.value for row in result.rows] == values
+    for row, value in zip(result.rows, values):
+        config = base.replace(**{param: value})
+        assert row.config == config
+        assert_identical(as_measured(row.runs[0]), independent(config))
+        assert row.runs[0].seconds > 0 or config.iterations == 0
+
+
+def test_diverging_rows_are_reported():
+    result = run_sweep("learning_rate", [0.1, 50.0], Config(iterations=200, **DIVERGING), n_jobs=1)
+    calm, wild = result.rows
+    assert calm.diverged == 0 and not calm.runs[0].diverged
+    assert wild.diverged == 1 and wild.runs[0].diverged_at is not None
+    assert wild.runs[0].iteration == wild.runs[0].diverged_at - 1
+    assert result.table()[1][-1] == "1"
+
+
+def test_measure_equals_evaluate_on_varied_setups():
+    """The sweep's light metrics are evaluate()'s numbers, without its reports."""
+    configs = [
+        BASE,
+        BASE.replace(loss="mse", threshold=0.3),
+        BASE.replace(loss="bce", activation="relu", hidden=(6, 3), init="he"),
+        Config(iterations=200, learning_rate=50.0, **DIVERGING),
+        Config(dataset="circles", iterations=50, hidden=(3,)),
+    ]
+    for config in configs:
+        trainer = Trainer(config)
+        trainer.step(config.iterations)
+        assert_identical(as_measured(measure(trainer)), independent(config))
+
+
+def test_iterations_sweep_is_one_run_equal_to_separate_runs(monkeypatch):
+    built = []
+    original = sweep_module.Trainer
+
+    class Counting(original):
+        def __init__(self, config, *args, **kwargs):
+            built.append(config)
+            super().__init__(config, *args, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "Trainer", Counting)
+    values = [0, 1, 10, 55, 300, 1000]
+    result = run_sweep("iterations", values, BASE, n_jobs=1)
+    assert len(built) == 1 and built[0].iterations == 1000  # one trajectory
+    monkeypatch.setattr(sweep_module, "Trainer", original)
+    for row, value in zip(result.rows, values):
+        assert row.runs[0].iteration == value
+        assert_identical(as_measured(row.runs[0]), independent(BASE.replace(iterations=value)))
+
+
+@pytest.mark.parametrize("learning_rate", [5.0, 10.0, 20.0])
+def test_iterations_sweep_through_divergence_equals_separate_runs(learning_rate):
+    """A chunk boundary can end an overflowing run early; those rows are rerun exactly."""
+    base = Config(learning_rate=learning_rate, **DIVERGING)
+    values = [1, 2, 3, 5, 8, 9, 10, 12, 13, 14, 15, 20, 200]
+    result = run_sweep("iterations", values, base, n_jobs=1)
+    assert any(row.diverged for row in result.rows)
+    for row, value in zip(result.rows, values):
+        assert_identical(as_measured(row.runs[0]), independent(base.replace(iterations=value)))
+
+
+def test_serial_equals_parallel_in_any_order():
+    values = [1, 2, 3, 5, 8]
+    base = BASE.replace(iterations=400)
+    serial = run_sweep("hidden", values, base, n_jobs=1)
+    parallel = run_sweep("hidden", values, base, n_jobs=2)
+    shuffled = run_sweep("hidden", values[::-1], base, n_jobs=2)
+    assert without_seconds([serial]) == without_seconds([parallel])
+    by_value = {row.value: row for row in shuffled.rows}
+    assert without_seconds([serial])[0] == [
+        (v, [dataclasses.replace(r, seconds=0.0) for r in by_value[v].runs]) for v in values
+    ]
+
+
+def test_recurring_configurations_are_trained_once(monkeypatch):
+    trained = []
+    original = sweep_module.Trainer
+
+    class Counting(original):
+        def advance(self, n=1):
+            trained.append((self.config.hidden, self.config.learning_rate, n))
+            return super().advance(n)
+
+    monkeypatch.setattr(sweep_module, "Trainer", Counting)
+    base = BASE.replace(iterations=300)
+    tables = [
+        Sweep("iterations", (1, 10, 100, 300, 600), base, name="t1"),
+        Sweep("hidden", (1, 2, 5), base, name="t2"),
+        Sweep("learning_rate", (0.01, 0.1), base, name="t3"),
+    ]
+    results = run_sweeps(tables, n_jobs=1)
+    # the default (hidden 5, lr 0.1, 300 iterations) is a checkpoint of table 1's trajectory
+    runs = {(h, lr) for h, lr, _ in trained}
+    assert runs == {((5,), 0.1), ((1,), 0.1), ((2,), 0.1), ((5,), 0.01)}
+    assert sum(n for *_, n in trained) == 600 + 3 * 300
+    default = [results[0].rows[3], results[1].rows[2], results[2].rows[1]]
+    assert len({id(row.runs[0]) for row in default}) == 1  # one measured run, shared
+
+
+def test_article_plan_trains_eleven_runs():
+    tables = article_tables()
+    assert [t.name for t in tables] == [
+        "table1_iterations",
+        "table2_hidden",
+        "table3_learning_rate",
+    ]
+    assert tables[0].values == (1, 10, 100, 1000, 5000, 10000, 20000)
+    assert tables[1].values == (1, 2, 3, 5, 10, 20, 50)
+    assert tables[2].values == (0.001, 0.01, 0.1, 0.5, 1.0)
+    assert all(t.base == Config.preset("seed", iterations=10000) for t in tables)
+    jobs = plan([c for t in tables for row in t.configs() for c in row])
+    assert len(jobs) == 11  # 19 rows
+    assert sum(job.iterations for job in jobs) == 20000 + 6 * 10000 + 4 * 10000
+    assert jobs[0].config.hidden == (50,)  # the longest job is handed out first
+
+
+# -- repeats ---------------------------------------------------------------------------------
+
+
+def test_repeats_use_consecutive_seeds_and_report_statistics():
+    base = BASE.replace(weight_seed=7, iterations=200)
+    result = run_sweep("learning_rate", [0.1, 1.0], base, repeats=3, n_jobs=2)
+    for row in result.rows:
+        assert [run.config.weight_seed for run in row.runs] == [7, 8, 9]
+        for run in row.runs:
+            assert_identical(as_measured(run), independent(run.config))
+        for metric in METRICS:
+            values = np.array([getattr(run, metric) for run in row.runs])
+            assert row.mean(metric) == pytest.approx(values.mean(), rel=1e-15)
+            assert row.std(metric) == pytest.approx(values.std(ddof=1), rel=1e-12, abs=1e-300)
+            assert row.min(metric) == values.min() and row.max(metric) == values.max()
+        assert row.test_auc == row.mean("test_auc")
+    header = result.columns()
+    assert header[: len(COLUMNS)] == COLUMNS
+    assert header[-1] == "repeats" and "test_auc_std" in header and "final_loss_max" in header
+    first = dict(zip(header, result.table()[0]))
+    assert float(first["test_auc_min"]) == result.rows[0].min("test_auc")
+    assert first["repeats"] == "3"
+
+
+def test_one_repeat_reports_the_run_itself():
+    result = run_sweep("hidden", [2], BASE, n_jobs=1)
+    row = result.rows[0]
+    assert row.test_auc == row.runs[0].test_auc and row.std("test_auc") == 0.0
+    assert result.columns() == COLUMNS
+
+
+# -- progress, cancellation, joblib ------------------------------------------------------------
+
+
+def test_progress_reaches_the_total():
+    seen: list[SweepProgress] = []
+    run_sweep("hidden", [1, 2], BASE, n_jobs=2, progress=seen.append)
+    assert seen[0].iterations_done == 0 and seen[0].trainings_total == 2
+    assert seen[-1].trainings_done == 2 and seen[-1].fraction == 1.0
+    assert [p.iterations_done for p in seen] == sorted(p.iterations_done for p in seen)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_cancel_stops_within_a_second(n_jobs):
+    cancel = threading.Event()
+    progress: list[SweepProgress] = []
+
+    def cancel_once_training(p: SweepProgress) -> None:
+        progress.append(p)
+        if p.iterations_done > 0 and not cancel.is_set():
+            set_at.append(time.perf_counter())
+            cancel.set()
+
+    set_at: list[float] = []
+    with pytest.raises(SweepCancelled):
+        run_sweep(
+            "hidden", [3, 4, 5], LONG, n_jobs=n_jobs, progress=cancel_once_training, cancel=cancel
+        )
+    assert set_at, "the sweep never reported training progress"
+    assert time.perf_counter() - set_at[0] < 1.0
+    assert progress[-1].iterations_done < 3 * LONG.iterations // 10
+
+
+def test_cancel_accepts_a_callable_and_a_set_cancel_runs_nothing(monkeypatch):
+    with pytest.raises(SweepCancelled):
+        run_sweep("hidden", [1, 2], BASE, cancel=lambda: True)
+
+
+def test_an_outer_parallel_config_is_honoured(monkeypatch):
+    built = []
+    original = sweep_module.Trainer
+
+    class Counting(original):
+        def __init__(self, config, *args, **kwargs):
+            built.append(threading.current_thread().name)
+            super().__init__(config, *args, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "Trainer", Counting)
+    with joblib.parallel_config(backend="threading", n_jobs=3):
+        assert effective_jobs() == 3
+        threaded = run_sweep("hidden", [1, 2, 3], BASE)
+    # the threading backend ran the jobs in this process, on joblib's threads
+    assert len(built) == 3 and threading.main_thread().name not in built
+    assert without_seconds([threaded]) == without_seconds(
+        [run_sweep("hidden", [1, 2, 3], BASE, n_jobs=1)]
+    )
+    assert effective_jobs() == 2 and effective_jobs(5) == 5
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+def test_parse_values():
+    assert parse_values("hidden", "1, 2,5") == (1, 2, 5)
+    assert parse_values("hidden", "8,4; 16,16") == ((8, 4), (16, 16))
+    assert parse_values("learning-rate", "0.001,1") == (0.001, 1.0)
+    assert parse_values("iterations", "1e3,100") == (1000, 100)
+    assert parse_values("activation", "tanh,relu") == ("tanh", "relu")
+    for param, text in [("bogus", "1"), ("hidden", ""), ("hidden", "1,,2"), ("noise", "x")]:
+        with pytest.raises(ConfigError):
+            parse_values(param, text)
+
+
+def test_sweep_validates_every_value_up_front():
+    with pytest.raises(ConfigError, match="learning_rate"):
+        Sweep("learning_rate", (0.1, -1.0), BASE)
+    with pytest.raises(ConfigError, match="values"):
+        Sweep("hidden", (), BASE)
+    with pytest.raises(ConfigError, match="repeats"):
+        Sweep("weight_seed", (1, 2), BASE, repeats=2)
+
+
+def test_csv_and_text_table():
+    result = run_sweep("learning_rate", [0.001, 0.5], BASE, n_jobs=1)
+    rows = list(csv.reader(io.StringIO(result.csv_text())))
+    assert tuple(rows[0]) == COLUMNS
+    assert [r[:2] for r in rows[1:]] == [["learning_rate", "0.001"], ["learning_rate", "0.5"]]
+    for r, row in zip(rows[1:], result.rows):
+        assert float(r[COLUMNS.index("test_auc")]) == row.test_auc  # exact round trip
+        assert r[-1] == "0"
+    lines = result.text_table().splitlines()
+    assert "learning rate" in lines[0] and "300 iterations" in lines[0]
+    assert len({len(line) for line in lines[1:]}) == 1  # aligned columns
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def _csv(path):
+    return list(csv.reader(io.StringIO(path.read_text())))
+
+
+def _check_plot_files(png, svg):
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(png))
+    assert not image.isNull() and image.width() >= 1000
+    gray = image.convertToFormat(QImage.Format.Format_Grayscale8)
+    pixels = np.frombuffer(gray.constBits(), np.uint8)
+    assert pixels.min() < 80 and (pixels < 250).mean() > 0.01  # lines and text, not blank
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    drawn = [e for e in root.iter() if e.tag.endswith(("path", "polyline"))]
+    assert len(drawn) > 10
+
+
+def test_cli_writes_csv_and_plots(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "sweep",
+            "--param",
+            "hidden",
+            "--values",
+            "1,2,5",
+            "--iterations",
+            "200",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    rows = _csv(out / "sweep.csv")
+    assert tuple(rows[0]) == COLUMNS
+    expected = run_sweep("hidden", [1, 2, 5], BASE.replace(iterations=200), n_jobs=1)
+    for r, row in zip(rows[1:], expected.rows):
+        assert r[:2] == ["hidden", str(row.value)]
+        for metric in METRICS[:-1]:
+            assert float(r[COLUMNS.index(metric)]) == row.mean(metric)
+    _check_plot_files(out / "sweep.png", out / "sweep.svg")
+    printed = capsys.readouterr().out
+    assert "hidden nodes" in printed and "wrote 3 files" in printed
+
+
+def test_cli_repeats_add_statistics_columns(tmp_path):
+    out = tmp_path / "rep"
+    assert main(
+        ["sweep", "--param", "learning-rate", "--values", "0.1,1", "--iterations", "100",
+         "--repeats", "2", "--jobs", "1", "--out", str(out)]
+    ) == 0  # fmt: skip
+    header = _csv(out / "sweep.csv")[0]
+    assert tuple(header[: len(COLUMNS)]) == COLUMNS
+    assert "test_auc_std" in header and header[-1] == "repeats"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--param", "bogus", "--values", "1,2"],
+        ["--param", "hidden", "--values", "0,1"],
+        ["--param", "hidden", "--values", ""],
+        ["--param", "learning-rate", "--values", "fast"],
+        ["--param", "hidden"],
+        ["--values", "1,2"],
+        ["--preset", "article", "--param", "hidden", "--values", "1"],
+        ["--param", "hidden", "--values", "1", "--repeats", "0"],
+        ["--param", "hidden", "--values", "1", "--jobs", "0"],
+        ["--param", "hidden", "--values", "1", "--noise", "-1"],
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(argv, capsys):
+    assert main(["sweep", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nnviz") and "\n" not in err
+
+
+@pytest.mark.slow
+def test_cli_article_preset_in_a_fresh_process(tmp_path):
+    """The real command, with forked workers (no Qt in that process): three tables, same rows."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("DISPLAY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "nnviz", "sweep", "--preset", "article", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no progress off a terminal, no Qt noise
+    stems = ["table1_iterations", "table2_hidden", "table3_learning_rate"]
+    for stem in stems:
+        assert tuple(_csv(tmp_path / f"{stem}.csv")[0]) == COLUMNS
+        _check_plot_files(tmp_path / f"{stem}.png", tmp_path / f"{stem}.svg")
+    lines = done.stdout.splitlines()
+    assert sum(line.startswith(stems[0]) for line in lines) == 1
+    # forked workers give the rows of an in-process run, bit for bit
+    table3 = _csv(tmp_path / "table3_learning_rate.csv")[1:]
+    lr = run_sweep("learning_rate", [0.001, 1.0], Config.preset("seed", iterations=10000), n_jobs=1)
+    for r, row in zip([table3[0], table3[-1]], lr.rows):
+        assert float(r[COLUMNS.index("test_auc")]) == row.test_auc
+        assert float(r[COLUMNS.index("final_loss")]) == row.final_loss
+
+
+def test_sweeps_and_the_command_work_without_qt(tmp_path):
+    """nnviz.core.sweep is core: no Qt. Without Qt the command still writes its CSV tables."""
+    import textwrap
+
+    from test_isolation import BLOCKER, run_python
+
+    code = BLOCKER + textwrap.dedent(
+        f"""
+        from nnviz import Config
+        from nnviz.core.sweep import run_sweep
+        from nnviz.cli import main
+
+        result = run_sweep("hidden", [1, 2], Config(iterations=20), n_jobs=2)
+        assert [row.value for row in result.rows] == [1, 2]
+        code = main(["sweep", "--param", "hidden", "--values", "1,2", "--iterations", "20",
+                     "--out", {str(tmp_path)!r}])
+        assert code == 0, code
+        assert not leaked(), leaked()
+        print("swept without Qt")
+        """
+    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    assert "swept without Qt" in done.stdout
+    assert "plots skipped" in done.stderr
+    assert (tmp_path / "sweep.csv").is_file() and not (tmp_path / "sweep.png").exists()
