@@ -675,3 +675,18 @@ def test_history_stays_bounded_on_long_runs(monkeypatch):
     assert np.all(np.isfinite(snapshot.history.test_loss))
     trainer.reset()
     assert trainer.record_every == 5
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 50])
+def test_divergence_does_not_depend_on_how_a_run_is_split(chunk):
+    config = Config(hidden=(8, 4), activation="linear", loss="bce", learning_rate=10.0)
+    whole = Trainer(config)
+    whole.step(200)
+    pieces = Trainer(config)
+    while pieces.diverged_at is None and pieces.iteration < 200:
+        pieces.advance(chunk)
+    assert whole.diverged_at is not None
+    assert pieces.diverged_at == whole.diverged_at and pieces.iteration == whole.iteration
+    for name, array in whole.weights().items():
+        np.testing.assert_array_equal(pieces.weights()[name], array)
+    assert math.isfinite(whole.snapshot().train_loss)

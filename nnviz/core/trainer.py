@@ -363,8 +363,9 @@ class Trainer:
         with np.errstate(all="ignore"):
             self._advance(n)
             self._record_current()
-            if not math.isfinite(self._current[0]) and self.diverged_at is None:
-                self._recover(self.iteration, strict=True)  # the forward pass overflowed
+            final_ok = math.isfinite(self._current[0]) and math.isfinite(np.add.reduce(self.params))
+            if n and self.diverged_at is None and not final_ok:
+                self._recover(self.iteration, strict=True)  # the last update went bad
                 self._record_current()
         self.seconds += time.perf_counter() - start
 
@@ -376,9 +377,11 @@ class Trainer:
     def _advance(self, n: int, *, strict: bool = False) -> None:
         """Run n iterations, looking for NaN/inf at history points and at the last iteration.
 
-        The look is a sum over weights and gradient: cheap, but not free at 25 us an iteration.
-        When it finds NaN/inf, the run is replayed from the last checkpoint with a look at every
-        iteration (`strict`), which names the exact iteration and keeps the weights before it.
+        The look covers the weights, their gradient and the training loss: cheap, but not free
+        at 25 us an iteration, so it is not done every time. When it finds NaN/inf, the run is
+        replayed from the last checkpoint with a look at every iteration (`strict`), which names
+        the first bad iteration and keeps the weights before it. Where the looks fall does not
+        matter: splitting a run into calls differently gives the same result.
         """
         config, params, grad = self.config, self.params, self.grad
         optimizer, state, ones = self.optimizer, self._state, self._ones
@@ -394,19 +397,19 @@ class Trainer:
                 self._add_regularisation(l1, l2)
             recording = i % record_every == 0 or i < DENSE_HISTORY
             if recording or strict or i == last:
-                if not math.isfinite(dot(ones, state)):  # weights or gradient went NaN/inf
+                train = self._train_pass(batch)
+                loss = train.loss_value()
+                if not (math.isfinite(dot(ones, state)) and math.isfinite(loss)):
                     self._recover(i, strict)
                     return
                 self._save_checkpoint(i)
                 if recording:
                     self.iteration = i
-                    self._record(batch)
+                    self._record(train, loss)
             update = optimizer.update(grad)
             add(params, update, params)
             self._last_pass, self._last_update = batch, update
         self.iteration = start + n
-        if n and not math.isfinite(dot(ones[: params.size], params)):
-            self._recover(self.iteration, strict)
 
     def _save_checkpoint(self, iteration: int) -> None:
         """Remember the state before the update of `iteration`, to return to on divergence."""
@@ -427,9 +430,9 @@ class Trainer:
         if strict or iteration <= checkpoint + 1:
             self.diverged_at = max(iteration, checkpoint + 1)
             return
-        self._advance(iteration - checkpoint, strict=True)  # find the exact iteration
-        if self.diverged_at is None:  # cannot happen with deterministic arithmetic
-            self.diverged_at = iteration
+        self._advance(iteration - checkpoint, strict=True)  # look at every iteration before it
+        if self.diverged_at is None:  # all were good, so `iteration` itself is the first bad one
+            self._recover(iteration, strict=True)
 
     def _add_regularisation(self, l1: float, l2: float) -> None:
         scratch = self._scratch
@@ -473,21 +476,26 @@ class Trainer:
 
     # -- measuring -------------------------------------------------------------------------
 
-    def _record(self, batch: Pass) -> None:
-        """Append a history row for the current iteration, reusing a full-batch forward pass."""
+    def _train_pass(self, batch: Pass) -> Pass:
+        """The pass holding the whole training set's forward: the batch itself for full-batch
+        training, else the evaluation pass, run now."""
+        if self.sampler is None:
+            return batch
+        self._eval_train.forward()
+        return self._eval_train
+
+    def _record(self, train: Pass, train_loss: float) -> None:
+        """Append a history row for the current iteration from a full training-set forward."""
         if len(self.history) >= MAX_HISTORY:  # bounded memory: halve the density past the start
             self.record_every *= 2
             self.history.thin(DENSE_HISTORY, self.record_every)
-        if self.sampler is not None:
-            batch = self._eval_train
-            batch.forward()
         self._eval_test.forward()
         test, threshold = self._eval_test, self.config.threshold
         self.history.append(
             self.iteration,
-            batch.loss_value(),
+            train_loss,
             test.loss_value(),
-            batch.accuracy(threshold),
+            train.accuracy(threshold),
             test.accuracy(threshold),
         )
 
