@@ -105,3 +105,15 @@ def test_metrics_follow_the_threshold(qtbot, window):
     window.controls.editor("threshold").setValue(0.9)
     after = metrics.counts("test")
     assert after[0, 1] < before[0, 1] or after[1, 1] < before[1, 1]  # fewer predicted class 1
+
+
+def test_an_experiments_row_loads_into_the_main_view(qtbot, window):
+    panel = window.inspection.experiments_panel
+    window.inspection.experiments_action.trigger()
+    assert window.inspection.experiments_dock.isVisible()
+    chosen = Config.preset("seed", hidden=(3,), iterations=500)
+    with qtbot.waitSignal(window.frame_drawn, timeout=TIMEOUT):
+        panel.config_chosen.emit(chosen)
+    assert window.config == chosen
+    assert window.controls.editor("hidden").layers() == (3,)
+    assert window.network_view.layer_sizes == (2, 3, 1)

@@ -363,7 +363,8 @@ class ExperimentsPanel(QtWidgets.QWidget):
         left_layout.addWidget(self.status_label)
         left_layout.addLayout(buttons)
         left_layout.addWidget(self.table_view, 1)
-        splitter = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
+        # Stacked, not side by side: the panel lives in a dock beside the four views.
+        splitter = QtWidgets.QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(left)
         splitter.addWidget(self.view)
         splitter.setStretchFactor(0, 1)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
 from ..core.explain import node_levels, node_output_grid
+from .experiments_panel import ExperimentsPanel
 from .explain_panel import ExplainPanel
 from .frame import GRID_SIZE, Frame
 from .replay_bar import ReplayBar
@@ -35,11 +36,16 @@ class Inspection(QObject):
         self.metrics_view = MetricsView()
         self.replay_bar = ReplayBar()
         self.hovered_node: tuple[int, int] | None = None
+        self.experiments_panel = ExperimentsPanel()
         self.explain_dock = self._dock("Explain", self.explain_panel, "explain_dock")
         self.metrics_dock = self._dock("Metrics", self.metrics_view, "metrics_dock")
+        self.experiments_dock = self._dock(
+            "Experiments", self.experiments_panel, "experiments_dock"
+        )
         window.tabifyDockWidget(self.metrics_dock, self.explain_dock)
-        self.metrics_dock.hide()
-        self.explain_dock.hide()
+        window.tabifyDockWidget(self.explain_dock, self.experiments_dock)
+        for dock in (self.metrics_dock, self.explain_dock, self.experiments_dock):
+            dock.hide()
 
         self.explain_action = QAction("Explain", window, checkable=True)
         self.explain_action.setShortcut(QKeySequence("E"))
@@ -52,9 +58,18 @@ class Inspection(QObject):
         self.metrics_action.setText("Metrics")
         self.metrics_action.setShortcut(QKeySequence("M"))
         self.metrics_action.setToolTip("Confusion matrix and classification report, live (M)")
+        self.experiments_action = self.experiments_dock.toggleViewAction()
+        self.experiments_action.setText("Experiments")
+        self.experiments_action.setShortcut(QKeySequence("X"))
+        self.experiments_action.setToolTip(
+            "Sweep one setting over values, or rerun the article's three tables, in the "
+            "background (X)"
+        )
+        self.experiments_panel.config_chosen.connect(self._on_experiments_config_chosen)
         for action in (
             self.explain_action,
             self.metrics_action,
+            self.experiments_action,
             self.explain_panel.previous_action,
             self.explain_panel.next_action,
         ):
@@ -95,6 +110,15 @@ class Inspection(QObject):
         """A new network or session: forget the replay and leave explain mode."""
         self.replay_bar.clear()
         self.explain_action.setChecked(False)
+        self.experiments_panel.set_base_config(self.window.config)
+
+    def shutdown(self) -> None:
+        """Stop background work (a running sweep) before the window closes."""
+        self.experiments_panel.shutdown()
+
+    @Slot(object)
+    def _on_experiments_config_chosen(self, config) -> None:
+        self.window.load_config(config)
 
     def after_draw(self, frame: Frame) -> None:
         """Per frame: the metrics, and the hovered node's map in the boundary view."""

@@ -125,9 +125,11 @@ class MainWindow(QMainWindow):
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.inspection.explain_action)
         self.toolbar.addAction(self.inspection.metrics_action)
+        self.toolbar.addAction(self.inspection.experiments_action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.inspection.explain_action)
         view_menu.addAction(self.inspection.metrics_action)
+        view_menu.addAction(self.inspection.experiments_action)
         self._redraw_timer = QTimer(self, singleShot=True)
         self._redraw_timer.timeout.connect(self._redraw)
 
@@ -288,6 +290,7 @@ class MainWindow(QMainWindow):
             return True
         if self.config.is_live_change(config):
             self.config = config
+            self.inspection.experiments_panel.set_base_config(config)
             self.thread.send("update", config.to_dict())
             if self.shown is not None:
                 self.draw(self.shown)
@@ -385,6 +388,12 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.inspection.restart()
         self._show(Delivery(trainer.snapshot(), False, trainer.divergence_message()))
+
+    def load_config(self, config: Config) -> bool:
+        """Show `config` in the controls and train it (e.g. a row chosen in Experiments)."""
+        self.controls.clear_errors()
+        self.controls.set_config(config)
+        return self._apply(config)
 
     def use_csv_points(self, path: str) -> bool:
         """Train on the points of a CSV file (from the menu or a drop)."""
@@ -542,6 +551,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         self._redraw_timer.stop()
+        self.inspection.shutdown()
         self.thread.stop()
         event.accept()
 
