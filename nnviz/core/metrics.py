@@ -13,6 +13,8 @@ from sklearn.metrics import classification_report, confusion_matrix, roc_auc_sco
 from .network import forward_layers, loss_value
 
 if TYPE_CHECKING:
+    from .config import Config
+    from .datasets import Dataset
     from .trainer import Trainer
 
 
@@ -120,9 +122,14 @@ def evaluate_weights(
 
 
 def evaluate(trainer: Trainer) -> Metrics:
-    data, config = trainer.data, trainer.config
+    return evaluate_setup(trainer.weights(), trainer.data, trainer.config)
+
+
+def evaluate_setup(weights: Mapping[str, np.ndarray], data: Dataset, config: Config) -> Metrics:
+    """Metrics of `weights` on both splits of `data`, with `config`'s activation, loss and
+    threshold (a window or a sweep that holds a snapshot rather than a trainer)."""
     return evaluate_weights(
-        trainer.weights(),
+        weights,
         data.x_train,
         data.y_train,
         data.x_test,

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
-from ..core import Layout, evaluate_weights
+from ..core import Layout
 from ..core.files import (
     FileFormatError,
     save_data_csv,
@@ -23,6 +23,7 @@ from ..core.files import (
     save_weights,
     write_text,
 )
+from ..core.metrics import evaluate_setup
 from ..core.session import SESSION_SUFFIX, load_session, load_weights_for, session_bytes
 from .export import save_png, save_svg
 
@@ -198,16 +199,7 @@ class FileActions(QObject):
     def export_report(self, path: str | Path) -> Path:
         window, snapshot = self.window, self.window.snapshot
         data, config = window.dataset, window.config
-        metrics = evaluate_weights(
-            snapshot.weights,
-            data.x_train,
-            data.y_train,
-            data.x_test,
-            data.y_test,
-            activation=config.activation,
-            loss=config.loss,
-            threshold=config.threshold,
-        )
+        metrics = evaluate_setup(snapshot.weights, data, config)
         text = (
             f"nnviz classification report, iteration {snapshot.iteration}, "
             f"threshold {config.threshold:g}\n\ntrain\n{metrics.train.report_text}\n"
