@@ -894,10 +894,13 @@ class NetworkView(QWidget):
         if view is None or not self._sizes:
             self._set_caption()
             return
-        caption = html.escape(view.caption)
-        if not view.in_batch:
-            caption += " (not in this batch)"
-        self._caption_html = f'<span style="color:{_hex(style.TEXT)}">{caption}</span>'
+        caption = view.caption if view.in_batch else f"{view.caption} (not in this batch)"
+        # a narrow view (the Explain dock is open beside it) shortens the line rather than clip it
+        available = max(80.0, self.plot_widget.width() - 2 * PAD_PX - 8.0)
+        caption = QFontMetricsF(self._caption_font).elidedText(
+            caption, Qt.TextElideMode.ElideRight, available
+        )
+        self._caption_html = f'<span style="color:{_hex(style.TEXT)}">{html.escape(caption)}</span>'
         self.caption_item.setHtml(self._caption_html)
 
         half = 0.5 * self._node_px
