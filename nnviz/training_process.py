@@ -4,11 +4,13 @@ The window's QThread owns this process. Training runs in its own interpreter so 
 never competes with it for the GIL: measured here, a plain thread lost half its speed to a GUI
 redrawing at 33 Hz, while a separate process keeps the training core to itself.
 
-Commands are tuples: ("configure", config_dict, dataset), ("update", config_dict), ("play",),
+Commands are tuples: ("configure", run, config_dict, dataset), ("update", config_dict), ("play",),
 ("pause",), ("step", n), ("reset",), ("set_weights", weights), ("speed", its_per_second | None),
-("open_session", bytes, name), ("save_session", path), ("write_run", folder),
-("resume", ReplayPoint), ("explain",), ("quit",). Replies are ("snapshot", Snapshot, playing,
+("open_session", run, bytes, name), ("save_session", path), ("write_run", folder),
+("resume", ReplayPoint), ("explain",), ("quit",). Replies are ("snapshot", run, Snapshot, playing,
 message, replay points), ("explain", StepThrough), ("done", message) and ("error", message).
+`run` numbers the configure/open_session that started a run, so the window can drop replies
+that were already on their way from the run before.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class TrainingServer:
         self.chunk = 64
         self.last_sent = 0.0
         self.running = True
+        self.generation = 0
 
     def serve(self) -> None:
         while self.running:
@@ -48,7 +51,12 @@ class TrainingServer:
             while self.running and self.commands.poll():
                 self.handle(self.commands.recv())
             if self.playing and self.running:
-                self.train_for_a_while()
+                try:
+                    self.train_for_a_while()
+                except Exception as error:  # report it and pause, keep serving
+                    self.playing = False
+                    self.error(f"training stopped: {type(error).__name__}: {error}")
+                    self.send()
 
     def handle(self, command: tuple) -> None:
         kind, *args = command
@@ -56,7 +64,7 @@ class TrainingServer:
             if kind == "quit":
                 self.running = False
             elif kind == "configure":
-                config, dataset = args
+                self.generation, config, dataset = args
                 self.adopt(Trainer(Config.from_dict(config), dataset))
             elif kind == "speed":
                 self.speed = args[0]
@@ -96,7 +104,8 @@ class TrainingServer:
             elif kind == "explain":
                 self.replies.send(("explain", explain_step(self.trainer)))
             elif kind == "open_session":
-                self.adopt(load_session_bytes(*args))
+                self.generation, data, name = args
+                self.adopt(load_session_bytes(data, name))
             elif kind == "save_session":
                 self.done(f"saved {save_session(args[0], self.trainer)}")
             elif kind == "write_run":
@@ -110,6 +119,9 @@ class TrainingServer:
         except (ValueError, OSError) as error:
             self.playing = False
             self.error(str(error))
+        except Exception as error:  # report it; the process must keep serving
+            self.playing = False
+            self.error(f"{kind} failed: {type(error).__name__}: {error}")
 
     def train_for_a_while(self) -> None:
         trainer = self.trainer
@@ -146,6 +158,7 @@ class TrainingServer:
         self.replies.send(
             (
                 "snapshot",
+                self.generation,
                 trainer.snapshot(),
                 self.playing,
                 trainer.divergence_message(),

@@ -229,3 +229,15 @@ def test_a_stored_config_whose_csv_is_gone_is_ignored(settings, tmp_path):
     assert stored_config(settings) == config
     points.unlink()
     assert stored_config(settings) is None
+
+
+def test_a_dead_training_process_is_reported_and_closing_does_not_hang(qtbot, window):
+    import os
+    import signal
+
+    qtbot.waitUntil(lambda: window.process_ready, timeout=TIMEOUT)
+    os.kill(window.thread._process.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "stopped unexpectedly" in window.banner.text(), timeout=TIMEOUT)
+    for _ in range(500):  # commands to a dead process must neither block nor raise
+        window.step_action.trigger()
+    assert "stopped" in window.banner.text()

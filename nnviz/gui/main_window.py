@@ -280,6 +280,7 @@ class MainWindow(QMainWindow):
         self.playing = False
         self._rate_mark = None
         self.thread.configure(config, dataset)
+        self.thread.take()  # a snapshot of the previous run must not be drawn with this one
         self.thread.send("speed", self.speed.currentData())
         self.inspection.restart()
         self._show(Delivery(Trainer(config, dataset).snapshot(), False, ""))
@@ -384,7 +385,8 @@ class MainWindow(QMainWindow):
         self._rate_mark = None
         self.controls.clear_errors()
         self.controls.set_config(trainer.config)
-        self.thread.send("open_session", data, name)
+        self.thread.open_session(data, name)
+        self.thread.take()
         self.banner.hide()
         self.inspection.restart()
         self._show(Delivery(trainer.snapshot(), False, trainer.divergence_message()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import multiprocessing
+import multiprocessing.connection
 import sys
 import threading
 from collections.abc import Iterator
@@ -76,21 +77,35 @@ class TrainingThread(QThread):
         self._lock = threading.Lock()
         self._mailbox: Delivery | None = None
         self.snapshots_received = 0
+        self.generation = 0  # which run replies belong to (see `configure`)
 
     def start(self) -> None:  # type: ignore[override]
         with _main_module_hidden():
             self._process.start()
+        # The child's ends belong to the child now: holding them here would hide its death
+        # (no end-of-file on its replies, no broken pipe on our commands).
+        self._commands_in.close()
+        self._replies_out.close()
         super().start()
 
     def send(self, *command: Any) -> None:
         """Queue a command for the training process (called from the GUI thread only)."""
+        if not self._process.is_alive():
+            self.error_reported.emit("the training process has stopped; restart nnviz")
+            return
         try:
             self._commands.send(command)
         except (BrokenPipeError, OSError):
-            self.error_reported.emit("the training process has stopped")
+            self.error_reported.emit("the training process has stopped; restart nnviz")
 
     def configure(self, config: Config, dataset: Dataset) -> None:
-        self.send("configure", config.to_dict(), dataset)
+        """Start a new run; replies from the previous run still in flight are dropped."""
+        self.generation += 1
+        self.send("configure", self.generation, config.to_dict(), dataset)
+
+    def open_session(self, data: bytes, name: str) -> None:
+        self.generation += 1
+        self.send("open_session", self.generation, data, name)
 
     def take(self) -> Delivery | None:
         """The newest delivery, or None if nothing arrived since the last take."""
@@ -99,16 +114,27 @@ class TrainingThread(QThread):
         return delivery
 
     def run(self) -> None:
+        watched = [self._replies, self._process.sentinel]
         while not self.isInterruptionRequested():
             try:
-                if not self._replies.poll(POLL_SECONDS):
+                ready = multiprocessing.connection.wait(watched, POLL_SECONDS)
+                if self._replies not in ready:
+                    if ready:  # only the sentinel: the process is gone
+                        raise EOFError
                     continue
                 reply = self._replies.recv()
             except (EOFError, OSError):
-                self.error_reported.emit("the training process stopped unexpectedly")
+                if not self.isInterruptionRequested():
+                    code = self._process.exitcode
+                    self.error_reported.emit(
+                        f"the training process stopped unexpectedly (exit code {code}); "
+                        "restart nnviz"
+                    )
                 return
             if reply[0] == "snapshot":
-                self._deliver(Delivery(*reply[1:]))
+                generation, *rest = reply[1:]
+                if generation == self.generation:
+                    self._deliver(Delivery(*rest))
             elif reply[0] == "done":
                 self.done_reported.emit(reply[1])
             elif reply[0] == "explain":
@@ -130,12 +156,14 @@ class TrainingThread(QThread):
     def stop(self, timeout_ms: int = 1000) -> None:
         """Stop the process and the thread and wait for both (never `terminate()`)."""
         self.requestInterruption()
-        self.send("quit")
-        self.wait(timeout_ms)
         if self._process.is_alive():
-            self._process.join(timeout_ms / 1000)
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self._commands.send(("quit",))
+        while not self.wait(timeout_ms):  # run() returns within POLL_SECONDS once interrupted
+            self.requestInterruption()
+        self._process.join(timeout_ms / 1000)
         if self._process.is_alive():  # unresponsive: a last resort for the child, not the thread
             self._process.kill()
             self._process.join()
-        for connection in (self._commands, self._commands_in, self._replies, self._replies_out):
-            connection.close()
+        self._commands.close()
+        self._replies.close()
