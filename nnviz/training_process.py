@@ -5,7 +5,8 @@ never competes with it for the GIL: measured here, a plain thread lost half its 
 redrawing at 33 Hz, while a separate process keeps the training core to itself.
 
 Commands are tuples: ("configure", run, config_dict, dataset), ("update", config_dict), ("play",),
-("pause",), ("step", n), ("reset",), ("set_weights", weights), ("speed", its_per_second | None),
+("pause",), ("step", n), ("reset",), ("set_weights", weights), ("set_weight", name, index,
+value), ("speed", its_per_second | None),
 ("open_session", run, bytes, name), ("save_session", path), ("write_run", folder),
 ("resume", ReplayPoint), ("explain",), ("quit",). Replies are ("snapshot", run, Snapshot, playing,
 message, replay points), ("explain", StepThrough), ("done", message) and ("error", message).
@@ -43,6 +44,7 @@ class TrainingServer:
         self.last_sent = 0.0
         self.running = True
         self.generation = 0
+        self.next_due = 0.0  # when slow motion trains next
 
     def serve(self) -> None:
         while self.running:
@@ -67,7 +69,7 @@ class TrainingServer:
                 self.generation, config, dataset = args
                 self.adopt(Trainer(Config.from_dict(config), dataset))
             elif kind == "speed":
-                self.speed = args[0]
+                self.speed, self.next_due = args[0], 0.0
             elif self.trainer is None:
                 self.error("no network is configured yet")
             elif kind == "update":
@@ -94,6 +96,13 @@ class TrainingServer:
                 self.send()
             elif kind == "set_weights":
                 self.trainer.set_weights(args[0])
+                self.recorder.restart()
+                self.send()
+            elif kind == "set_weight":  # one entry, applied to the weights as they are now
+                name, index, value = args
+                weights = self.trainer.weights()
+                weights[name][index] = value
+                self.trainer.set_weights(weights)
                 self.recorder.restart()
                 self.send()
             elif kind == "resume":
@@ -134,10 +143,15 @@ class TrainingServer:
             # keep each chunk near CHUNK_SECONDS so commands are answered promptly
             scale = CHUNK_SECONDS / max(elapsed, 1e-6)
             self.chunk = max(1, min(100_000, int(self.chunk * min(max(scale, 0.5), 2.0))))
-        else:
-            n = max(1, int(self.speed / 50))  # paced: at most 50 wake-ups a second
+        else:  # paced: at most 50 wake-ups a second, on a clock that commands do not reset
+            now = time.perf_counter()
+            if now < self.next_due:
+                self.commands.poll(self.next_due - now)  # wait, but wake at once for a command
+                return
+            n = max(1, int(self.speed / 50))
             self.recorder.advance(min(n, remaining))
-            self.commands.poll(n / self.speed)  # wait, but wake at once for a command
+            period = n / self.speed
+            self.next_due = max(self.next_due, now - period) + period  # catch up one period at most
         finished = trainer.iteration >= trainer.config.iterations or trainer.diverged_at is not None
         if finished:
             self.playing = False

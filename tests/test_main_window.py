@@ -128,6 +128,7 @@ def test_a_broken_csv_shows_the_data_error(qtbot, window, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("x1,x2,label\n0,0,2\n")
     window.controls.csv_path.setText(str(bad))
+    window.controls.field_edited.emit("csv_path")  # what Browse… does
     combo = window.controls.editor("dataset")
     combo.setCurrentText("csv")
     combo.activated.emit(combo.currentIndex())
@@ -241,3 +242,28 @@ def test_a_dead_training_process_is_reported_and_closing_does_not_hang(qtbot, wi
     for _ in range(500):  # commands to a dead process must neither block nor raise
         window.step_action.trigger()
     assert "stopped" in window.banner.text()
+
+
+def test_editing_one_control_changes_only_that_field(qtbot, settings):
+    config = Config.preset("seed", test_size=0.333, noise=0.1234, learning_rate=2e-6)
+    win = MainWindow(config, settings, preset=None)
+    win.show()
+    try:
+        run_command(qtbot, win, win.step_action.trigger, 1)
+        win.controls.editor("threshold").setValue(0.6)
+        assert win.config == config.replace(threshold=0.6)  # nothing rounded by the widgets
+        run_command(qtbot, win, win.step_action.trigger, 2)  # a live change: no reset
+    finally:
+        win.close()
+
+
+def test_a_refused_edit_is_kept_for_the_next_one(qtbot, window, tmp_path):
+    points = tmp_path / "points.csv"
+    points.write_text("x1,x2,label\n" + "\n".join(f"{i % 7},{i % 5},{i % 2}" for i in range(40)))
+    combo = window.controls.editor("dataset")
+    combo.setCurrentText("csv")
+    combo.activated.emit(combo.currentIndex())  # refused: no file yet
+    assert window.config.dataset == "moons"
+    window.controls.csv_path.setText(str(points))
+    window.controls.field_edited.emit("csv_path")  # what Browse… does
+    assert window.config.dataset == "csv" and window.config.csv_path == str(points)

@@ -690,3 +690,17 @@ def test_divergence_does_not_depend_on_how_a_run_is_split(chunk):
     for name, array in whole.weights().items():
         np.testing.assert_array_equal(pieces.weights()[name], array)
     assert math.isfinite(whole.snapshot().train_loss)
+
+
+def test_set_weights_restarts_the_divergence_checkpoint_and_the_trace():
+    trainer = Trainer(Config.preset("seed"))
+    trainer.step(150)
+    assert trainer.last_step() is not None
+    weights = trainer.weights()
+    weights["W2"][:] = 1.5e308  # their sum, and the output's aggregation, overflow
+    trainer.set_weights(weights)
+    assert trainer.last_step() is None
+    trainer.step(30)
+    assert trainer.diverged_at == 151  # the edited run, not a replay of the run before the edit
+    assert trainer.iteration == 150
+    assert np.all(trainer.weights()["W2"] == 1.5e308)  # the edit is kept, not older weights

@@ -218,6 +218,7 @@ class Trainer:
                 "can change without a new Trainer"
             )
         self.config = config
+        self._save_checkpoint(self.iteration, batch_drawn=False)  # replays use the new values
 
     def weights(self) -> dict[str, np.ndarray]:
         """The current weights as fresh arrays `W1` (fan_in, fan_out), `b1` (fan_out,), ..."""
@@ -230,6 +231,8 @@ class Trainer:
         """Continue from the given weights (shape-checked); the optimizer keeps its state."""
         np.copyto(self.params, self.layout.from_weights(weights))
         self.diverged_at = None
+        self._save_checkpoint(self.iteration, batch_drawn=False)  # replays start from the edit
+        self._last_pass = self._last_update = None  # the last step's trace no longer applies
         self.history.truncate(self.iteration - 1)
         self._record_current()
         return self.snapshot()
@@ -411,11 +414,15 @@ class Trainer:
             self._last_pass, self._last_update = batch, update
         self.iteration = start + n
 
-    def _save_checkpoint(self, iteration: int) -> None:
-        """Remember the state before the update of `iteration`, to return to on divergence."""
+    def _save_checkpoint(self, iteration: int, *, batch_drawn: bool = True) -> None:
+        """Remember the state before the update of `iteration`, to return to on divergence.
+
+        Inside the loop the batch of `iteration` is already drawn (`batch_drawn`), so a replay
+        must draw the same one again; between calls nothing is drawn yet.
+        """
         np.copyto(self._backup, self.params)
-        # the batch of `iteration` is already drawn: replaying it must draw the same one again
-        sampler_state = self.sampler.state(before_last_draw=True) if self.sampler else None
+        sampler = self.sampler
+        sampler_state = sampler.state(before_last_draw=batch_drawn) if sampler else None
         self._checkpoint = (iteration, self.optimizer.state(), sampler_state)
 
     def _recover(self, iteration: int, strict: bool) -> None:

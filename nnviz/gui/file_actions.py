@@ -187,8 +187,13 @@ class FileActions(QObject):
         return save_png(area, path, scale=scale)
 
     def export_all(self, folder: str | Path) -> list[Path]:
-        """The CLI's `--out` layout: run files from the trainer, pictures from these views."""
+        """The CLI's `--out` layout: run files from the trainer, pictures from these views.
+
+        Pause first for a folder whose pictures and files show the same iteration; while
+        training plays, the files are written a moment after the pictures.
+        """
         folder = Path(folder)
+        self.window.inspection.replay_bar.go_live()  # the run files are the live state's
         self.window.thread.send("write_run", str(folder))
         return [
             self.export_view(name, folder / f"{name}.{kind}")
@@ -197,7 +202,7 @@ class FileActions(QObject):
         ]
 
     def export_report(self, path: str | Path) -> Path:
-        window, snapshot = self.window, self.window.snapshot
+        window, snapshot = self.window, self.window.shown
         data, config = window.dataset, window.config
         metrics = evaluate_setup(snapshot.weights, data, config)
         text = (
@@ -269,13 +274,13 @@ class FileActions(QObject):
     def _on_export_weights_triggered(self) -> None:
         path = self._ask("Export weights", "weights.npz", "NumPy (*.npz);;JSON (*.json)")
         if path:
-            self._guarded(save_weights, path, self.window.snapshot.weights)
+            self._guarded(save_weights, path, self.window.shown.weights)
 
     @Slot()
     def _on_export_history_triggered(self) -> None:
         path = self._ask("Export history", "history.csv", "CSV (*.csv)")
         if path:
-            self._guarded(save_history_csv, path, self.window.snapshot.history)
+            self._guarded(save_history_csv, path, self.window.shown.history)
 
     @Slot()
     def _on_export_dataset_triggered(self) -> None:

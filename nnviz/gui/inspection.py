@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget
@@ -195,16 +194,18 @@ class Inspection(QObject):
     @Slot(str, tuple, float)
     def _on_network_weight_edit_requested(self, name: str, index: tuple, value: float) -> None:
         window = self.window
+        if not self.replay_bar.is_live():
+            window.show_message("Go back to live training (End) to edit weights.")
+            return
         new_value = ask_weight_value(window, name, index, value)
         if new_value is None or window.snapshot is None:
             return
         self.set_weight(name, index, new_value)
 
     def set_weight(self, name: str, index: tuple, value: float) -> None:
-        """Continue training from the current weights with one entry changed."""
-        weights = {key: np.array(array) for key, array in self.window.snapshot.weights.items()}
-        weights[name][index] = value
-        self.window.thread.send("set_weights", weights)
+        """Continue training from the current weights with one entry changed (the process
+        applies it to its weights as they are then, so no training is lost while playing)."""
+        self.window.thread.send("set_weight", name, tuple(index), float(value))
 
     # -- replay ----------------------------------------------------------------------------
 

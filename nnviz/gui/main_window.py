@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.frame: Frame | None = None
         self.playing = False
         self.process_ready = False  # the training process has answered once
+        self._pending_fields: set[str] = set()  # edits the core refused, kept for the next one
         self.redraws = 0
         self._grid = grid_points(self.dataset.bounds)
         self._last_redraw = 0.0
@@ -384,6 +385,7 @@ class MainWindow(QMainWindow):
         self.playing = False
         self._rate_mark = None
         self.controls.clear_errors()
+        self._pending_fields.clear()
         self.controls.set_config(trainer.config)
         self.thread.open_session(data, name)
         self.thread.take()
@@ -394,6 +396,7 @@ class MainWindow(QMainWindow):
     def load_config(self, config: Config) -> bool:
         """Show `config` in the controls and train it (e.g. a row chosen in Experiments)."""
         self.controls.clear_errors()
+        self._pending_fields.clear()
         self.controls.set_config(config)
         return self._apply(config)
 
@@ -450,18 +453,25 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_controls_field_edited(self, name: str) -> None:
+        """Change only the edited field (and earlier edits the core refused), never the rest:
+        a widget may not show a value exactly (more decimals, a file the panel has no
+        editor for), and rebuilding the config from every widget would silently change it."""
         self.controls.clear_errors()
         self.controls.preset.setCurrentIndex(-1)
+        self._pending_fields.add(name)
+        values = self.controls.values()
         try:
-            config = Config(**self.controls.values())
+            config = self.config.replace(**{field: values[field] for field in self._pending_fields})
         except ConfigError as error:
             self.controls.show_error(error.field if error.field != "config" else name, str(error))
             return
-        self._apply(config)
+        if self._apply(config):
+            self._pending_fields.clear()
 
     @Slot(str)
     def _on_controls_preset_chosen(self, name: str) -> None:
         self.controls.clear_errors()
+        self._pending_fields.clear()
         config = Config.preset(name)
         self.controls.set_config(config, name)
         self._apply(config)
@@ -482,6 +492,7 @@ class MainWindow(QMainWindow):
         if self.playing:
             self.thread.send("pause")
             return
+        self.inspection.explain_action.setChecked(False)  # the step-through would go stale
         if self.snapshot is not None and self.snapshot.iteration >= self.config.iterations:
             self._show_banner(
                 f"Reached the target of {self.config.iterations:,} iterations. "
