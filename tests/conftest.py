@@ -48,3 +48,22 @@ def no_running_qthreads():
         thread.quit()
         thread.wait(2000)
     assert not running, f"test left {len(running)} QThread(s) running"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """The real window at 1280x800 with its own settings file, once its training process runs."""
+    from PySide6.QtCore import QSettings
+    from window_helpers import TIMEOUT
+
+    from nnviz import Config
+    from nnviz.gui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "nnviz.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(Config.preset("seed"), settings)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.process_ready, timeout=TIMEOUT)
+    yield win
+    win.close()

@@ -3,34 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from PySide6.QtCore import QSettings
+from window_helpers import TIMEOUT, step_to
 
 from nnviz import Config, Trainer
 from nnviz.core.explain import node_output_grid
 from nnviz.gui.frame import GRID_SIZE
-from nnviz.gui.main_window import MainWindow
-
-TIMEOUT = 20_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "nnviz.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(Config.preset("seed"), settings)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: win.process_ready, timeout=TIMEOUT)
-    yield win
-    win.close()
-
-
-def step_to(qtbot, window, iteration: int, count: int) -> None:
-    with qtbot.waitSignal(
-        window.frame_drawn, timeout=TIMEOUT, check_params_cb=lambda drawn: drawn == iteration
-    ):
-        window.thread.send("step", count)
 
 
 def test_explain_mode_steps_through_the_next_iteration(qtbot, window):

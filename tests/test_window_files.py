@@ -11,34 +11,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
+from window_helpers import TIMEOUT, step_to
 
 from nnviz import Config, Trainer
 from nnviz.core.files import load_weights, save_weights
 from nnviz.core.session import save_session
-from nnviz.gui.main_window import MainWindow
-
-TIMEOUT = 20_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from PySide6.QtCore import QSettings
-
-    settings = QSettings(str(tmp_path / "nnviz.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(Config.preset("seed"), settings)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: win.process_ready, timeout=TIMEOUT)
-    yield win
-    win.close()
-
-
-def step_to(qtbot, window, iteration: int, count: int) -> None:
-    with qtbot.waitSignal(
-        window.frame_drawn, timeout=TIMEOUT, check_params_cb=lambda drawn: drawn == iteration
-    ):
-        window.thread.send("step", count)
 
 
 def test_a_reopened_session_trains_on_bit_identically(qtbot, window, tmp_path):

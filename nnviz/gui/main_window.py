@@ -274,8 +274,9 @@ class MainWindow(QMainWindow):
 
     # -- runs ------------------------------------------------------------------------------
 
-    def _start_run(self, config: Config, dataset: Dataset) -> None:
-        """Reset to a new network/data and draw its untrained state at once."""
+    def _start_run(self, config: Config, dataset: Dataset, trainer: Trainer | None = None) -> None:
+        """Reset to a new network/data and draw its untrained state at once (from `trainer`,
+        an untrained Trainer of this config the caller may already have built)."""
         self.config, self.dataset = config, dataset
         self._grid = grid_points(dataset.bounds)
         self.playing = False
@@ -284,7 +285,8 @@ class MainWindow(QMainWindow):
         self.thread.take()  # a snapshot of the previous run must not be drawn with this one
         self.thread.send("speed", self.speed.currentData())
         self.inspection.restart()
-        self._show(Delivery(Trainer(config, dataset).snapshot(), False, ""))
+        trainer = trainer or Trainer(config, dataset)
+        self._show(Delivery(trainer.snapshot(), False, ""))
 
     def _apply(self, config: Config) -> bool:
         """Apply a validated config: live fields go to the running trainer, others reset."""
@@ -299,12 +301,12 @@ class MainWindow(QMainWindow):
             return True
         try:
             dataset = load_dataset(config) if self._data_changed(config) else self.dataset
-            Trainer(config, dataset)  # validate init weights etc. before resetting
+            trainer = Trainer(config, dataset)  # validates init weights etc. before resetting
         except (DataError, ConfigError, FileFormatError, ValueError) as error:
             field = getattr(error, "field", "dataset")
             self.controls.show_error(field, str(error))
             return False
-        self._start_run(config, dataset)
+        self._start_run(config, dataset, trainer)
         return True
 
     def _data_changed(self, config: Config) -> bool:
