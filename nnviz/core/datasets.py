@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import make_circles, make_moons
-from sklearn.model_selection import train_test_split
 
 from .config import Config
 
@@ -46,6 +44,10 @@ class Dataset:
 def make_points(config: Config) -> tuple[np.ndarray, np.ndarray]:
     """All points and labels of the configured dataset, before the split."""
     n, noise, seed = config.samples, config.noise, config.data_seed
+    # scikit-learn is imported where it is used: it takes most of a second, which every
+    # `nnviz --version` and every training process would otherwise pay for nothing.
+    from sklearn.datasets import make_circles, make_moons
+
     if config.dataset == "moons":
         return make_moons(n_samples=n, noise=noise, random_state=seed)
     if config.dataset == "circles":
@@ -136,6 +138,8 @@ def _parse_points(rows: list[list[str]], name: str) -> tuple[np.ndarray, np.ndar
 
 def load_dataset(config: Config) -> Dataset:
     """The configured points, split with `train_test_split(test_size, random_state=split_seed)`."""
+    from sklearn.model_selection import train_test_split  # imported late: see make_points
+
     x, y = make_points(config)
     n_test = math.ceil(len(x) * config.test_size)  # train_test_split's own rounding
     if n_test < 1 or len(x) - n_test < 2:

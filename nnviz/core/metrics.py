@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score, roc_curve
 
 from .network import forward_layers, loss_value
 
@@ -69,6 +68,9 @@ def split_metrics(
     y: np.ndarray, p: np.ndarray, logit: np.ndarray, loss: str, threshold: float
 ) -> SplitMetrics:
     """Score probabilities `p` against 0/1 labels `y` with sklearn.metrics."""
+    # imported where it is used, as in datasets.make_points: it is slow to import
+    from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score, roc_curve
+
     y = np.asarray(y).astype(int)
     predicted = (p >= threshold).astype(int)
     both_classes = np.unique(y).size == 2
