@@ -36,6 +36,9 @@ def test_saving_a_session_from_the_window_round_trips(qtbot, window, tmp_path):
     step_to(qtbot, window, 25, 25)
     window.files.save_session(tmp_path / "saved")
     qtbot.waitUntil(lambda: (tmp_path / "saved.nnviz").exists(), timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: str((tmp_path / "saved.nnviz").resolve()) in window.files.recent, timeout=TIMEOUT
+    )
     from nnviz.core.session import load_session
 
     reopened = load_session(tmp_path / "saved.nnviz")
@@ -168,3 +171,11 @@ def test_nnviz_opens_a_session_given_on_the_command_line(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "trained 400 iterations" in result.stdout
+
+
+def test_a_failed_save_is_not_added_to_recent_files(qtbot, window, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    window.files.save_session(blocker / "run")
+    qtbot.waitUntil(lambda: "cannot write" in window.banner.text(), timeout=TIMEOUT)
+    assert not any("run.nnviz" in path for path in window.files.recent)

@@ -41,6 +41,7 @@ class FileActions(QObject):
         super().__init__(window)
         self.window = window
         self._recent: list[str] = []
+        self._saving: str | None = None
         if window.settings is not None:
             stored = window.settings.value("recent", [])
             self._recent = [str(p) for p in (stored if isinstance(stored, list) else [stored])]
@@ -167,7 +168,13 @@ class FileActions(QObject):
         if path.suffix != SESSION_SUFFIX:
             path = path.with_name(path.name + SESSION_SUFFIX)
         self.window.thread.send("save_session", str(path))
-        self._remember(path)
+        self._saving = str(path)  # remembered as recent once the process says it is written
+
+    def on_done(self, message: str) -> None:
+        """The training process finished a file command (`message` is its report)."""
+        if self._saving is not None and message == f"saved {self._saving}":
+            self._remember(self._saving)
+            self._saving = None
 
     def import_weights(self, path: str | Path) -> bool:
         window = self.window

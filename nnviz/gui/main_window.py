@@ -450,6 +450,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_thread_done_reported(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)
+        self.files.on_done(message)
 
     # -- slots: controls -------------------------------------------------------------------
 
