@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -269,37 +268,21 @@ def run_sweep(args: argparse.Namespace) -> int:
 
 def _write_sweep_files(results, out: Path) -> list[Path]:
     """<name>.csv, .png and .svg per result; the plots come from the window's SweepView."""
-    import os
-
     from .core.files import write_text
 
     written = [write_text(out / f"{result.name}.csv", result.csv_text()) for result in results]
-    if "QT_QPA_PLATFORM" not in os.environ:  # before Qt loads: draw without a display
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        os.environ.pop("DISPLAY", None)
     try:
-        from PySide6.QtCore import qInstallMessageHandler
-        from PySide6.QtWidgets import QApplication
-
-        from .gui.views.sweep_view import save_sweep_plot  # imports PySide6 before pyqtgraph
+        from .gui.plots import ensure_application, quiet_offscreen
+        from .gui.views.sweep_view import save_sweep_plot
     except ImportError as error:  # a headless install without Qt: the tables are still written
         print(f"nnviz: plots skipped ({error}); the CSV tables are written", file=sys.stderr)
         return written
 
-    qInstallMessageHandler(_quiet_qt_messages)
-    app = QApplication.instance() or QApplication(["nnviz"])
-    for result in results:
-        written += save_sweep_plot(result, out / f"{result.name}.png", out / f"{result.name}.svg")
-    app.processEvents()  # let the views' deferred deletes run
+    app = ensure_application()  # offscreen when there is no display
+    with quiet_offscreen():
+        for result in results:
+            written += save_sweep_plot(
+                result, out / f"{result.name}.png", out / f"{result.name}.svg"
+            )
+        app.processEvents()  # let the views' deferred deletes run
     return written
-
-
-def _quiet_qt_messages(kind, context, message: str) -> None:
-    """Qt's messages, less the offscreen platform's note that it cannot size a window."""
-    if "propagateSizeHints" not in message:
-        sys.stderr.write(f"{message}\n")
-
-
-def metrics_summary(path: str | Path) -> dict:
-    """Read a run folder's metrics.json (a convenience for scripts and tests)."""
-    return json.loads(Path(path, "metrics.json").read_text())

@@ -213,7 +213,7 @@ def write_run(out: str | Path, trainer: Trainer, metrics: Metrics) -> list[Path]
     """Write the run folder the CLI's `--out` promises; returns the files written."""
     out = Path(out)
     snapshot = trainer.snapshot()
-    report = f"train\n{metrics.train.report_text}\ntest\n{metrics.test.report_text}"
+    report = metrics.report_text()
     return [
         write_text(out / "config.json", trainer.config.to_json()),
         write_text(out / "metrics.json", json_text(metrics_document(trainer, metrics))),

@@ -56,6 +56,10 @@ class Metrics:
     test: SplitMetrics
     threshold: float
 
+    def report_text(self) -> str:
+        """Both splits' classification reports, as report.txt holds them."""
+        return f"train\n{self.train.report_text}\ntest\n{self.test.report_text}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "threshold": self.threshold,

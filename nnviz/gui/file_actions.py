@@ -214,8 +214,7 @@ class FileActions(QObject):
         metrics = evaluate_setup(snapshot.weights, data, config)
         text = (
             f"nnviz classification report, iteration {snapshot.iteration}, "
-            f"threshold {config.threshold:g}\n\ntrain\n{metrics.train.report_text}\n"
-            f"test\n{metrics.test.report_text}"
+            f"threshold {config.threshold:g}\n\n{metrics.report_text()}"
         )
         return write_text(path, text)
 

@@ -61,7 +61,7 @@ def ensure_application() -> QApplication:
 
 
 @contextlib.contextmanager
-def _quiet_offscreen() -> Iterator[None]:
+def quiet_offscreen() -> Iterator[None]:
     """Drop the offscreen platform's propagateSizeHints notice; pass every other Qt message on."""
 
     def handler(mode, context, message: str) -> None:
@@ -104,7 +104,7 @@ def _draw_all(trainer: Trainer, folder: Path, size: QSize) -> list[Path]:
     """Draw every view for the trainer's current state and save it into `folder`."""
     frame = make_frame(trainer.snapshot(), trainer.config, trainer.data)
     saved: list[Path] = []
-    with _quiet_offscreen():
+    with quiet_offscreen():
         for name, view_class in PLOTS.items():
             view = view_class()
             try:
