@@ -109,8 +109,8 @@ def test_data_exports_reopen_equal(qtbot, window, tmp_path):
 
 def test_export_all_matches_the_cli_layout(qtbot, window, tmp_path):
     step_to(qtbot, window, 30, 30)
-    window.files.export_all(tmp_path / "all")
-    qtbot.waitUntil(lambda: (tmp_path / "all" / "weights.json").exists(), timeout=TIMEOUT)
+    with qtbot.waitSignal(window.thread.done_reported, timeout=TIMEOUT):  # all run files written
+        window.files.export_all(tmp_path / "all")
     names = {p.name for p in (tmp_path / "all").iterdir()}
     expected = {
         "config.json",
