@@ -1,0 +1,182 @@
+"""The messages between the window and its training process, in one module both sides import.
+
+Commands go to the process, replies come back; each is a small frozen dataclass that pickles
+across the pipe. `run` numbers the `Configure` or `OpenSession` that started a run, so the
+window can drop snapshots that were already on their way from the run before. Confirmations
+carry data (the path written), never text to compare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+from ..core.config import Config
+from ..core.datasets import Dataset
+from ..core.explain import StepThrough
+from ..core.replay import ReplayPoint
+from ..core.trainer import Snapshot
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Configure:
+    """Start a new run: a fresh network of `config` on `dataset`, paused."""
+
+    run: int
+    config: Config
+    dataset: Dataset
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    """Start a new run from a session file's bytes (`name` is for messages)."""
+
+    run: int
+    data: bytes
+    name: str
+
+
+@dataclass(frozen=True)
+class UpdateConfig:
+    """Apply a config that differs only in live fields (learning rate, iterations, ...)."""
+
+    config: Config
+
+
+@dataclass(frozen=True)
+class Play:
+    """Train until the target iteration, paused by `Pause`."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    """Train `count` iterations, then pause."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Back to the run's initial weights, bit for bit."""
+
+
+@dataclass(frozen=True)
+class SetWeights:
+    """Continue from these weights (already checked against the network's layout)."""
+
+    weights: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SetWeight:
+    """Change one entry of the weights as they are when the process reads this."""
+
+    name: str
+    index: tuple[int, ...]
+    value: float
+
+
+@dataclass(frozen=True)
+class SetSpeed:
+    """Iterations per second while playing; None trains as fast as possible."""
+
+    iterations_per_second: float | None
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Continue training from a replay point of this run."""
+
+    point: ReplayPoint
+
+
+@dataclass(frozen=True)
+class Explain:
+    """Take the next iteration apart (replied to with `Explained`)."""
+
+
+@dataclass(frozen=True)
+class SaveSession:
+    path: str
+
+
+@dataclass(frozen=True)
+class WriteRun:
+    """Write the files of `nnviz train --out` for the live state into `folder`."""
+
+    folder: str
+
+
+@dataclass(frozen=True)
+class Quit:
+    pass
+
+
+Command = Union[
+    Configure,
+    OpenSession,
+    UpdateConfig,
+    Play,
+    Pause,
+    Step,
+    Reset,
+    SetWeights,
+    SetWeight,
+    SetSpeed,
+    Resume,
+    Explain,
+    SaveSession,
+    WriteRun,
+    Quit,
+]
+
+# -- replies -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotReply:
+    """The newest state of run `run`, with the replay points recorded since the last reply."""
+
+    run: int
+    snapshot: Snapshot
+    playing: bool
+    message: str  # a divergence message, or ""
+    points: tuple[ReplayPoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class Explained:
+    step: StepThrough
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A session was written to `path`."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class RunWritten:
+    """`WriteRun` wrote these files."""
+
+    folder: str
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A command or training failed; the process keeps serving."""
+
+    command: str  # the failed command's class name, or "training"
+    message: str
+
+
+Reply = Union[SnapshotReply, Explained, Saved, RunWritten, Failed]
