@@ -9,7 +9,7 @@ carry data (the path written), never text to compare.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from ..core.config import Config
 from ..core.datasets import Dataset
@@ -119,23 +119,23 @@ class Quit:
     pass
 
 
-Command = Union[
-    Configure,
-    OpenSession,
-    UpdateConfig,
-    Play,
-    Pause,
-    Step,
-    Reset,
-    SetWeights,
-    SetWeight,
-    SetSpeed,
-    Resume,
-    Explain,
-    SaveSession,
-    WriteRun,
-    Quit,
-]
+Command = (
+    Configure
+    | OpenSession
+    | UpdateConfig
+    | Play
+    | Pause
+    | Step
+    | Reset
+    | SetWeights
+    | SetWeight
+    | SetSpeed
+    | Resume
+    | Explain
+    | SaveSession
+    | WriteRun
+    | Quit
+)
 
 # -- replies -----------------------------------------------------------------------------------
 
@@ -179,4 +179,4 @@ class Failed:
     message: str
 
 
-Reply = Union[SnapshotReply, Explained, Saved, RunWritten, Failed]
+Reply = SnapshotReply | Explained | Saved | RunWritten | Failed
