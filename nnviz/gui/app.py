@@ -74,11 +74,11 @@ class ScriptedRun(QObject):
     def _begin(self) -> None:
         """Set the target, then press Play once the training process is up (it takes ~1 s)."""
         window = self.window
-        window.controls.editor("iterations").setValue(self.iterations)
+        window.config_edits.load(window.config.replace(iterations=self.iterations))
         if window.process_ready:
             self._play()
         else:
-            window.training_process_ready.connect(self._play)
+            window.training.ready.connect(self._play)
 
     @Slot()
     def _play(self) -> None:
@@ -96,17 +96,17 @@ class ScriptedRun(QObject):
 
     @Slot(int)
     def _on_window_frame_drawn(self, iteration: int) -> None:
-        if not self._probe.isActive() and self.window.playing:
+        if not self._probe.isActive() and self.window.state.playing:
             self._last_tick = time.perf_counter()
             self._probe.start()
-        snapshot = self.window.snapshot
+        snapshot = self.window.state.newest
         if iteration < self.iterations and snapshot.diverged_at is None:
             return
         seconds = time.perf_counter() - self.started
         self._probe.stop()
         self.window.frame_drawn.disconnect(self._on_window_frame_drawn)
         redraws = self.window.redraws - self.redraws_before
-        done = self.window.snapshot.iteration
+        done = snapshot.iteration
         if self.screenshot and not self.window.grab().save(self.screenshot, "PNG"):
             print(f"nnviz: error: cannot write {self.screenshot}", file=sys.stderr)
             self.exit_code = 1

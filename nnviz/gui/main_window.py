@@ -1,20 +1,18 @@
-"""The main window: control panel, four views, toolbar and status bar, wired to the training thread.
-
-The window is the controller: it turns panel edits into configs (live update or reset), turns
-toolbar actions into commands for the training thread, and turns snapshots into frames for the
-views. The views only draw; the training thread only trains.
+"""The main window: builds the views, panels, docks, toolbar and menus, and wires them to the
+application state and its controllers. It holds no logic of its own: what a key or a click
+means is decided by a controller, and what is on screen comes from the state's frames.
 """
 
 from __future__ import annotations
 
 import json
-import random
-import time
+from functools import partial
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -29,20 +27,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import Config, ConfigError, DataError, Dataset, Snapshot, Trainer, load_dataset
-from ..core.files import FileFormatError
+from ..core import Config, Dataset, load_dataset
+from ..core.replay import ReplayPoint
 from .control_panel import ControlPanel
-from .file_actions import FileActions
-from .frame import Frame, grid_points, make_frame
-from .inspection import Inspection
-from .training_thread import Delivery, TrainingThread
+from .controllers.config_edits import ConfigEditController
+from .controllers.explain import ExplainController
+from .controllers.files import FileController
+from .controllers.node_maps import NodeMapController
+from .controllers.replay import ReplayController
+from .controllers.training import TrainingController
+from .controllers.weights import WeightEditController
+from .experiments_panel import ExperimentsPanel
+from .explain_panel import ExplainPanel
+from .file_menu import FileMenu
+from .frame import Frame
+from .replay_bar import ReplayBar
+from .state import AppState
+from .training_thread import TrainingThread
 from .views.boundary_view import BoundaryView
 from .views.loss_view import LossView
-from .views.network_view import NetworkView
+from .views.metrics_view import MetricsView
+from .views.network_view import NetworkView, ask_weight_value
 from .views.roc_view import RocView
 
-#: Redraw at most this often (40 Hz); snapshots arriving faster are coalesced, newest wins.
-MIN_REDRAW_SECONDS = 1 / 40
 SPEEDS = [
     ("max speed", None),
     ("3000 it/s", 3000.0),
@@ -53,6 +60,7 @@ SPEEDS = [
     ("1 it/s", 1.0),
 ]
 DEFAULT_SIZE = (1440, 900)
+BANNER_STYLE = "background: #fdecea; color: #8a1f11; border: 1px solid #e0a39a; padding: 6px;"
 
 
 def _titled(title: str, view: QWidget, menu: QMenu) -> QWidget:
@@ -79,7 +87,6 @@ class MainWindow(QMainWindow):
     """nnviz's window. `frame_drawn(iteration)` fires after each redraw (tests wait on it)."""
 
     frame_drawn = Signal(int)
-    training_process_ready = Signal()
 
     def __init__(
         self,
@@ -87,155 +94,124 @@ class MainWindow(QMainWindow):
         settings: QSettings | None = None,
         *,
         preset: str | None = "seed",
+        dataset: Dataset | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.setWindowTitle("nnviz — watch a neural network learn")
+        self.setWindowTitle("Watch a neural network learn")
         self.setAcceptDrops(True)
-        self.config = config or Config.preset("seed")
-        self.dataset: Dataset = load_dataset(self.config)
-        self.snapshot: Snapshot | None = None  # the newest from training
-        self.shown: Snapshot | None = None  # the one on screen (older while replaying)
-        self.frame: Frame | None = None
-        self.playing = False
-        self.process_ready = False  # the training process has answered once
-        self._pending_fields: set[str] = set()  # edits the core refused, kept for the next one
+        config = config or Config.preset("seed")
         self.redraws = 0
-        self._grid = grid_points(self.dataset.bounds)
-        self._last_redraw = 0.0
-        self._rate_mark: tuple[float, int] | None = None
-        self.iterations_per_second = 0.0
 
+        self.state = AppState(config, dataset or load_dataset(config), self)
+        self.thread = TrainingThread()
+        self.training = TrainingController(self.state, self.thread, self)
         self.controls = ControlPanel()
+        self.config_edits = ConfigEditController(self.state, self.training, self.controls, self)
         self.network_view = NetworkView()
         self.boundary_view = BoundaryView()
         self.loss_view = LossView()
         self.roc_view = RocView()
         self.loss_view.set_log_scale(True)  # the interesting part of a loss curve is its tail
+        self.metrics_view = MetricsView()
+        self.explain_panel = ExplainPanel()
+        self.experiments_panel = ExperimentsPanel()
+        self.explain = ExplainController(
+            self.state, self.thread, self.explain_panel, self.network_view, self
+        )
+        self.replay = ReplayController(self.state, self.thread, self)
+        self.replay_bar = ReplayBar(self.state, self.replay)
+        self.replay_bar.set_frame_renderer(self._render_past)
+        self.weights = WeightEditController(
+            self.state, self.thread, partial(ask_weight_value, self), self
+        )
+        self.node_maps = NodeMapController(self.state, self.boundary_view, self)
+        self.files = FileController(
+            self.state,
+            self.thread,
+            self.training,
+            self.config_edits,
+            self.weights,
+            {
+                "network": lambda: self.network_view.plot_widget,
+                "loss": lambda: self.loss_view.plot,
+                "boundary": lambda: self.boundary_view.plot,
+                "roc": lambda: self.roc_view.plot,
+            },
+            settings,
+            self,
+        )
+
         self._build_actions()
+        self.file_menu = FileMenu(self, self.files, self.menuBar().addMenu("&File"))
+        self._build_menus()
         self._build_layout()
+        self._build_docks()
         self.status = QLabel()
         self.statusBar().addWidget(self.status, 1)
+        self._connect()
 
-        self.thread = TrainingThread()
-        self.thread.snapshot_ready.connect(self._on_thread_snapshot_ready)
-        self.thread.error_reported.connect(self._on_thread_error_reported)
-        self.thread.done_reported.connect(self._on_thread_done_reported)
-        self.inspection = Inspection(self)
-        self._right_layout.addWidget(self.inspection.replay_bar)
-        self.toolbar.addSeparator()
-        self.toolbar.addAction(self.inspection.explain_action)
-        self.toolbar.addAction(self.inspection.metrics_action)
-        self.toolbar.addAction(self.inspection.experiments_action)
-        view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.inspection.explain_action)
-        view_menu.addAction(self.inspection.metrics_action)
-        view_menu.addAction(self.inspection.experiments_action)
-        self._redraw_timer = QTimer(self, singleShot=True)
-        self._redraw_timer.timeout.connect(self._redraw)
-
-        self.controls.field_edited.connect(self._on_controls_field_edited)
-        self.controls.preset_chosen.connect(self._on_controls_preset_chosen)
-        self.controls.regenerate_requested.connect(self._on_controls_regenerate_requested)
-        self.controls.set_config(self.config, preset)
-
+        self.controls.set_config(config, preset)
+        self.experiments_panel.set_base_config(config)
         self.thread.start()
-        self._start_run(self.config, self.dataset)
+        self.training.start_run(config, self.state.dataset)
         self._restore_geometry()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        return self.state.config
+
+    @property
+    def process_ready(self) -> bool:
+        return self.training.process_ready
 
     # -- building --------------------------------------------------------------------------
 
-    def _build_layout(self) -> None:
-        scroll = QScrollArea()
-        scroll.setWidget(self.controls)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(self.controls.sizeHint().width() + 24)
-
-        self.banner = QLabel(wordWrap=True)
-        self.banner.setStyleSheet(
-            "background: #fdecea; color: #8a1f11; border: 1px solid #e0a39a; padding: 6px;"
-        )
-        self.banner.hide()
-
-        top = QSplitter(Qt.Orientation.Horizontal)
-        menu = self.files.view_menu
-        top.addWidget(_titled("Network", self.network_view, menu("network", self)))
-        top.addWidget(_titled("Decision boundary", self.boundary_view, menu("boundary", self)))
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(_titled("Loss", self.loss_view, menu("loss", self)))
-        bottom.addWidget(_titled("ROC", self.roc_view, menu("roc", self)))
-        self.views_area = views = QSplitter(Qt.Orientation.Vertical)
-        views.addWidget(top)
-        views.addWidget(bottom)
-        for splitter in (top, bottom, views):
-            splitter.setChildrenCollapsible(False)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.banner)
-        right_layout.addWidget(views, 1)
-        self._right_layout = right_layout
-
-        main = QSplitter(Qt.Orientation.Horizontal)
-        main.addWidget(scroll)
-        main.addWidget(right)
-        main.setStretchFactor(1, 1)
-        main.setChildrenCollapsible(False)
-        self.setCentralWidget(main)
-        self.resize(*DEFAULT_SIZE)
-
-    def _action(
-        self,
-        text: str,
-        slot,
-        shortcut: QKeySequence | str | None = None,
-        tip: str = "",
-        icon: QStyle.StandardPixmap | None = None,
-    ) -> QAction:
-        action = QAction(text, self)
+    def _action(self, text, slot, shortcut=None, tip="", icon=None, checkable=False) -> QAction:
+        action = QAction(text, self, checkable=checkable)
         if icon is not None:
             action.setIcon(self.style().standardIcon(icon))
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
-            tip = f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
-        action.setToolTip(tip.strip())
-        action.setStatusTip(tip.strip())
-        action.triggered.connect(slot)
-        self.addAction(action)
+            key = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            tip = f"{tip} ({key})"
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)  # a window shortcut: works whatever has focus
         return action
 
     def _build_actions(self) -> None:
         pixmap = QStyle.StandardPixmap
+        training = self.training
         self.play_action = self._action(
-            "Play", self._on_play_triggered, "Space", "Start or pause training", pixmap.SP_MediaPlay
+            "Play", training.toggle_play, "Space", "Start or pause training", pixmap.SP_MediaPlay
         )
         self.step_action = self._action(
-            "Step",
-            self._on_step_triggered,
-            "Right",
-            "Run one iteration",
+            "Step", partial(training.step, 1), "Right", "Run one iteration",
             pixmap.SP_MediaSeekForward,
-        )
+        )  # fmt: skip
         self.step_n_action = self._action(
-            "Step N",
-            self._on_step_n_triggered,
-            "Shift+Right",
-            "Run N iterations",
+            "Step N", self._on_step_n_triggered, "Shift+Right", "Run N iterations",
             pixmap.SP_MediaSkipForward,
-        )
+        )  # fmt: skip
         self.reset_action = self._action(
-            "Reset",
-            self._on_reset_triggered,
-            "R",
-            "Back to the same initial weights",
+            "Reset", training.reset, "R", "Back to the same initial weights",
             pixmap.SP_BrowserReload,
-        )
+        )  # fmt: skip
         self.reseed_action = self._action(
-            "New weights",
-            self._on_reseed_triggered,
-            "N",
+            "New weights", self.config_edits.new_weights, "N",
             "Draw new initial weights (a new weight seed)",
+        )  # fmt: skip
+        self.explain_action = self._action(
+            "Explain", self.explain.set_active, "E",
+            "Walk through one iteration: forward, loss, backward and update, with the article's "
+            "formulas and live numbers", checkable=True,
+        )  # fmt: skip
+        self.escape_action = self._action(
+            "Leave the field", self._on_escape_triggered, "Escape", "Give the keys back"
         )
         self.step_count = QSpinBox(minimum=1, maximum=1_000_000, value=100)
         self.step_count.setToolTip("N, the number of iterations Step N runs")
@@ -244,7 +220,6 @@ class MainWindow(QMainWindow):
         for label, value in SPEEDS:
             self.speed.addItem(label, value)
         self.speed.setToolTip("Training speed: as fast as possible, or slow motion for teaching")
-        self.speed.currentIndexChanged.connect(self._on_speed_changed)
 
         toolbar = QToolBar("Training", objectName="training_toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -260,8 +235,12 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.speed)
         self.addToolBar(toolbar)
         self.toolbar = toolbar
+        play_button = toolbar.widgetForAction(self.play_action)
+        self.play_action.setText("Pause")  # room for the longer label: the toolbar never shifts
+        play_button.setMinimumWidth(play_button.sizeHint().width())
+        self.play_action.setText("Play")
 
-        self.files = FileActions(self)
+    def _build_menus(self) -> None:
         train_menu = self.menuBar().addMenu("&Training")
         for action in (
             self.play_action,
@@ -271,88 +250,135 @@ class MainWindow(QMainWindow):
             self.reseed_action,
         ):
             train_menu.addAction(action)
+        self.view_menu = self.menuBar().addMenu("&View")
 
-    # -- runs ------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        scroll = QScrollArea()
+        scroll.setWidget(self.controls)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.controls.sizeHint().width() + 24)
 
-    def _start_run(self, config: Config, dataset: Dataset, trainer: Trainer | None = None) -> None:
-        """Reset to a new network/data and draw its untrained state at once (from `trainer`,
-        an untrained Trainer of this config the caller may already have built)."""
-        self.config, self.dataset = config, dataset
-        self._grid = grid_points(dataset.bounds)
-        self.playing = False
-        self._rate_mark = None
-        self.thread.configure(config, dataset)
-        self.thread.take()  # a snapshot of the previous run must not be drawn with this one
-        self.thread.send("speed", self.speed.currentData())
-        self.inspection.restart()
-        trainer = trainer or Trainer(config, dataset)
-        self._show(Delivery(trainer.snapshot(), False, ""))
+        self.banner = QLabel(wordWrap=True)
+        self.banner.setStyleSheet(BANNER_STYLE)
+        self.banner.hide()
 
-    def _apply(self, config: Config) -> bool:
-        """Apply a validated config: live fields go to the running trainer, others reset."""
-        if config == self.config:
-            return True
-        if self.config.is_live_change(config):
-            self.config = config
-            self.inspection.experiments_panel.set_base_config(config)
-            self.thread.send("update", config.to_dict())
-            if self.shown is not None:
-                self.draw(self.shown)
-            return True
-        try:
-            dataset = load_dataset(config) if self._data_changed(config) else self.dataset
-            trainer = Trainer(config, dataset)  # validates init weights etc. before resetting
-        except (DataError, ConfigError, FileFormatError, ValueError) as error:
-            field = getattr(error, "field", "dataset")
-            self.controls.show_error(field, str(error))
-            return False
-        self._start_run(config, dataset, trainer)
-        return True
+        menu = self.file_menu.view_menu
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(_titled("Network", self.network_view, menu("network", self)))
+        top.addWidget(_titled("Decision boundary", self.boundary_view, menu("boundary", self)))
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(_titled("Loss", self.loss_view, menu("loss", self)))
+        bottom.addWidget(_titled("ROC", self.roc_view, menu("roc", self)))
+        self.views_area = views = QSplitter(Qt.Orientation.Vertical)
+        views.addWidget(top)
+        views.addWidget(bottom)
+        for splitter in (top, bottom, views):
+            splitter.setChildrenCollapsible(False)
+        views.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # where the keys go at launch
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.banner)
+        right_layout.addWidget(views, 1)
+        right_layout.addWidget(self.replay_bar)
 
-    def _data_changed(self, config: Config) -> bool:
-        names = ("dataset", "csv_path", "samples", "noise", "data_seed", "test_size", "split_seed")
-        return any(getattr(config, n) != getattr(self.config, n) for n in names)
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(scroll)
+        main.addWidget(right)
+        main.setStretchFactor(1, 1)
+        main.setChildrenCollapsible(False)
+        self.setCentralWidget(main)
+        self.resize(*DEFAULT_SIZE)
+
+    def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self, objectName=name)
+        dock.setWidget(widget)
+        dock.setAllowedAreas(
+            Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.hide()
+        return dock
+
+    def _dock_action(self, dock: QDockWidget, key: str, tip: str) -> QAction:
+        """A key that brings `dock` to the front (even from behind another tab), or hides it."""
+        action = self._action(dock.windowTitle(), partial(self._toggle_dock, dock), key, tip)
+        action.setCheckable(True)  # shows whether the dock is in front; `triggered` toggles it
+        dock.visibilityChanged.connect(action.setChecked)
+        return action
+
+    def _build_docks(self) -> None:
+        self.explain_dock = self._dock("Explain", self.explain_panel, "explain_dock")
+        self.metrics_dock = self._dock("Metrics", self.metrics_view, "metrics_dock")
+        self.experiments_dock = self._dock(
+            "Experiments", self.experiments_panel, "experiments_dock"
+        )
+        self.tabifyDockWidget(self.metrics_dock, self.explain_dock)
+        self.tabifyDockWidget(self.explain_dock, self.experiments_dock)
+        self.metrics_action = self._dock_action(
+            self.metrics_dock, "M", "Confusion matrix and classification report, live"
+        )
+        self.experiments_action = self._dock_action(
+            self.experiments_dock,
+            "X",
+            "Sweep one setting over values, or rerun the article's three tables, in the background",
+        )
+        self.toolbar.addSeparator()
+        for action in (self.explain_action, self.metrics_action, self.experiments_action):
+            self.toolbar.addAction(action)
+            self.view_menu.addAction(action)
+        for action in (self.explain_panel.previous_action, self.explain_panel.next_action):
+            self.addAction(action)
+
+    def _connect(self) -> None:
+        state, thread, training = self.state, self.thread, self.training
+        thread.snapshot_ready.connect(training.on_snapshot_ready)
+        thread.failed.connect(training.on_failed)
+        thread.process_died.connect(training.on_failed)
+        thread.explained.connect(self.explain.on_explained)
+        thread.session_saved.connect(self.files.on_session_saved)
+        thread.run_written.connect(self.files.on_run_written)
+        self.files.status.connect(self._on_files_status)
+
+        state.frame_changed.connect(self._on_state_frame_changed)
+        state.playing_changed.connect(self._on_state_playing_changed)
+        state.message_changed.connect(self._on_state_message_changed)
+        state.network_changed.connect(self._on_state_config_changed)
+        state.config_changed.connect(self._on_state_config_changed)
+
+        controls, edits = self.controls, self.config_edits
+        controls.field_edited.connect(edits.on_panel_field_edited)
+        controls.preset_chosen.connect(edits.on_panel_preset_chosen)
+        controls.regenerate_requested.connect(edits.on_panel_regenerate_requested)
+        self.speed.currentIndexChanged.connect(self._on_speed_changed)
+        self.experiments_panel.config_chosen.connect(self._on_experiments_config_chosen)
+
+        self.explain.active_changed.connect(self._on_explain_active_changed)
+        self.explain_dock.visibilityChanged.connect(self._on_explain_dock_visibility_changed)
+        self.explain_panel.phase_changed.connect(self.network_view.show_explain)
+        self.explain_panel.step_requested.connect(self.explain.next_iteration)
+        self.network_view.item_clicked.connect(self.explain_panel.select_hit)
+        self.boundary_view.point_clicked.connect(self.explain.select_sample)
+        self.network_view.node_hovered.connect(self.node_maps.on_node_hovered)
+        self.network_view.weight_edit_requested.connect(self.weights.on_edit_requested)
 
     # -- drawing ---------------------------------------------------------------------------
 
-    def _show(self, delivery: Delivery) -> None:
-        was_playing = self.playing
-        self.playing = delivery.playing
-        self._show_playing()
-        if delivery.message:
-            self._show_banner(delivery.message)
-        elif was_playing is False and self.playing:
-            self.banner.hide()
-        self._measure_rate(delivery.snapshot)
-        self.snapshot = delivery.snapshot
-        if self.inspection.take_delivery(delivery):  # False while the user replays the past
-            self.draw(delivery.snapshot)
-
-    def draw(self, snapshot: Snapshot) -> None:
-        """Draw every view for `snapshot`: the newest one, or a past one during replay."""
-        self.shown = snapshot
-        self.frame = frame = make_frame(snapshot, self.config, self.dataset, self._grid)
+    @Slot(object)
+    def _on_state_frame_changed(self, frame: Frame) -> None:
         for view in (self.network_view, self.boundary_view, self.loss_view, self.roc_view):
             view.show_frame(frame)
-        self.inspection.after_draw(frame)
+        self.metrics_view.show_frame(frame)
         self._show_status(frame)
         self.redraws += 1
-        self._last_redraw = time.perf_counter()
-        self.frame_drawn.emit(snapshot.iteration)
-
-    def _measure_rate(self, snapshot: Snapshot) -> None:
-        now = time.perf_counter()
-        if not self.playing or self._rate_mark is None:
-            self._rate_mark = (now, snapshot.iteration)
-            return
-        then, iteration = self._rate_mark
-        if now - then >= 0.5:
-            self.iterations_per_second = (snapshot.iteration - iteration) / (now - then)
-            self._rate_mark = (now, snapshot.iteration)
+        self.frame_drawn.emit(frame.snapshot.iteration)
 
     def _show_status(self, frame: Frame) -> None:
         s = frame.snapshot
-        rate = f"{self.iterations_per_second:,.0f} it/s" if self.playing else "paused"
+        rate = (
+            f"{self.training.iterations_per_second:,.0f} it/s" if self.state.playing else "paused"
+        )
         self.status.setText(
             f"iteration {s.iteration:,} / {s.target:,}   ·   loss train {s.train_loss:.4g}"
             f"  test {s.test_loss:.4g}   ·   accuracy train {s.train_accuracy:.3f}"
@@ -360,58 +386,77 @@ class MainWindow(QMainWindow):
             f"  test {frame.test_roc.auc:.4f}   ·   {rate}"
         )
 
-    def _show_banner(self, message: str) -> None:
-        self.banner.setText(message)
-        self.banner.show()
+    def _render_past(self, point: ReplayPoint) -> QImage:
+        """A picture of the views at a kept state, for the replay export."""
+        self.state.draw_past(point)
+        self.metrics_view.flush_report()
+        return self.views_area.grab().toImage()
 
-    def show_message(self, message: str) -> None:
-        """Say what went wrong in the banner above the views (never a modal dialog)."""
-        self._show_banner(message)
+    # -- slots -----------------------------------------------------------------------------
 
-    # -- files -----------------------------------------------------------------------------
+    @Slot(bool)
+    def _on_state_playing_changed(self, playing: bool) -> None:
+        self.play_action.setText("Pause" if playing else "Play")
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_action.setIcon(self.style().standardIcon(icon))
 
-    def view_area(self, name: str) -> QWidget:
-        """The plot of a view by name, without its toggles: what an export draws."""
-        views = {
-            "network": self.network_view.plot_widget,
-            "loss": self.loss_view.plot,
-            "boundary": self.boundary_view.plot,
-            "roc": self.roc_view.plot,
-        }
-        return views[name]
+    @Slot(str)
+    def _on_state_message_changed(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
 
-    def adopt_session(self, trainer: Trainer, data: bytes, name: str) -> None:
-        """Show a reopened session and hand its exact state to the training process."""
-        self.config, self.dataset = trainer.config, trainer.data
-        self._grid = grid_points(self.dataset.bounds)
-        self.playing = False
-        self._rate_mark = None
-        self.controls.clear_errors()
-        self._pending_fields.clear()
-        self.controls.set_config(trainer.config)
-        self.thread.open_session(data, name)
-        self.thread.take()
-        self.banner.hide()
-        self.inspection.restart()
-        self._show(Delivery(trainer.snapshot(), False, trainer.divergence_message()))
+    @Slot()
+    def _on_state_config_changed(self, *_) -> None:
+        self.experiments_panel.set_base_config(self.state.config)
 
-    def load_config(self, config: Config) -> bool:
-        """Show `config` in the controls and train it (e.g. a row chosen in Experiments)."""
-        self.controls.clear_errors()
-        self._pending_fields.clear()
-        self.controls.set_config(config)
-        return self._apply(config)
+    @Slot(str)
+    def _on_files_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
 
-    def use_csv_points(self, path: str) -> bool:
-        """Train on the points of a CSV file (from the menu or a drop)."""
-        self.controls.clear_errors()
-        try:
-            config = self.config.replace(dataset="csv", csv_path=str(path))
-        except ConfigError as error:
-            self.show_message(str(error))
-            return False
-        self.controls.set_config(config)
-        return self._apply(config)
+    @Slot(object)
+    def _on_experiments_config_chosen(self, config: Config) -> None:
+        self.config_edits.load(config)
+
+    @Slot(int)
+    def _on_speed_changed(self, index: int) -> None:
+        self.training.set_speed(self.speed.itemData(index))
+
+    @Slot()
+    def _on_step_n_triggered(self) -> None:
+        self.training.step(self.step_count.value())
+
+    @Slot()
+    def _on_escape_triggered(self) -> None:
+        self.views_area.setFocus()
+
+    @Slot(bool)
+    def _on_explain_active_changed(self, active: bool) -> None:
+        self.explain_action.setChecked(active)
+        if active:
+            self._raise_dock(self.explain_dock)
+        else:
+            self.explain_dock.hide()
+
+    @Slot(bool)
+    def _on_explain_dock_visibility_changed(self, visible: bool) -> None:
+        if not visible and not self.explain_dock.isVisible():
+            self.explain.set_active(False)
+
+    def _raise_dock(self, dock: QDockWidget) -> None:
+        """Show a dock in front of any dock tabbed with it."""
+        dock.show()
+        dock.raise_()
+
+    def _toggle_dock(self, dock: QDockWidget, *_) -> None:
+        if dock.isVisible():  # a dock tabbed behind another is not visible: bring it forward
+            dock.hide()
+        else:
+            self._raise_dock(dock)
+
+    # -- for scripts and tests -------------------------------------------------------------
+
+    def play(self) -> None:
+        self.training.play()
 
     def dragEnterEvent(self, event) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
@@ -424,121 +469,11 @@ class MainWindow(QMainWindow):
                 event.acceptProposedAction()
                 return
 
-    # -- slots: training thread ------------------------------------------------------------
-
-    @Slot()
-    def _on_thread_snapshot_ready(self) -> None:
-        if self._redraw_timer.isActive():
-            return
-        wait = MIN_REDRAW_SECONDS - (time.perf_counter() - self._last_redraw)
-        self._redraw_timer.start(max(0, int(wait * 1000)))
-
-    @Slot()
-    def _redraw(self) -> None:
-        delivery = self.thread.take()
-        if delivery is None:
-            return
-        self._show(delivery)
-        if not self.process_ready:
-            self.process_ready = True
-            self.training_process_ready.emit()
-
-    @Slot(str)
-    def _on_thread_error_reported(self, message: str) -> None:
-        self._show_banner(message)
-
-    @Slot(str)
-    def _on_thread_done_reported(self, message: str) -> None:
-        self.statusBar().showMessage(message, 8000)
-        self.files.on_done(message)
-
-    # -- slots: controls -------------------------------------------------------------------
-
-    @Slot(str)
-    def _on_controls_field_edited(self, name: str) -> None:
-        """Change only the edited field (and earlier edits the core refused), never the rest:
-        a widget may not show a value exactly (more decimals, a file the panel has no
-        editor for), and rebuilding the config from every widget would silently change it."""
-        self.controls.clear_errors()
-        self.controls.preset.setCurrentIndex(-1)
-        self._pending_fields.add(name)
-        values = self.controls.values()
-        try:
-            config = self.config.replace(**{field: values[field] for field in self._pending_fields})
-        except ConfigError as error:
-            self.controls.show_error(error.field if error.field != "config" else name, str(error))
-            return
-        if self._apply(config):
-            self._pending_fields.clear()
-
-    @Slot(str)
-    def _on_controls_preset_chosen(self, name: str) -> None:
-        self.controls.clear_errors()
-        self._pending_fields.clear()
-        config = Config.preset(name)
-        self.controls.set_config(config, name)
-        self._apply(config)
-
-    @Slot()
-    def _on_controls_regenerate_requested(self) -> None:
-        seed = (self.config.data_seed + 1) % 2**31
-        self.controls.editor("data_seed").setValue(seed)
-
-    @Slot(int)
-    def _on_speed_changed(self, index: int) -> None:
-        self.thread.send("speed", self.speed.itemData(index))
-
-    # -- slots: actions --------------------------------------------------------------------
-
-    @Slot()
-    def _on_play_triggered(self) -> None:
-        if self.playing:
-            self.thread.send("pause")
-            return
-        self.inspection.explain_action.setChecked(False)  # the step-through would go stale
-        if self.snapshot is not None and self.snapshot.iteration >= self.config.iterations:
-            self._show_banner(
-                f"Reached the target of {self.config.iterations:,} iterations. "
-                "Raise Iterations to train further, or Reset."
-            )
-            return
-        self.banner.hide()
-        self.playing = True
-        self._show_playing()
-        self.thread.send("play")
-
-    def _show_playing(self) -> None:
-        self.play_action.setText("Pause" if self.playing else "Play")
-        icon = (
-            QStyle.StandardPixmap.SP_MediaPause
-            if self.playing
-            else QStyle.StandardPixmap.SP_MediaPlay
-        )
-        self.play_action.setIcon(self.style().standardIcon(icon))
-
-    def play(self) -> None:
-        """Start training if it is not running (for scripts and tests)."""
-        if not self.playing:
-            self._on_play_triggered()
-
-    @Slot()
-    def _on_step_triggered(self) -> None:
-        self.thread.send("step", 1)
-
-    @Slot()
-    def _on_step_n_triggered(self) -> None:
-        self.thread.send("step", self.step_count.value())
-
-    @Slot()
-    def _on_reset_triggered(self) -> None:
-        self.banner.hide()
-        self.thread.send("reset")
-
-    @Slot()
-    def _on_reseed_triggered(self) -> None:
-        self.controls.editor("weight_seed").setValue(random.randrange(2**31))
-
     # -- settings and closing --------------------------------------------------------------
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.views_area.setFocus()  # the window's keys work at once, not into a spin box
 
     def _restore_geometry(self) -> None:
         geometry = self.settings.value("window/geometry") if self.settings else None
@@ -561,13 +496,12 @@ class MainWindow(QMainWindow):
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("config", self.config.to_json())
+        self.settings.setValue("config", self.state.config.to_json())
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
-        self._redraw_timer.stop()
-        self.inspection.shutdown()
+        self.experiments_panel.shutdown()
         self.thread.stop()
         event.accept()
 

@@ -1,17 +1,10 @@
 """The history slider: scrub back through training, resume from a past state, export the replay.
 
-The bar owns a `ReplayStore` and never draws the network itself. The window feeds it every
-snapshot it receives (with any replay points recorded since) and draws what the bar asks for:
-
-* ``add_snapshot(snapshot, points)`` returns True while the bar follows training (draw it);
-* ``point_selected(point)``: the user scrubbed to a past state, draw ``store.snapshot(point)``;
-* ``live_requested()``: follow training again, draw ``store.snapshot()`` (the newest state);
-* ``resume_requested(point)``: continue training from that state (the bar has already dropped
-  the later points and gone live).
-
-Export renders each chosen point through the callable given to `set_frame_renderer`, which
-returns a picture of the window's views showing that point, and writes the pictures as numbered
-PNGs or as one looping GIF (`nnviz.core.gif`, no imaging library needed).
+The bar draws the state's replay store and sends the user's choices to the replay controller;
+it keeps no position of its own. Export renders each chosen point through the callable given to
+`set_frame_renderer`, which returns a picture of the window's views showing that point, and
+writes the pictures as numbered PNGs or as one looping GIF (`nnviz.core.gif`, no imaging library
+needed). While it renders, live snapshots are kept but not drawn (`AppState.draw_past`).
 """
 
 from __future__ import annotations
@@ -25,7 +18,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ..core.files import FileFormatError, atomic_write
 from ..core.gif import GifWriter, build_palette
 from ..core.replay import ReplayPoint, ReplayStore
-from ..core.trainer import Snapshot
+from .controllers.replay import ReplayController
+from .state import AppState
 
 FrameRenderer = Callable[[ReplayPoint], QtGui.QImage]
 
@@ -119,20 +113,13 @@ class ReplayExportDialog(QtWidgets.QDialog):
 class ReplayBar(QtWidgets.QWidget):
     """A slider over the kept states, with Live, "Resume from here" and "Export replay…"."""
 
-    point_selected = QtCore.Signal(object)
-    resume_requested = QtCore.Signal(object)
-    live_requested = QtCore.Signal()
-
     def __init__(
-        self, store: ReplayStore | None = None, parent: QtWidgets.QWidget | None = None
+        self, state: AppState, replay: ReplayController, parent: QtWidgets.QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self.store = store if store is not None else ReplayStore()
-        self._live = True
-        self._selected: ReplayPoint | None = None  # the replayed point, None while live
+        self.state, self.replay = state, replay
         self._renderer: FrameRenderer | None = None
         self._setting_slider = False
-        self._exporting = False
 
         style = self.style()
         self.live_button = QtWidgets.QToolButton(text="Live", checkable=True, checked=True)
@@ -146,6 +133,7 @@ class ReplayBar(QtWidgets.QWidget):
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
         self.slider.setPageStep(8)
+        self.slider.setMinimumWidth(120)
         self.slider.setToolTip(
             "Scrub back through training. Early states are kept log-spaced, recent ones densely, "
             "so the whole run fits in a bounded memory."
@@ -178,86 +166,14 @@ class ReplayBar(QtWidgets.QWidget):
 
         end = QtGui.QShortcut(QtGui.QKeySequence("End"), self.slider)
         end.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
-        end.activated.connect(self.go_live)
+        end.activated.connect(self.replay.go_live)
+        state.replay_changed.connect(self._on_state_replay_changed)
         self._refresh()
-
-    # -- the window's side -----------------------------------------------------------------
-
-    def add_snapshot(self, snapshot: Snapshot, points: Sequence[ReplayPoint] = ()) -> bool:
-        """Keep `snapshot`, after the `points` recorded since the previous one; True when the bar
-        follows training, so the window should draw the snapshot.
-
-        A state at or before the newest kept iteration means the run went back (a reset, a new
-        network): if that drops the replayed point, the bar follows training again. During an
-        export the answer is False, so that live frames never land in the exported pictures.
-        """
-        incoming = [p.iteration for p in points if p.iteration < snapshot.iteration]
-        first = min([*incoming, snapshot.iteration])
-        latest = self.store.latest
-        rewound = latest is not None and first <= latest.iteration
-        self.store.add(snapshot, points)
-        selected = self._selected
-        if not self._live and selected is not None and rewound and selected.iteration >= first:
-            self._live, self._selected = True, None
-        self._refresh()
-        return self._live and not self._exporting
-
-    def is_exporting(self) -> bool:
-        return self._exporting
 
     def set_frame_renderer(self, renderer: FrameRenderer | None) -> None:
         """`renderer(point)` draws the views at `point` and returns a picture of them."""
         self._renderer = renderer
         self._refresh()
-
-    def clear(self) -> None:
-        self.store.clear()
-        self._live, self._selected = True, None
-        self._refresh()
-
-    # -- state -----------------------------------------------------------------------------
-
-    def is_live(self) -> bool:
-        return self._live
-
-    def selected_point(self) -> ReplayPoint | None:
-        """The state shown: the replayed point, or the newest while live (None when empty)."""
-        return self._selected if not self._live else self.store.latest
-
-    def select_index(self, index: int) -> None:
-        """Replay the kept point at `index` (as if the user moved the slider there)."""
-        if len(self.store) == 0:
-            return
-        index = min(max(index, 0), len(self.store) - 1)
-        point = self.store[index]
-        if not self._live and point is self._selected:
-            return
-        self._live, self._selected = False, point
-        self._refresh()
-        self.point_selected.emit(point)
-
-    def select_iteration(self, iteration: int) -> None:
-        """Replay the kept point nearest to `iteration`."""
-        if len(self.store):
-            self.select_index(self.store.index_of(iteration))
-
-    @QtCore.Slot()
-    def go_live(self) -> None:
-        """Follow training again."""
-        was_live = self._live
-        self._live, self._selected = True, None
-        self._refresh()
-        if not was_live:
-            self.live_requested.emit()
-
-    def resume(self) -> None:
-        """Continue training from the replayed point: drop the later points and follow again."""
-        point = self._selected
-        if self._live or point is None:
-            return
-        self.resume_requested.emit(point)
-        self.store.truncate_after(point.iteration)
-        self.go_live()
 
     # -- export ----------------------------------------------------------------------------
 
@@ -272,10 +188,9 @@ class ReplayBar(QtWidgets.QWidget):
         `progress(done)` is called after each frame; returning False cancels.
         """
         renderer = self._require_renderer()
-        points = export_points(self.store, EXPORT_FRAMES) if points is None else list(points)
+        points = self._export_points(points)
         folder = Path(folder)
         paths = []
-        self._exporting = True
         try:
             for number, point in enumerate(points, start=1):
                 image = renderer(point)
@@ -285,7 +200,7 @@ class ReplayBar(QtWidgets.QWidget):
                 if progress is not None and not progress(number):
                     raise ExportCancelled(f"cancelled after {number} of {len(points)} frames")
         finally:
-            self._restore_display()
+            self.state.thaw()
         return paths
 
     def export_gif(
@@ -304,7 +219,7 @@ class ReplayBar(QtWidgets.QWidget):
         `export_pngs`; a cancelled GIF leaves no file.
         """
         renderer = self._require_renderer()
-        points = export_points(self.store, EXPORT_FRAMES) if points is None else list(points)
+        points = self._export_points(points)
         if not points:
             raise FileFormatError("the replay is empty: there is nothing to export")
 
@@ -333,11 +248,10 @@ class ReplayBar(QtWidgets.QWidget):
                     if progress is not None and not progress(index + 1):
                         raise ExportCancelled(f"cancelled after {index + 1} of {count} frames")
 
-        self._exporting = True
         try:
             return atomic_write(path, write)
         finally:
-            self._restore_display()
+            self.state.thaw()
 
     # -- internals -------------------------------------------------------------------------
 
@@ -346,68 +260,68 @@ class ReplayBar(QtWidgets.QWidget):
             raise FileFormatError("no frame renderer is set: the window supplies one")
         return self._renderer
 
-    def _restore_display(self) -> None:
-        """After an export drew other states, ask the window to draw the chosen one again."""
-        self._exporting = False
-        if self._live:
-            self.live_requested.emit()
-        elif self._selected is not None:
-            self.point_selected.emit(self._selected)
+    def _export_points(self, points: Sequence[ReplayPoint] | None) -> list[ReplayPoint]:
+        store = self.state.replay
+        return export_points(store, EXPORT_FRAMES) if points is None else list(points)
 
     def _refresh(self) -> None:
-        count = len(self.store)
-        latest = self.store.latest
+        store, replayed = self.state.replay, self.state.replayed
+        count, latest = len(store), store.latest
         self._setting_slider = True
         try:
             self.slider.setRange(0, max(count - 1, 0))
-            if self._live or self._selected is None:
+            if replayed is None:
                 self.slider.setValue(max(count - 1, 0))
             else:
-                self.slider.setValue(self.store.index_of(self._selected.iteration))
+                self.slider.setValue(store.index_of(replayed.iteration))
         finally:
             self._setting_slider = False
         self.slider.setEnabled(count > 1)
         self.live_button.blockSignals(True)
-        self.live_button.setChecked(self._live)
+        self.live_button.setChecked(replayed is None)
         self.live_button.blockSignals(False)
-        self.resume_button.setEnabled(not self._live and self._selected is not None)
+        self.resume_button.setEnabled(replayed is not None)
         self.export_button.setEnabled(count > 0 and self._renderer is not None)
         if latest is None:
             self.label.setText("no states yet")
-        elif self._live or self._selected is None:
+        elif replayed is None:
             self.label.setText(f"<b>live</b>  iteration {latest.iteration:,}")
         else:
             self.label.setText(
                 f"<span style='color:{REPLAY_COLOR}'><b>replay</b>  iteration "
-                f"{self._selected.iteration:,}</span> of {latest.iteration:,}"
+                f"{replayed.iteration:,}</span> of {latest.iteration:,}"
             )
 
     # -- slots -----------------------------------------------------------------------------
 
+    @QtCore.Slot()
+    def _on_state_replay_changed(self) -> None:
+        self._refresh()
+
     @QtCore.Slot(int)
     def _on_slider_value_changed(self, index: int) -> None:
         if not self._setting_slider:
-            self.select_index(index)
+            self.replay.select_index(index)
 
     @QtCore.Slot(bool)
     def _on_live_button_toggled(self, checked: bool) -> None:
         if checked:
-            self.go_live()
-        elif len(self.store):
-            self.select_index(len(self.store) - 1)  # stop following: hold the newest state
+            self.replay.go_live()
+        elif len(self.state.replay):
+            self.replay.hold_newest()  # stop following: hold the newest state
         else:
             self._refresh()
 
     @QtCore.Slot()
     def _on_resume_button_clicked(self) -> None:
-        self.resume()
+        self.replay.resume()
 
     @QtCore.Slot()
     def _on_export_button_clicked(self) -> None:
-        dialog = ReplayExportDialog(len(self.store), self)
+        dialog = ReplayExportDialog(len(self.state.replay), self)
         if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             return
-        points = export_points(self.store, dialog.frames.value())
+        points = export_points(self.state.replay, dialog.frames.value())
         if dialog.is_gif():
             path, _ = QtWidgets.QFileDialog.getSaveFileName(
                 self, "Export replay as GIF", "nnviz-replay.gif", "Animated GIF (*.gif)"
@@ -442,7 +356,7 @@ class ReplayBar(QtWidgets.QWidget):
         except ExportCancelled:
             pass
         except FileFormatError as error:
-            QtWidgets.QMessageBox.warning(self, "nnviz", str(error))
+            self.state.set_message(str(error))
         finally:
             progress.close()
 

@@ -84,7 +84,13 @@ def threshold_contour(
 
 
 class BoundaryView(QtWidgets.QWidget):
-    """The input plane: p(class 1) as a heat map with a colour bar, the threshold line, the points."""
+    """The input plane: p(class 1) as a heat map with a colour bar, the threshold line, the points.
+
+    `show_node_map` puts one unit's output in place of p(class 1) until `clear_node_map`.
+    `point_clicked(index)` names a clicked training point.
+    """
+
+    point_clicked = QtCore.Signal(int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -137,6 +143,7 @@ class BoundaryView(QtWidgets.QWidget):
             size=TRAIN_SIZE, symbol="o", pen=pg.mkPen(255, 255, 255, 230, width=1)
         )
         self.train_scatter.setZValue(20)
+        self.train_scatter.sigClicked.connect(self._on_train_scatter_clicked)
         item.addItem(self.train_scatter)
         self.test_scatter = pg.ScatterPlotItem(
             size=TEST_SIZE, symbol="t1", pen=pg.mkPen(*style.TEXT, width=1)
@@ -156,14 +163,18 @@ class BoundaryView(QtWidgets.QWidget):
 
         self._data = None
         self._placed: tuple | None = None  # (extent, shape) the image was placed for
+        self._frame: Frame | None = None
+        self._node_map = False  # a unit's map is shown instead of p(class 1)
 
     # -- API -------------------------------------------------------------------------------
 
     def show_frame(self, frame: Frame) -> None:
         """Draw `frame`: the probability grid and threshold line always, points and range on change."""
+        self._frame = frame
         z = frame.probabilities
         extent = tuple(float(v) for v in frame.extent)
-        self.image.setImage(z, autoLevels=False, levels=(0.0, 1.0))
+        if not self._node_map:
+            self.image.setImage(z, autoLevels=False, levels=(0.0, 1.0))
         if (extent, z.shape) != self._placed:  # setRect needs the image set first
             self._set_extent(extent, z.shape)
         x, y = threshold_contour(z, extent, frame.threshold)
@@ -172,6 +183,30 @@ class BoundaryView(QtWidgets.QWidget):
         if frame.data is not self._data:
             self._set_points(frame)
 
+    def show_node_map(self, grid: np.ndarray, levels: tuple[float, float], title: str) -> None:
+        """Show one unit's output over the plane (same extent) instead of p(class 1)."""
+        self._node_map = True
+        self.image.setImage(grid, autoLevels=False, levels=levels)
+        frame = self._frame
+        if frame is not None and (self._placed is None or self._placed[1] != grid.shape):
+            self._set_extent(tuple(float(v) for v in frame.extent), grid.shape)
+        self.colorbar.setLevels(levels)
+        self.plot.setTitle(title, size="9pt")
+
+    def clear_node_map(self) -> None:
+        """Back to p(class 1)."""
+        if not self._node_map:
+            return
+        self._node_map = False
+        self.plot.setTitle(None)
+        self.colorbar.setLevels((0.0, 1.0))
+        if self._frame is not None:
+            self._placed = None
+            self.show_frame(self._frame)
+
+    def shows_node_map(self) -> bool:
+        return self._node_map
+
     def set_test_points_visible(self, visible: bool) -> None:
         self.test_points_check.setChecked(visible)
 
@@ -179,6 +214,11 @@ class BoundaryView(QtWidgets.QWidget):
         return self.test_points_check.isChecked()
 
     # -- internals -------------------------------------------------------------------------
+
+    @QtCore.Slot(object, object, object)
+    def _on_train_scatter_clicked(self, item, points, event) -> None:
+        if len(points):
+            self.point_clicked.emit(int(points[0].index()))
 
     @QtCore.Slot(bool)
     def _on_test_points_toggled(self, checked: bool) -> None:

@@ -1,0 +1,107 @@
+"""Config edits: the control panel's edits, presets and seeds become the config that trains.
+
+Only the edited field changes (with earlier edits the core refused): a widget may not show a
+value exactly (more decimals, a file the panel has no editor for), so rebuilding the config from
+every widget would silently change it. A refused value is shown under its control and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Slot
+
+from ...core import Config, ConfigError
+from ..state import AppState
+from .training import REFUSALS, TrainingController
+
+#: Seeds drawn for "New weights" and "Regenerate", within what Config accepts.
+SEED_LIMIT = 2**32
+
+
+class ConfigPanel(Protocol):
+    """What this controller needs of the control panel (a stub in tests)."""
+
+    def values(self) -> dict[str, Any]: ...
+    def set_config(self, config: Config, preset: str | None = None) -> None: ...
+    def show_error(self, field: str, message: str) -> None: ...
+    def clear_errors(self) -> None: ...
+
+
+class ConfigEditController(QObject):
+    """Applies `panel` edits through `training`, and keeps the panel showing the state's config."""
+
+    def __init__(
+        self,
+        state: AppState,
+        training: TrainingController,
+        panel: ConfigPanel,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.state, self.training, self.panel = state, training, panel
+        self._pending: set[str] = set()  # edits the core refused, kept for the next one
+        state.network_changed.connect(self._on_state_network_changed)
+
+    def edit(self, name: str) -> bool:
+        """The user changed field `name` in the panel."""
+        self.panel.clear_errors()
+        self._pending.add(name)
+        values = self.panel.values()
+        try:
+            config = self.state.config.replace(**{field: values[field] for field in self._pending})
+        except ConfigError as error:
+            self.panel.show_error(error.field if error.field != "config" else name, str(error))
+            return False
+        if self._apply(config, name):
+            self._pending.clear()
+            return True
+        return False
+
+    def load(self, config: Config, preset: str | None = None) -> bool:
+        """Show `config` in the panel and train it (a preset, a sweep row, CSV points)."""
+        self.panel.clear_errors()
+        self._pending.clear()
+        self.panel.set_config(config, preset)
+        return self._apply(config, "dataset")
+
+    def load_preset(self, name: str) -> bool:
+        return self.load(Config.preset(name), name)
+
+    def new_weights(self) -> bool:
+        """Draw new initial weights: a new weight seed."""
+        return self.load(self.state.config.replace(weight_seed=random.randrange(SEED_LIMIT)))
+
+    def regenerate_data(self) -> bool:
+        """New points from the next data seed."""
+        seed = (self.state.config.data_seed + 1) % SEED_LIMIT
+        return self.load(self.state.config.replace(data_seed=seed))
+
+    def _apply(self, config: Config, field: str) -> bool:
+        try:
+            self.training.apply(config)
+        except REFUSALS as error:
+            self.panel.show_error(getattr(error, "field", None) or field, str(error))
+            return False
+        return True
+
+    # -- slots -----------------------------------------------------------------------------
+
+    @Slot(str)
+    def on_panel_field_edited(self, name: str) -> None:
+        self.edit(name)
+
+    @Slot(str)
+    def on_panel_preset_chosen(self, name: str) -> None:
+        self.load_preset(name)
+
+    @Slot()
+    def on_panel_regenerate_requested(self) -> None:
+        self.regenerate_data()
+
+    @Slot()
+    def _on_state_network_changed(self) -> None:
+        if not self._pending:  # never overwrite a refused edit the user is still fixing
+            self.panel.set_config(self.state.config)

@@ -1,0 +1,78 @@
+"""Node maps: hovering over a unit in the diagram shows its output over the input plane,
+large, in the boundary view, and keeps it current as training goes on."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from PySide6.QtCore import QObject, Slot
+
+from ...core.explain import node_levels, node_output_grid
+from ..frame import GRID_SIZE, Frame
+from ..state import AppState
+
+
+class NodeMapView(Protocol):
+    def show_node_map(self, grid: np.ndarray, levels: tuple[float, float], title: str) -> None: ...
+    def clear_node_map(self) -> None: ...
+
+
+def unit_name(layer: int, depth: int) -> str:
+    """'input', 'hidden 2' or 'output' for layer `layer` of a network with `depth` weight layers."""
+    if layer == 0:
+        return "input"
+    return "output" if layer == depth else f"hidden {layer}"
+
+
+class NodeMapController(QObject):
+    """Shows the hovered unit's map of `state`'s shown network in `view`."""
+
+    def __init__(self, state: AppState, view: NodeMapView, parent: QObject | None = None):
+        super().__init__(parent)
+        self.state, self.view = state, view
+        self.hovered: tuple[int, int] | None = None
+        state.frame_changed.connect(self._on_state_frame_changed)
+        state.network_changed.connect(self._on_state_network_changed)
+
+    @Slot(object)
+    def on_node_hovered(self, node: tuple[int, int] | None) -> None:
+        frame = self.state.frame
+        self.hovered = node if frame is not None and _exists(frame, node) else None
+        if self.hovered is None:
+            self.view.clear_node_map()
+        else:
+            self._show(frame)
+
+    def _show(self, frame: Frame) -> None:
+        layer, unit = self.hovered
+        weights, activation = frame.snapshot.weights, frame.config.activation
+        depth = len(weights) // 2
+        grid = node_output_grid(weights, activation, layer, unit, frame.extent, GRID_SIZE)
+        levels = node_levels(activation, layer, depth, grid)
+        title = f"{unit_name(layer, depth)} unit {unit + 1}: its output over the input plane"
+        self.view.show_node_map(grid, levels, title)
+
+    @Slot(object)
+    def _on_state_frame_changed(self, frame: Frame) -> None:
+        if self.hovered is not None:
+            self._show(frame)
+
+    @Slot()
+    def _on_state_network_changed(self) -> None:
+        if self.hovered is not None:
+            self.hovered = None
+            self.view.clear_node_map()
+
+
+def _exists(frame: Frame, node: tuple[int, int] | None) -> bool:
+    """Whether unit `node` = (layer, unit) exists in the frame's network (layer 0 = inputs)."""
+    if node is None:
+        return False
+    layer, unit = node
+    weights = frame.snapshot.weights
+    depth = len(weights) // 2
+    if not 0 <= layer <= depth:
+        return False
+    width = weights["W1"].shape[0] if layer == 0 else weights[f"W{layer}"].shape[1]
+    return 0 <= unit < width

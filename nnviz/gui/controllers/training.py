@@ -1,0 +1,171 @@
+"""Training: Play, Pause, Step, Reset and speed become commands for the training process, a new
+config becomes a live update or a new run, and the process's snapshots become the state's.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from ...core import Config, ConfigError, DataError, Dataset, Trainer, load_dataset
+from ...core.files import FileFormatError
+from ...service.protocol import (
+    Command,
+    Pause,
+    Play,
+    Reset,
+    SetSpeed,
+    SnapshotReply,
+    Step,
+    UpdateConfig,
+)
+from ..state import AppState
+
+#: Draw at most this often (40 Hz); snapshots arriving faster are coalesced, newest wins.
+MIN_REDRAW_SECONDS = 1 / 40
+#: Fields whose change means new data, not only a new network.
+DATA_FIELDS = ("dataset", "csv_path", "samples", "noise", "data_seed", "test_size", "split_seed")
+
+
+class TrainingClient(Protocol):
+    """What the controllers need of the training thread (a stub in tests)."""
+
+    def send(self, command: Command) -> None: ...
+    def configure(self, config: Config, dataset: Dataset) -> None: ...
+    def open_session(self, data: bytes, name: str) -> None: ...
+    def take(self) -> SnapshotReply | None: ...
+
+
+class TrainingController(QObject):
+    """Drives the training process for `state`; `client` is the training thread."""
+
+    ready = Signal()  # the training process answered for the first time
+
+    def __init__(self, state: AppState, client: TrainingClient, parent: QObject | None = None):
+        super().__init__(parent)
+        self.state, self.client = state, client
+        self.speed: float | None = None  # iterations per second, None = as fast as possible
+        self.process_ready = False
+        self.iterations_per_second = 0.0
+        self._rate_mark: tuple[float, int] | None = None
+        self._last_draw = 0.0
+        self._draw_timer = QTimer(self, singleShot=True)
+        self._draw_timer.timeout.connect(self._on_draw_timer_timeout)
+
+    # -- commands --------------------------------------------------------------------------
+
+    def toggle_play(self) -> None:
+        if self.state.playing:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        state = self.state
+        if state.playing:
+            return
+        if state.finished:
+            state.set_message(
+                f"Reached the target of {state.config.iterations:,} iterations. "
+                "Raise Iterations to train further, or Reset."
+            )
+            return
+        state.set_message("")
+        state.go_live()
+        state.set_playing(True)
+        self.client.send(Play())
+
+    def pause(self) -> None:
+        self.client.send(Pause())
+
+    def step(self, count: int = 1) -> None:
+        self.state.go_live()
+        self.client.send(Step(count))
+
+    def reset(self) -> None:
+        self.state.set_message("")
+        self.client.send(Reset())
+
+    def set_speed(self, iterations_per_second: float | None) -> None:
+        self.speed = iterations_per_second
+        self.client.send(SetSpeed(iterations_per_second))
+
+    # -- configs ---------------------------------------------------------------------------
+
+    def apply(self, config: Config) -> None:
+        """Train `config`: a live update when only live fields differ, else a new run.
+
+        Raises ConfigError, DataError or FileFormatError (with `.field` where one is to blame)
+        before anything changes, so a refused config leaves the run as it was.
+        """
+        state = self.state
+        if config == state.config:
+            return
+        if state.config.is_live_change(config):
+            self.client.send(UpdateConfig(config))
+            state.set_live_config(config)
+            return
+        changed = any(getattr(config, n) != getattr(state.config, n) for n in DATA_FIELDS)
+        dataset = load_dataset(config) if changed else state.dataset
+        trainer = Trainer(config, dataset)  # checks init weights before the run changes
+        self.start_run(config, dataset, trainer)
+
+    def start_run(self, config: Config, dataset: Dataset, trainer: Trainer | None = None) -> None:
+        """A new network on `dataset`, drawn untrained at once (from `trainer` when given)."""
+        self.client.configure(config, dataset)
+        self.client.take()  # a snapshot of the previous run must not be drawn with this one
+        self.client.send(SetSpeed(self.speed))
+        self._rate_mark = None
+        trainer = trainer or Trainer(config, dataset)
+        self.state.start_run(config, dataset, trainer.snapshot())
+
+    def adopt_session(self, trainer: Trainer, data: bytes, name: str) -> None:
+        """Show a reopened session and hand its exact state to the training process."""
+        self.client.open_session(data, name)
+        self.client.take()
+        self._rate_mark = None
+        state = self.state
+        state.start_run(trainer.config, trainer.data, trainer.snapshot(), "")
+        state.set_message(trainer.divergence_message())
+
+    # -- replies ---------------------------------------------------------------------------
+
+    @Slot()
+    def on_snapshot_ready(self) -> None:
+        """The mailbox filled: draw soon, at most MIN_REDRAW_SECONDS after the last draw."""
+        if self._draw_timer.isActive():
+            return
+        wait = MIN_REDRAW_SECONDS - (time.perf_counter() - self._last_draw)
+        self._draw_timer.start(max(0, int(wait * 1000)))
+
+    @Slot()
+    def _on_draw_timer_timeout(self) -> None:
+        reply = self.client.take()
+        if reply is None:
+            return
+        self._last_draw = time.perf_counter()
+        self._measure_rate(reply)
+        self.state.receive(reply.snapshot, reply.playing, reply.message, reply.points)
+        if not self.process_ready:
+            self.process_ready = True
+            self.ready.emit()
+
+    @Slot(str)
+    def on_failed(self, message: str) -> None:
+        self.state.set_message(message)
+
+    def _measure_rate(self, reply: SnapshotReply) -> None:
+        now, iteration = time.perf_counter(), reply.snapshot.iteration
+        if not reply.playing or self._rate_mark is None:
+            self._rate_mark = (now, iteration)
+            return
+        then, before = self._rate_mark
+        if now - then >= 0.5:
+            self.iterations_per_second = (iteration - before) / (now - then)
+            self._rate_mark = (now, iteration)
+
+
+#: What `apply` raises for a config that cannot be trained.
+REFUSALS = (ConfigError, DataError, FileFormatError, ValueError)

@@ -1,0 +1,75 @@
+"""Weight edits: a clicked edge or bias gets a typed value, and imported weight files replace
+the network's weights; training continues from them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Slot
+
+from ...core import Layout
+from ...core.files import FileFormatError
+from ...core.session import load_weights_for
+from ...service.protocol import SetWeight, SetWeights
+from ..state import AppState
+from .training import TrainingClient
+
+#: Asks the user for a new value: (name, index, current value) -> value, or None if cancelled.
+AskValue = Callable[[str, tuple, float], "float | None"]
+
+
+class WeightEditController(QObject):
+    """Changes the weights of `state`'s network through `client`."""
+
+    def __init__(
+        self,
+        state: AppState,
+        client: TrainingClient,
+        ask_value: AskValue,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.state, self.client, self.ask_value = state, client, ask_value
+
+    @Slot(str, tuple, float)
+    def on_edit_requested(self, name: str, index: tuple, value: float) -> None:
+        """An edge or bias was clicked: ask for its new value, then set it."""
+        if not self.state.is_live:
+            self.state.set_message("Go back to live training (End) to edit weights.")
+            return
+        if self._entry(name, index) is None:  # the click came from a network that is gone
+            return
+        new_value = self.ask_value(name, tuple(index), value)
+        if new_value is not None:
+            self.set_weight(name, index, new_value)
+
+    def set_weight(self, name: str, index: tuple, value: float) -> bool:
+        """Continue from the current weights with one entry changed (the process applies it
+        to its weights as they are then, so no training is lost while playing)."""
+        if self._entry(name, index) is None:
+            return False
+        self.client.send(SetWeight(name, tuple(int(i) for i in index), float(value)))
+        return True
+
+    def import_weights(self, path: str | Path) -> bool:
+        """Load `.npz` / `.json` weights into the current network (shapes checked)."""
+        state = self.state
+        layout = Layout(state.config.hidden, state.dataset.x_train.shape[1])
+        try:
+            weights = load_weights_for(path, layout)
+        except FileFormatError as error:
+            state.set_message(str(error))
+            return False
+        self.client.send(SetWeights(weights))
+        return True
+
+    def _entry(self, name: str, index: tuple) -> float | None:
+        """The current value of weights[name][index], or None if no such entry exists now."""
+        shown = self.state.newest
+        array = None if shown is None else shown.weights.get(name)
+        if array is None or len(index) != array.ndim:
+            return None
+        if any(not 0 <= int(i) < n for i, n in zip(index, array.shape)):
+            return None
+        return float(array[tuple(int(i) for i in index)])

@@ -1,0 +1,195 @@
+"""The window's application state: one owner of everything the views show.
+
+As napari's ViewerModel, the state holds the config, the dataset, the newest snapshot from
+training, the frame on screen (an older one while replaying), the replay store and whether
+training plays. Views draw the frames it emits and controllers change it through its methods;
+nobody keeps a copy. `network_changed` fires whenever a new run starts (a new architecture,
+new data, a reopened session): anything keyed by layer, unit or sample must drop it then.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core import Config, Dataset, Snapshot
+from ..core.replay import ReplayPoint, ReplayStore
+from .frame import Frame, grid_points, make_frame
+
+
+class AppState(QObject):
+    """Config, data, newest and shown snapshot, replay and playing state, with change signals."""
+
+    network_changed = Signal()  # a new run: drop anything that indexes the old network
+    config_changed = Signal(object)  # the Config, after a live change (no new run)
+    frame_changed = Signal(object)  # the Frame to draw
+    playing_changed = Signal(bool)
+    replay_changed = Signal()  # points were kept or forgotten, or live/replay switched
+    message_changed = Signal(str)  # the banner's text; "" hides it
+
+    def __init__(self, config: Config, dataset: Dataset, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._config, self._dataset = config, dataset
+        self._grid = grid_points(dataset.bounds)
+        self._newest: Snapshot | None = None
+        self._frame: Frame | None = None
+        self._replayed: ReplayPoint | None = None  # None while following training
+        self._playing = False
+        self._message = ""
+        self._frozen = False  # while a replay export draws past states
+        self.replay = ReplayStore()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def dataset(self) -> Dataset:
+        return self._dataset
+
+    @property
+    def newest(self) -> Snapshot | None:
+        """The newest snapshot training delivered."""
+        return self._newest
+
+    @property
+    def frame(self) -> Frame | None:
+        """The frame on screen."""
+        return self._frame
+
+    @property
+    def shown(self) -> Snapshot | None:
+        """The snapshot on screen: the newest, or a past one while replaying."""
+        return None if self._frame is None else self._frame.snapshot
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @property
+    def is_live(self) -> bool:
+        return self._replayed is None
+
+    @property
+    def replayed(self) -> ReplayPoint | None:
+        """The replayed point, or None while following training."""
+        return self._replayed
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @property
+    def finished(self) -> bool:
+        """Training reached the target iteration (Play would do nothing)."""
+        newest = self._newest
+        return newest is not None and newest.iteration >= self._config.iterations
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def start_run(
+        self, config: Config, dataset: Dataset, snapshot: Snapshot, message: str = ""
+    ) -> None:
+        """A new network, data or session: forget the old run and show its first state."""
+        self._config, self._dataset = config, dataset
+        self._grid = grid_points(dataset.bounds)
+        self._newest, self._frame, self._replayed = None, None, None
+        self.replay.clear()
+        self._set_playing(False)
+        self.set_message(message)
+        self.network_changed.emit()
+        self.receive(snapshot, False, message)
+
+    def set_live_config(self, config: Config) -> None:
+        """A change training takes without a reset (learning rate, threshold, ...)."""
+        self._config = config
+        self.config_changed.emit(config)
+        if self.shown is not None:
+            self._draw(self.shown)  # the threshold moves the ROC point and the matrices
+
+    def receive(
+        self,
+        snapshot: Snapshot,
+        playing: bool,
+        message: str = "",
+        points: tuple[ReplayPoint, ...] = (),
+    ) -> None:
+        """A state from training: kept for replay, and drawn unless the user replays the past.
+
+        A state at or before the newest kept one means training went back (a reset, a resume):
+        if that forgets the replayed point, the views follow training again.
+        """
+        self._set_playing(playing)
+        if message:
+            self.set_message(message)
+        self._newest = snapshot
+        incoming = [p.iteration for p in points if p.iteration < snapshot.iteration]
+        first = min([*incoming, snapshot.iteration])
+        latest = self.replay.latest
+        rewound = latest is not None and first <= latest.iteration
+        self.replay.add(snapshot, points)
+        if self._replayed is not None and rewound and self._replayed.iteration >= first:
+            self._replayed = None
+        self.replay_changed.emit()
+        if self._replayed is None and not self._frozen:
+            self._draw(snapshot)
+
+    def set_playing(self, playing: bool) -> None:
+        """What the user asked for, shown at once; training's next reply confirms it."""
+        self._set_playing(playing)
+
+    # -- replay ----------------------------------------------------------------------------
+
+    def replay_at(self, point: ReplayPoint) -> None:
+        """Show a kept past state in every view."""
+        self._replayed = point
+        self.replay_changed.emit()
+        self._draw(self.replay.snapshot(point))
+
+    def go_live(self) -> None:
+        """Follow training again."""
+        was_live = self._replayed is None
+        self._replayed = None
+        if not was_live:
+            self.replay_changed.emit()
+        if self._newest is not None:
+            self._draw(self._newest)
+
+    def forget_after(self, point: ReplayPoint) -> None:
+        """Training resumes from `point`: the states after it are gone."""
+        self.replay.truncate_after(point.iteration)
+        self.go_live()
+
+    def draw_past(self, point: ReplayPoint) -> Frame:
+        """Draw a kept state without changing what is replayed (for exporting the replay)."""
+        self._frozen = True
+        self._draw(self.replay.snapshot(point))
+        return self._frame
+
+    def thaw(self) -> None:
+        """After `draw_past`: show the chosen state again and follow training."""
+        self._frozen = False
+        if self._replayed is not None:
+            self._draw(self.replay.snapshot(self._replayed))
+        elif self._newest is not None:
+            self._draw(self._newest)
+
+    # -- messages --------------------------------------------------------------------------
+
+    def set_message(self, text: str) -> None:
+        """Say what went wrong (or what was reached) in the banner; "" hides it."""
+        if text != self._message:
+            self._message = text
+            self.message_changed.emit(text)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _set_playing(self, playing: bool) -> None:
+        if playing != self._playing:
+            self._playing = playing
+            self.playing_changed.emit(playing)
+
+    def _draw(self, snapshot: Snapshot) -> None:
+        self._frame = make_frame(snapshot, self._config, self._dataset, self._grid)
+        self.frame_changed.emit(self._frame)
