@@ -1,4 +1,10 @@
-"""The QThread that owns training: it runs the training process and collects its snapshots."""
+"""The QThread that owns training: it runs the training process and collects its replies.
+
+Commands and replies are the dataclasses of `nnviz.service.protocol`. Snapshots land in a
+one-slot mailbox (newest wins, replay points merged) and `snapshot_ready` is emitted only when
+the mailbox goes from empty to full, so a slow redraw never builds a queue of events. Every
+other reply becomes its own signal.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,23 @@ import multiprocessing.connection
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
-from ..core import Config, Dataset, Snapshot
-from ..training_process import serve
+from ..core import Config, Dataset
+from ..service.protocol import (
+    Command,
+    Configure,
+    Explained,
+    Failed,
+    OpenSession,
+    Quit,
+    Reply,
+    RunWritten,
+    Saved,
+    SnapshotReply,
+)
+from ..service.server import serve
 
 #: How long the thread blocks on the pipe before it checks its stop flag again.
 POLL_SECONDS = 0.02
@@ -25,7 +41,7 @@ POLL_SECONDS = 0.02
 def _main_module_hidden() -> Iterator[None]:
     """Start a spawn child without re-running the host's main module.
 
-    The child needs only nnviz.training_process. Spawn would otherwise re-import `__main__`,
+    The child needs only nnviz.service.server. Spawn would otherwise re-import `__main__`,
     which fails for stdin and breaks scripts that open the window without a main guard.
     """
     main = sys.modules["__main__"]
@@ -39,31 +55,21 @@ def _main_module_hidden() -> Iterator[None]:
         main.__dict__.update(saved)
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """The newest snapshot, whether training is still running, and any divergence message."""
-
-    snapshot: Snapshot
-    playing: bool
-    message: str
-    points: tuple = ()  # replay points recorded since the previous delivery
-
-
 class TrainingThread(QThread):
-    """Starts the training process, forwards commands to it, and keeps only its newest snapshot.
+    """Starts the training process, forwards commands to it, and turns its replies into signals.
 
-    Snapshots land in a one-slot mailbox (newest wins) and `snapshot_ready` is emitted only when
-    the mailbox goes from empty to full, so a slow redraw never builds a queue of events. The
-    thread stops cooperatively: `stop()` sets the interruption flag, which `run()` checks between
-    reads, then asks the process to quit and joins it.
+    The thread stops cooperatively: `stop()` sets the interruption flag, which `run()` checks
+    between reads, then asks the process to quit and joins it.
     """
 
-    snapshot_ready = Signal()
-    error_reported = Signal(str)
-    done_reported = Signal(str)
-    explain_ready = Signal(object)
+    snapshot_ready = Signal()  # the mailbox went from empty to full: call `take()`
+    explained = Signal(object)  # a StepThrough
+    session_saved = Signal(str)  # the path written
+    run_written = Signal(object)  # a RunWritten
+    failed = Signal(str)  # a command failed; the process keeps serving
+    process_died = Signal(str)  # the process is gone
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
         self._commands_in, self._commands = context.Pipe(duplex=False)
@@ -75,9 +81,8 @@ class TrainingThread(QThread):
             daemon=True,
         )
         self._lock = threading.Lock()
-        self._mailbox: Delivery | None = None
-        self.snapshots_received = 0
-        self.generation = 0  # which run replies belong to (see `configure`)
+        self._mailbox: SnapshotReply | None = None
+        self.run_number = 0  # which run replies belong to (see `configure`)
 
     def start(self) -> None:  # type: ignore[override]
         with _main_module_hidden():
@@ -88,30 +93,31 @@ class TrainingThread(QThread):
         self._replies_out.close()
         super().start()
 
-    def send(self, *command: Any) -> None:
+    def send(self, command: Command) -> None:
         """Queue a command for the training process (called from the GUI thread only)."""
         if not self._process.is_alive():
-            self.error_reported.emit("the training process has stopped; restart nnviz")
+            self.process_died.emit("the training process has stopped; restart nnviz")
             return
         try:
             self._commands.send(command)
         except (BrokenPipeError, OSError):
-            self.error_reported.emit("the training process has stopped; restart nnviz")
+            self.process_died.emit("the training process has stopped; restart nnviz")
 
     def configure(self, config: Config, dataset: Dataset) -> None:
         """Start a new run; replies from the previous run still in flight are dropped."""
-        self.generation += 1
-        self.send("configure", self.generation, config.to_dict(), dataset)
+        self.run_number += 1
+        self.send(Configure(self.run_number, config, dataset))
 
     def open_session(self, data: bytes, name: str) -> None:
-        self.generation += 1
-        self.send("open_session", self.generation, data, name)
+        """Start a new run from a session file's bytes."""
+        self.run_number += 1
+        self.send(OpenSession(self.run_number, data, name))
 
-    def take(self) -> Delivery | None:
-        """The newest delivery, or None if nothing arrived since the last take."""
+    def take(self) -> SnapshotReply | None:
+        """The newest snapshot reply, or None if nothing arrived since the last take."""
         with self._lock:
-            delivery, self._mailbox = self._mailbox, None
-        return delivery
+            reply, self._mailbox = self._mailbox, None
+        return reply
 
     def run(self) -> None:
         watched = [self._replies, self._process.sentinel]
@@ -126,31 +132,33 @@ class TrainingThread(QThread):
             except (EOFError, OSError):
                 if not self.isInterruptionRequested():
                     code = self._process.exitcode
-                    self.error_reported.emit(
+                    self.process_died.emit(
                         f"the training process stopped unexpectedly (exit code {code}); "
                         "restart nnviz"
                     )
                 return
-            if reply[0] == "snapshot":
-                generation, *rest = reply[1:]
-                if generation == self.generation:
-                    self._deliver(Delivery(*rest))
-            elif reply[0] == "done":
-                self.done_reported.emit(reply[1])
-            elif reply[0] == "explain":
-                self.explain_ready.emit(reply[1])
-            else:
-                self.error_reported.emit(reply[1])
+            self._dispatch(reply)
 
-    def _deliver(self, delivery: Delivery) -> None:
+    def _dispatch(self, reply: Reply) -> None:
+        if isinstance(reply, SnapshotReply):
+            if reply.run == self.run_number:
+                self._deliver(reply)
+        elif isinstance(reply, Explained):
+            self.explained.emit(reply.step)
+        elif isinstance(reply, Saved):
+            self.session_saved.emit(reply.path)
+        elif isinstance(reply, RunWritten):
+            self.run_written.emit(reply)
+        elif isinstance(reply, Failed):
+            self.failed.emit(reply.message)
+
+    def _deliver(self, reply: SnapshotReply) -> None:
         with self._lock:
-            was_empty = self._mailbox is None
-            if not was_empty:  # the newest snapshot wins, but no replay point is lost
-                points = self._mailbox.points + delivery.points
-                delivery = dataclasses.replace(delivery, points=points)
-            self._mailbox = delivery
-            self.snapshots_received += 1
-        if was_empty:
+            previous = self._mailbox
+            if previous is not None:  # the newest snapshot wins, but no replay point is lost
+                reply = dataclasses.replace(reply, points=previous.points + reply.points)
+            self._mailbox = reply
+        if previous is None:
             self.snapshot_ready.emit()
 
     def stop(self, timeout_ms: int = 1000) -> None:
@@ -158,7 +166,7 @@ class TrainingThread(QThread):
         self.requestInterruption()
         if self._process.is_alive():
             with contextlib.suppress(BrokenPipeError, OSError):
-                self._commands.send(("quit",))
+                self._commands.send(Quit())
         while not self.wait(timeout_ms):  # run() returns within POLL_SECONDS once interrupted
             self.requestInterruption()
         self._process.join(timeout_ms / 1000)

@@ -19,7 +19,7 @@ from nnviz.core.gif import (
     write_gif,
 )
 
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 
 
 def lzw_decode(data: bytes, min_code_size: int = 8) -> bytes:

@@ -20,7 +20,7 @@ from PySide6.QtGui import QImage, QImageReader
 import nnviz
 from nnviz.gui.app import APP_ID, app_icon
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESOURCES = ROOT / "resources"
 PACKAGE_RESOURCES = ROOT / "nnviz" / "resources"
 DESKTOP = RESOURCES / f"{APP_ID}.desktop"

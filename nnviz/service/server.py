@@ -1,0 +1,273 @@
+"""A Trainer served in a child process, driven by the commands of `protocol` over a pipe (no Qt).
+
+The window's training thread owns this process. Training runs in its own interpreter so that
+redrawing never competes with it for the GIL: measured here, a plain thread lost half its speed
+to a GUI redrawing at 33 Hz, while a separate process keeps the training core to itself.
+
+`TrainingServer.handle` dispatches each command through a table keyed by its type, to one small
+method per command. Every command that changes the network is answered with a `SnapshotReply`;
+`Explain`, `SaveSession` and `WriteRun` with `Explained`, `Saved` and `RunWritten`; a command
+that fails, with `Failed`, and the process keeps serving. While playing, the server trains in
+chunks of about CHUNK_SECONDS, checks for commands between them, and sends at most SEND_RATE
+snapshots a second plus the final one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from ..core import Trainer, TrainingDiverged
+from ..core.explain import explain_step
+from ..core.files import write_run
+from ..core.replay import ReplayRecorder, resume_state
+from ..core.session import load_session_bytes, save_session
+from .protocol import (
+    Command,
+    Configure,
+    Explain,
+    Explained,
+    Failed,
+    OpenSession,
+    Pause,
+    Play,
+    Quit,
+    Reply,
+    Reset,
+    Resume,
+    RunWritten,
+    Saved,
+    SaveSession,
+    SetSpeed,
+    SetWeight,
+    SetWeights,
+    SnapshotReply,
+    Step,
+    UpdateConfig,
+    WriteRun,
+)
+
+#: Send at most this many snapshots a second while playing, plus the final one.
+SEND_RATE = 40.0
+#: Aim for training chunks of this many seconds between command checks.
+CHUNK_SECONDS = 0.005
+#: Slow motion wakes up at most this many times a second.
+PACED_WAKEUPS = 50
+#: Commands that need no network yet; every other one fails until a run starts.
+WITHOUT_NETWORK = (Quit, Configure, OpenSession, SetSpeed)
+
+
+class NoNetwork(ValueError):
+    """A command that needs a network arrived before `Configure` or `OpenSession`."""
+
+
+class TrainingServer:
+    """The command loop: trains in short chunks and checks for commands between them."""
+
+    def __init__(self, commands: Connection, replies: Connection) -> None:
+        self.commands, self.replies = commands, replies
+        self._trainer: Trainer | None = None
+        self.recorder: ReplayRecorder | None = None
+        self.run = 0  # the run number of the Configure/OpenSession that started this run
+        self.playing = False
+        self.speed: float | None = None  # iterations per second, None = as fast as possible
+        self.chunk = 64  # iterations per chunk at full speed, adapted to CHUNK_SECONDS
+        self.last_sent = 0.0
+        self.next_due = 0.0  # when slow motion trains next
+        self.running = True
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            Configure: self._configure,
+            OpenSession: self._open_session,
+            UpdateConfig: self._update_config,
+            Play: self._play,
+            Pause: self._pause,
+            Step: self._step,
+            Reset: self._reset,
+            SetWeights: self._set_weights,
+            SetWeight: self._set_weight,
+            SetSpeed: self._set_speed,
+            Resume: self._resume,
+            Explain: self._explain,
+            SaveSession: self._save_session,
+            WriteRun: self._write_run,
+            Quit: self._quit,
+        }
+
+    @property
+    def trainer(self) -> Trainer:
+        """The network being trained; raises NoNetwork before the first run starts."""
+        if self._trainer is None:
+            raise NoNetwork("no network is configured yet")
+        return self._trainer
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        """Answer commands until `Quit`; while playing, train between them."""
+        while self.running:
+            if not self.playing:
+                self.commands.poll(None)
+            while self.running and self.commands.poll():
+                self.handle(self.commands.recv())
+            if self.playing and self.running:
+                try:
+                    self.train_for_a_while()
+                except Exception as error:  # report it and pause, keep serving
+                    self.playing = False
+                    self.reply(Failed("training", f"training stopped: {_describe(error)}"))
+                    self.send()
+
+    def handle(self, command: Command) -> None:
+        """Carry out one command; a failure is replied as `Failed`, never raised."""
+        name = type(command).__name__
+        try:
+            handler = self._handlers.get(type(command))
+            if handler is None:
+                raise ValueError(f"unknown command {command!r}")
+            handler(command)
+        except (TrainingDiverged, ValueError, OSError) as error:  # messages meant for the user
+            self.playing = False
+            self.reply(Failed(name, str(error)))
+        except Exception as error:  # report it; the process must keep serving
+            self.playing = False
+            self.reply(Failed(name, f"{name} failed: {_describe(error)}"))
+
+    def train_for_a_while(self) -> None:
+        """One chunk of training while playing (or a wait for the next slow-motion beat)."""
+        trainer, recorder = self.trainer, self.recorder
+        remaining = trainer.config.iterations - trainer.iteration
+        if self.speed is None:
+            n = min(self.chunk, remaining)
+            started = time.perf_counter()
+            recorder.advance(n)
+            elapsed = time.perf_counter() - started
+            # keep each chunk near CHUNK_SECONDS so commands are answered promptly
+            scale = CHUNK_SECONDS / max(elapsed, 1e-6)
+            self.chunk = max(1, min(100_000, int(self.chunk * min(max(scale, 0.5), 2.0))))
+        else:  # paced: a few wake-ups a second, on a clock that commands do not reset
+            now = time.perf_counter()
+            if now < self.next_due:
+                self.commands.poll(self.next_due - now)  # wait, but wake at once for a command
+                return
+            n = max(1, int(self.speed / PACED_WAKEUPS))
+            recorder.advance(min(n, remaining))
+            period = n / self.speed
+            self.next_due = max(self.next_due, now - period) + period  # catch up one period at most
+        finished = trainer.iteration >= trainer.config.iterations or trainer.diverged_at is not None
+        if finished:
+            self.playing = False
+        if finished or time.perf_counter() - self.last_sent >= 1.0 / SEND_RATE:
+            self.send()
+
+    # -- replies -----------------------------------------------------------------------------
+
+    def reply(self, reply: Reply) -> None:
+        self.replies.send(reply)
+
+    def send(self) -> None:
+        """The newest snapshot, with the replay points recorded since the previous one."""
+        self.last_sent = time.perf_counter()
+        trainer = self.trainer
+        self.reply(
+            SnapshotReply(
+                self.run,
+                trainer.snapshot(),
+                self.playing,
+                trainer.divergence_message(),
+                tuple(self.recorder.take()),
+            )
+        )
+
+    def adopt(self, run: int, trainer: Trainer) -> None:
+        """Train `trainer` from now on (a new network or a reopened session), paused."""
+        self.run, self._trainer, self.recorder = run, trainer, ReplayRecorder(trainer)
+        self.playing = False
+        self.send()
+
+    # -- one method per command ----------------------------------------------------------------
+
+    def _configure(self, command: Configure) -> None:
+        self.adopt(command.run, Trainer(command.config, command.dataset))
+
+    def _open_session(self, command: OpenSession) -> None:
+        self.adopt(command.run, load_session_bytes(command.data, command.name))
+
+    def _update_config(self, command: UpdateConfig) -> None:
+        self.trainer.update_config(command.config)
+        self.send()
+
+    def _play(self, command: Play) -> None:
+        trainer = self.trainer
+        self.playing = trainer.iteration < trainer.config.iterations and trainer.diverged_at is None
+        self.last_sent = 0.0
+        self.send()
+
+    def _pause(self, command: Pause) -> None:
+        self.trainer  # noqa: B018  (fails before the first run, like every network command)
+        self.playing = False
+        self.send()
+
+    def _step(self, command: Step) -> None:
+        if command.count < 0:
+            raise ValueError("the number of iterations must be >= 0")
+        self.trainer  # noqa: B018
+        self.playing = False
+        self.recorder.advance(command.count)
+        self.send()
+
+    def _reset(self, command: Reset) -> None:
+        self.playing = False
+        self.trainer.reset()
+        self.recorder.restart()
+        self.send()
+
+    def _set_weights(self, command: SetWeights) -> None:
+        self.trainer.set_weights(command.weights)
+        self.recorder.restart()
+        self.send()
+
+    def _set_weight(self, command: SetWeight) -> None:
+        """One entry, applied to the weights as they are now (not as the window last saw them)."""
+        weights = self.trainer.weights()
+        weights[command.name][command.index] = command.value
+        self.trainer.set_weights(weights)
+        self.recorder.restart()
+        self.send()
+
+    def _set_speed(self, command: SetSpeed) -> None:
+        self.speed, self.next_due = command.iterations_per_second, 0.0
+
+    def _resume(self, command: Resume) -> None:
+        self.playing = False
+        trainer = self.trainer
+        trainer.restore_training_state(resume_state(trainer, command.point))
+        self.recorder.restart()
+        self.send()
+
+    def _explain(self, command: Explain) -> None:
+        self.reply(Explained(explain_step(self.trainer)))
+
+    def _save_session(self, command: SaveSession) -> None:
+        self.reply(Saved(str(save_session(command.path, self.trainer))))
+
+    def _write_run(self, command: WriteRun) -> None:
+        trainer = self.trainer
+        written = write_run(command.folder, trainer, trainer.evaluate())
+        self.reply(RunWritten(command.folder, tuple(str(path) for path in written)))
+
+    def _quit(self, command: Quit) -> None:
+        self.running = False
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def serve(commands: Connection, replies: Connection) -> None:
+    """Entry point of the child process: serve until `Quit` or until the window goes away."""
+    # EOF or a broken pipe means the window went away: there is nobody to report to.
+    with contextlib.suppress(EOFError, BrokenPipeError, KeyboardInterrupt):
+        TrainingServer(commands, replies).serve()
