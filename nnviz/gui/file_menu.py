@@ -35,9 +35,7 @@ class FileMenu(QObject):
         )
         menu.addSeparator()
         self._add(menu, "Open CSV points…", self._open_csv, None, "Train on x1,x2,label points")
-        self._add(
-            menu, "Import weights…", self._import_weights, None, "Load .npz or .json weights"
-        )
+        self._add(menu, "Import weights…", self._import_weights, None, "Load .npz or .json weights")
         menu.addSeparator()
         export = menu.addMenu("Export")
         for name in VIEW_NAMES:

@@ -397,7 +397,9 @@ class MainWindow(QMainWindow):
     @Slot(bool)
     def _on_state_playing_changed(self, playing: bool) -> None:
         self.play_action.setText("Pause" if playing else "Play")
-        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        icon = (
+            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        )
         self.play_action.setIcon(self.style().standardIcon(icon))
 
     @Slot(str)
