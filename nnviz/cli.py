@@ -11,7 +11,7 @@ from pathlib import Path
 from . import __version__
 from .core import PRESETS, Config, ConfigError, DataError, FileFormatError, Trainer
 from .core.config import ACTIVATIONS, DATASETS, INITS, LOSSES, OPTIMIZERS, field_names
-from .core.files import write_run
+from .core.run_files import write_run
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3

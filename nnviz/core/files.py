@@ -1,4 +1,4 @@
-"""File formats: weights (.npz/.json), data and history CSV, and the run folder the CLI writes.
+"""File formats: weights (.npz/.json), data and history CSV (the run folder is in `run_files`).
 
 Every write goes to a temporary file in the target folder and is renamed into place, so a failure
 never leaves a partial file. Every read refuses pickles, oversize claims and malformed arrays.
@@ -15,16 +15,12 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import numpy as np
 
 from .datasets import Dataset
 from .history import COLUMNS, HistoryArrays
-
-if TYPE_CHECKING:
-    from .metrics import Metrics
-    from .trainer import Trainer
 
 #: Largest uncompressed size an .npz member may claim, and largest JSON weights file.
 MAX_ARRAY_BYTES = 256 * 1024 * 1024
@@ -195,35 +191,6 @@ def load_history_csv(text: str, name: str = "history.csv") -> np.ndarray:
     if table.size and (table.ndim != 2 or table.shape[1] != len(COLUMNS)):
         raise FileFormatError(f"{name}: every row needs {len(COLUMNS)} values")
     return table.reshape(-1, len(COLUMNS))
-
-
-# -- the run folder --------------------------------------------------------------------------
-
-
-def metrics_document(trainer: Trainer, metrics: Metrics) -> dict[str, Any]:
-    """metrics.json: iterations, seconds, and loss/auc/accuracy/misclassification/report per split."""
-    document: dict[str, Any] = {"iterations": trainer.iteration, "seconds": trainer.seconds}
-    document.update(metrics.to_dict())
-    if trainer.diverged_at is not None:
-        document["diverged_at"] = trainer.diverged_at
-    return document
-
-
-def write_run(out: str | Path, trainer: Trainer, metrics: Metrics) -> list[Path]:
-    """Write the run folder the CLI's `--out` promises; returns the files written."""
-    out = Path(out)
-    snapshot = trainer.snapshot()
-    report = metrics.report_text()
-    return [
-        write_text(out / "config.json", trainer.config.to_json()),
-        write_text(out / "metrics.json", json_text(metrics_document(trainer, metrics))),
-        write_text(out / "report.txt", report),
-        save_history_csv(out / "history.csv", snapshot.history),
-        save_weights(out / "initial_weights.npz", trainer.initial_weights()),
-        save_weights(out / "weights.npz", trainer.weights()),
-        save_weights(out / "weights.json", trainer.weights()),
-        save_data_csv(out / "data.csv", trainer.data),
-    ]
 
 
 # -- helpers for sessions and other containers read from memory -------------------------------

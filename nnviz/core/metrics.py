@@ -1,64 +1,303 @@
-"""Classification metrics through sklearn.metrics, for the train and the test split."""
+"""Classification metrics of the train and the test split: the one place nnviz computes them.
+
+Two modes share every number:
+
+- fast (`split_metrics(..., full=False)`, `evaluate_weights(..., full=False)`): loss, accuracy,
+  misclassification, AUC, the ROC curve and the confusion matrix at the threshold. About 1 ms a
+  split of 1000 points, so a live window and a sweep call it for every frame and every row.
+- full (the default of `evaluate_weights`, or `.full()` on a fast result): fast, plus sklearn's
+  classification report as a dict and as text, and each class's precision, recall, F1 and
+  support. The report costs about 10 ms a split; it is computed on first use, from the
+  probabilities the fast result holds, never by a second forward pass. The CLI, report.txt and
+  the window's Metrics view use it.
+
+ROC and AUC come from `sklearn.metrics.roc_curve` and `auc` (what `roc_auc_score` computes for
+two classes, from the same curve), the report from `classification_report`; the counts are NumPy
+sums equal to `confusion_matrix`'s. `operating_point(threshold)` gives the counts, rates and
+precision at any other threshold from the same probabilities.
+
+This module imports only the network below it (and the config and dataset types); the trainer,
+the run folder and the window import it.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 
+from .config import Config
+from .datasets import Dataset
 from .network import forward_layers, loss_value
 
-if TYPE_CHECKING:
-    from .config import Config
-    from .datasets import Dataset
-    from .trainer import Trainer
+#: The classes' names in reports, index 0 and 1.
+CLASS_NAMES = ("class 0", "class 1")
+SPLITS = ("train", "test")
+#: The ROC of a split whose AUC is undefined (one class only, or a diverged network).
+_CHANCE = (np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([np.inf, 0.0]))
+
+
+def confusion_counts(y: np.ndarray, p: np.ndarray, threshold: float) -> np.ndarray:
+    """[[TN, FP], [FN, TP]] of predicting class 1 when p >= threshold, as sklearn orders them.
+
+    Equal to `sklearn.metrics.confusion_matrix(y, p >= threshold, labels=[0, 1])`; a NaN
+    probability predicts class 0.
+    """
+    actual = np.asarray(y).astype(bool)
+    predicted = np.asarray(p) >= threshold
+    tp = int(np.count_nonzero(actual & predicted))
+    fn = int(np.count_nonzero(actual)) - tp
+    fp = int(np.count_nonzero(predicted)) - tp
+    tn = actual.size - tp - fn - fp
+    return np.array([[tn, fp], [fn, tp]], dtype=np.int64)
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    """numerator / denominator, 0 for an empty denominator (sklearn's zero_division=0)."""
+    return numerator / denominator if denominator else 0.0
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """The counts and rates of predicting class 1 when p >= `threshold`."""
+
+    threshold: float
+    confusion: np.ndarray  # [[TN, FP], [FN, TP]]
+
+    @property
+    def tn(self) -> int:
+        return int(self.confusion[0, 0])
+
+    @property
+    def fp(self) -> int:
+        return int(self.confusion[0, 1])
+
+    @property
+    def fn(self) -> int:
+        return int(self.confusion[1, 0])
+
+    @property
+    def tp(self) -> int:
+        return int(self.confusion[1, 1])
+
+    @property
+    def false_positive_rate(self) -> float:
+        return self.fp / max(self.fp + self.tn, 1)
+
+    @property
+    def true_positive_rate(self) -> float:
+        """Also class 1's recall."""
+        return self.tp / max(self.tp + self.fn, 1)
+
+    @property
+    def precision(self) -> float:
+        """Class 1's precision, TP / (TP + FP); 0 when nothing is predicted as class 1."""
+        return _ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        """Class 1's recall, TP / (TP + FN); 0 when the split has no class 1 points."""
+        return _ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def accuracy(self) -> float:
+        total = int(self.confusion.sum())
+        return (self.tn + self.tp) / total if total else math.nan
+
+    @property
+    def rates(self) -> tuple[float, float]:
+        """(false positive rate, true positive rate): the point on the ROC curve."""
+        return (self.false_positive_rate, self.true_positive_rate)
 
 
 @dataclass(frozen=True)
 class SplitMetrics:
-    """Metrics of one split at one decision threshold."""
+    """Fast metrics of one split at one decision threshold (see the module)."""
 
+    labels: np.ndarray  # 0/1 ints
+    probabilities: np.ndarray  # p(class 1) of each point
+    threshold: float
     loss: float
     auc: float
     accuracy: float
     misclassification: float
-    report: dict[str, Any]
-    report_text: str
-    confusion: np.ndarray
+    confusion: np.ndarray  # [[TN, FP], [FN, TP]] at `threshold`
     fpr: np.ndarray
     tpr: np.ndarray
     thresholds: np.ndarray
-    probabilities: np.ndarray
+
+    @property
+    def is_full(self) -> bool:
+        return False
+
+    def operating_point(self, threshold: float | None = None) -> OperatingPoint:
+        """Counts and rates at `threshold` (default: this result's), from the same probabilities."""
+        if threshold is None or threshold == self.threshold:
+            return OperatingPoint(self.threshold, self.confusion)
+        return OperatingPoint(
+            threshold, confusion_counts(self.labels, self.probabilities, threshold)
+        )
+
+    def full(self) -> FullSplitMetrics:
+        """These metrics with the classification report added (full mode); no new forward."""
+        fields = {name: getattr(self, name) for name in SplitMetrics.__dataclass_fields__}
+        return FullSplitMetrics(**fields)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form written to metrics.json (without the curves)."""
+        """The JSON form written to metrics.json (without the curves; the report in full mode)."""
+        report = {"report": self.report} if isinstance(self, FullSplitMetrics) else {}
         return {
             "loss": self.loss,
             "auc": self.auc,
             "accuracy": self.accuracy,
             "misclassification": self.misclassification,
-            "report": self.report,
+            **report,
             "confusion": self.confusion.tolist(),
         }
 
-    def operating_point(self, threshold: float) -> tuple[float, float]:
-        """(false positive rate, true positive rate) of predicting 1 when p >= threshold."""
-        (tn, fp), (fn, tp) = self.confusion
-        return (fp / max(fp + tn, 1), tp / max(tp + fn, 1))
+
+@dataclass(frozen=True)
+class FullSplitMetrics(SplitMetrics):
+    """Full mode: the fast metrics plus sklearn's classification report at the threshold.
+
+    The report, its text and the per-class arrays are computed on first use and then kept.
+    """
+
+    @property
+    def is_full(self) -> bool:
+        return True
+
+    def full(self) -> FullSplitMetrics:
+        return self
+
+    @cached_property
+    def report(self) -> dict[str, Any]:
+        """`classification_report(..., output_dict=True)`: per class, accuracy and averages."""
+        return _classification_report(self.labels, self._predicted, output_dict=True)
+
+    @cached_property
+    def report_text(self) -> str:
+        """`classification_report(..., digits=4)` as report.txt and the Metrics view show it."""
+        return _classification_report(self.labels, self._predicted, digits=4)
+
+    @property
+    def precision(self) -> np.ndarray:
+        """Precision of class 0 and class 1, as the report gives them."""
+        return self._per_class("precision")
+
+    @property
+    def recall(self) -> np.ndarray:
+        return self._per_class("recall")
+
+    @property
+    def f1(self) -> np.ndarray:
+        return self._per_class("f1-score")
+
+    @property
+    def support(self) -> np.ndarray:
+        """Points of class 0 and class 1 in the split."""
+        return self._per_class("support").astype(np.int64)
+
+    @property
+    def _predicted(self) -> np.ndarray:
+        return (self.probabilities >= self.threshold).astype(int)
+
+    def _per_class(self, key: str) -> np.ndarray:
+        return np.array([self.report[name][key] for name in CLASS_NAMES], dtype=float)
+
+
+def _classification_report(y: np.ndarray, predicted: np.ndarray, **kwargs: Any) -> Any:
+    # imported where it is used, as in datasets.make_points: it is slow to import
+    import sklearn
+    from sklearn.metrics import classification_report
+
+    # Inputs are ours and already checked: skip sklearn's parameter validation.
+    with sklearn.config_context(skip_parameter_validation=True):
+        return classification_report(
+            y, predicted, labels=[0, 1], target_names=list(CLASS_NAMES), zero_division=0, **kwargs
+        )
+
+
+def _roc(y: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """(AUC, fpr, tpr, thresholds); NaN and the chance line with one class or a NaN/inf p."""
+    if np.unique(y).size != 2 or not np.all(np.isfinite(p)):
+        fpr, tpr, thresholds = (array.copy() for array in _CHANCE)
+        return math.nan, fpr, tpr, thresholds
+    import sklearn
+    from sklearn.metrics import auc, roc_curve
+
+    # Checked above: skipping sklearn's validation saves time every frame.
+    with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+        fpr, tpr, thresholds = roc_curve(y, p)
+        area = auc(fpr, tpr)  # what roc_auc_score computes for two classes, from this curve
+    return float(area), fpr, tpr, thresholds
+
+
+def split_metrics(
+    y: np.ndarray,
+    p: np.ndarray,
+    logit: np.ndarray,
+    loss: str,
+    threshold: float,
+    *,
+    full: bool = False,
+) -> SplitMetrics:
+    """Score probabilities `p` (logits `logit`) against 0/1 labels `y` at `threshold`."""
+    y = np.asarray(y).astype(int)
+    p = np.asarray(p)
+    confusion = confusion_counts(y, p, threshold)
+    # the count of right predictions is exact, so this equals np.mean(predicted == y)
+    accuracy = float(confusion[0, 0] + confusion[1, 1]) / y.size if y.size else math.nan
+    auc, fpr, tpr, thresholds = _roc(y, p)
+    with np.errstate(all="ignore"):
+        loss_of_split = loss_value(loss, p, y, logit)
+    metrics = SplitMetrics(
+        labels=y,
+        probabilities=p,
+        threshold=threshold,
+        loss=loss_of_split,
+        auc=auc,
+        accuracy=accuracy,
+        misclassification=1.0 - accuracy,
+        confusion=confusion,
+        fpr=fpr,
+        tpr=tpr,
+        thresholds=thresholds,
+    )
+    return metrics.full() if full else metrics
 
 
 @dataclass(frozen=True)
 class Metrics:
+    """Both splits' metrics at one threshold, fast or full."""
+
     train: SplitMetrics
     test: SplitMetrics
     threshold: float
 
+    @property
+    def is_full(self) -> bool:
+        return self.train.is_full and self.test.is_full
+
+    def split(self, name: str) -> SplitMetrics:
+        if name not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, not {name!r}")
+        return self.train if name == "train" else self.test
+
+    def full(self) -> Metrics:
+        """Full mode for both splits (this object when it already is)."""
+        if self.is_full:
+            return self
+        return Metrics(self.train.full(), self.test.full(), self.threshold)
+
     def report_text(self) -> str:
         """Both splits' classification reports, as report.txt holds them."""
-        return f"train\n{self.train.report_text}\ntest\n{self.test.report_text}"
+        train, test = self.train.full(), self.test.full()
+        return f"train\n{train.report_text}\ntest\n{test.report_text}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,46 +305,6 @@ class Metrics:
             "train": self.train.to_dict(),
             "test": self.test.to_dict(),
         }
-
-
-def split_metrics(
-    y: np.ndarray, p: np.ndarray, logit: np.ndarray, loss: str, threshold: float
-) -> SplitMetrics:
-    """Score probabilities `p` against 0/1 labels `y` with sklearn.metrics."""
-    # imported where it is used, as in datasets.make_points: it is slow to import
-    from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score, roc_curve
-
-    y = np.asarray(y).astype(int)
-    predicted = (p >= threshold).astype(int)
-    both_classes = np.unique(y).size == 2
-    if both_classes and np.all(np.isfinite(p)):
-        auc = float(roc_auc_score(y, p))
-        fpr, tpr, thresholds = roc_curve(y, p)
-    else:  # AUC is undefined with one class present, or with a diverged network
-        auc, fpr, tpr, thresholds = (
-            math.nan,
-            np.array([0.0, 1.0]),
-            np.array([0.0, 1.0]),
-            np.array([np.inf, 0.0]),
-        )
-    names = ["class 0", "class 1"]
-    kwargs = {"labels": [0, 1], "target_names": names, "zero_division": 0}
-    accuracy = float(np.mean(predicted == y))
-    with np.errstate(all="ignore"):
-        loss_of_split = loss_value(loss, p, y, logit)
-    return SplitMetrics(
-        loss=loss_of_split,
-        auc=auc,
-        accuracy=accuracy,
-        misclassification=1.0 - accuracy,
-        report=classification_report(y, predicted, output_dict=True, **kwargs),
-        report_text=classification_report(y, predicted, digits=4, **kwargs),
-        confusion=confusion_matrix(y, predicted, labels=[0, 1]),
-        fpr=fpr,
-        tpr=tpr,
-        thresholds=thresholds,
-        probabilities=p,
-    )
 
 
 def evaluate_weights(
@@ -118,22 +317,21 @@ def evaluate_weights(
     activation: str,
     loss: str,
     threshold: float,
+    full: bool = True,
 ) -> Metrics:
-    """Metrics of a weight dict (e.g. a snapshot's) on the given splits."""
+    """Metrics of a weight dict (e.g. a snapshot's) on the given splits: one forward a split."""
     splits = []
     for x, y in ((x_train, y_train), (x_test, y_test)):
         a, p = forward_layers(weights, x, activation)[-1]
-        splits.append(split_metrics(y, p[:, 0], a[:, 0], loss, threshold))
+        splits.append(split_metrics(y, p[:, 0], a[:, 0], loss, threshold, full=full))
     return Metrics(train=splits[0], test=splits[1], threshold=threshold)
 
 
-def evaluate(trainer: Trainer) -> Metrics:
-    return evaluate_setup(trainer.weights(), trainer.data, trainer.config)
-
-
-def evaluate_setup(weights: Mapping[str, np.ndarray], data: Dataset, config: Config) -> Metrics:
+def evaluate_setup(
+    weights: Mapping[str, np.ndarray], data: Dataset, config: Config, *, full: bool = True
+) -> Metrics:
     """Metrics of `weights` on both splits of `data`, with `config`'s activation, loss and
-    threshold (a window or a sweep that holds a snapshot rather than a trainer)."""
+    threshold (a trainer, a window's frame or a sweep's row)."""
     return evaluate_weights(
         weights,
         data.x_train,
@@ -143,4 +341,5 @@ def evaluate_setup(weights: Mapping[str, np.ndarray], data: Dataset, config: Con
         activation=config.activation,
         loss=config.loss,
         threshold=config.threshold,
+        full=full,
     )

@@ -79,7 +79,6 @@ from typing import Any
 import numpy as np
 
 from .config import Config, ConfigError, field_names
-from .network import forward_layers, loss_value
 from .trainer import Trainer
 
 #: The metrics of a row, in the order of the CSV columns.
@@ -585,42 +584,21 @@ def independent_run(config: Config) -> RunResult:
 
 
 def measure(trainer: Trainer) -> RunResult:
-    """The sweep's numbers of the trainer's current weights, equal to `trainer.evaluate()`'s.
-
-    `evaluate()` also builds classification reports, confusion matrices and ROC curves, which
-    take ~25 ms a call; this computes only what a row shows, with the same calls, so the numbers
-    are identical (tests/test_sweep.py holds them to that).
-    """
-    from sklearn.metrics import roc_auc_score
-
-    config, data = trainer.config, trainer.data
-    weights = trainer.weights()
-    splits = []
-    for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test)):
-        a, p = forward_layers(weights, x, config.activation)[-1]
-        p, logit = p[:, 0], a[:, 0]
-        y = np.asarray(y).astype(int)
-        predicted = (p >= config.threshold).astype(int)
-        if np.unique(y).size == 2 and np.all(np.isfinite(p)):
-            auc = float(roc_auc_score(y, p))
-        else:
-            auc = math.nan
-        accuracy = float(np.mean(predicted == y))
-        with np.errstate(all="ignore"):
-            loss = loss_value(config.loss, p, y, logit)
-        splits.append((auc, accuracy, 1.0 - accuracy, loss))
-    (train_auc, train_acc, train_mis, train_loss), (test_auc, test_acc, test_mis, _) = splits
+    """The sweep's numbers of the trainer's current weights: `trainer.evaluate()`'s fast mode
+    (no classification reports), so they equal the full evaluation's bit for bit."""
+    metrics = trainer.evaluate(full=False)
+    train, test = metrics.train, metrics.test
     return RunResult(
-        config=config,
+        config=trainer.config,
         iteration=trainer.iteration,
         diverged_at=trainer.diverged_at,
-        train_auc=train_auc,
-        train_accuracy=train_acc,
-        train_misclassification=train_mis,
-        test_auc=test_auc,
-        test_accuracy=test_acc,
-        test_misclassification=test_mis,
-        final_loss=train_loss,
+        train_auc=train.auc,
+        train_accuracy=train.accuracy,
+        train_misclassification=train.misclassification,
+        test_auc=test.auc,
+        test_accuracy=test.accuracy,
+        test_misclassification=test.misclassification,
+        final_loss=train.loss,
         seconds=trainer.seconds,
     )
 

@@ -14,7 +14,9 @@ import numpy as np
 
 from .config import Config, ConfigError
 from .datasets import Dataset, load_dataset
+from .files import load_weights
 from .history import COLUMNS, History, HistoryArrays
+from .metrics import Metrics, evaluate_setup
 from .network import Layout, Pass, initial_parameters
 from .optimizers import OPTIMIZERS
 
@@ -164,8 +166,6 @@ class Trainer:
         self.layout = Layout(config.hidden, self.data.x_train.shape[1])
         self.record_every = self._record_every = record_every
         if initial_weights is None and config.init_weights:
-            from .files import load_weights
-
             initial_weights = load_weights(config.init_weights)
         if initial_weights is not None:
             try:
@@ -578,11 +578,10 @@ class Trainer:
             weights_after=_read_only(self.weights()),
         )
 
-    def evaluate(self):
-        """Metrics of the current weights on train and test (see `nnviz.core.metrics`)."""
-        from .metrics import evaluate
-
-        return evaluate(self)
+    def evaluate(self, *, full: bool = True) -> Metrics:
+        """Metrics of the current weights on train and test (see `nnviz.core.metrics`): with the
+        classification reports (`full`, for the CLI and report.txt), or only the fast ones."""
+        return evaluate_setup(self.weights(), self.data, self.config, full=full)
 
 
 def _copied_sampler_state(state: dict | None) -> dict | None:

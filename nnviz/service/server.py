@@ -22,7 +22,7 @@ from typing import Any
 
 from ..core import Trainer, TrainingDiverged
 from ..core.explain import explain_step
-from ..core.files import write_run
+from ..core.run_files import write_run
 from ..core.replay import ReplayRecorder, resume_state
 from ..core.session import load_session_bytes, save_session
 from .protocol import (

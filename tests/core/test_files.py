@@ -16,8 +16,9 @@ from nnviz import Config, ConfigError, Trainer
 from nnviz.core import FileFormatError, load_weights, save_weights
 from nnviz.core import files as files_module
 from nnviz.core.datasets import load_points_csv
-from nnviz.core.files import atomic_write, load_history_csv, read_npz, write_run
+from nnviz.core.files import atomic_write, load_history_csv, read_npz
 from nnviz.core.network import Layout
+from nnviz.core.run_files import write_run
 
 RUN_FILES = [
     "config.json",
