@@ -12,10 +12,10 @@ from sklearn.metrics import classification_report, confusion_matrix
 import nnviz.gui  # noqa: F401  (binds pyqtgraph to PySide6)
 from nnviz import Config, Trainer
 from nnviz.core import predict_proba
-from nnviz.core.metrics import split_metrics
+from nnviz.core.metrics import confusion_counts, evaluate_setup
 from nnviz.gui import style
 from nnviz.gui.frame import Frame, make_frame
-from nnviz.gui.views.metrics_view import REPORT_HZ, MetricsView, confusion_counts
+from nnviz.gui.views.metrics_view import REPORT_HZ, MetricsView
 
 SIZE = (450, 350)
 
@@ -81,14 +81,14 @@ def test_counts_are_sklearns_confusion_matrix(qtbot, run):
 def test_moving_the_threshold_moves_the_matrix(qtbot, run):
     _, _, trained = run
     view = _shown(qtbot)
-    probabilities = None
     previous = None
     for threshold in (0.1, 0.5, 0.9):
         frame = _with_threshold(trained, threshold)
         view.show_frame(frame)
-        if probabilities is None:
-            probabilities = view.probabilities["test"]
-        assert view.probabilities["test"] is probabilities  # same weights: not recomputed
+        # the same weights give the same probabilities; only the threshold moved
+        np.testing.assert_array_equal(
+            frame.metrics.test.probabilities, trained.metrics.test.probabilities
+        )
         counts = view.counts("test")
         np.testing.assert_array_equal(counts, _sklearn(frame, "test")[0])
         if previous is not None:  # a higher threshold predicts class 1 less often
@@ -108,10 +108,9 @@ def test_report_is_sklearns_for_the_chosen_split(qtbot, run):
     qtbot.waitUntil(view.report_is_current)
     assert view.report_split() == "test"
     assert view.report_text() == _sklearn(trained, "test")[1]
-    # the same text as the metrics the CLI writes (nnviz.core.metrics.split_metrics)
-    p = predict_proba(trained.snapshot.weights, trained.data.x_test, "sigmoid")
-    metrics = split_metrics(trained.data.y_test, p, p, "sse", 0.5)
-    assert view.report_text() == metrics.report_text.rstrip()
+    # the same text as the metrics the CLI writes (nnviz.core.metrics' full mode)
+    metrics = evaluate_setup(trained.snapshot.weights, trained.data, trained.config)
+    assert view.report_text() == metrics.test.report_text.rstrip()
     view.set_report_split("train")
     qtbot.waitUntil(view.report_is_current)
     assert view.report_text() == _sklearn(trained, "train")[1]

@@ -1,8 +1,8 @@
 """The confusion matrices (train and test) and sklearn's classification report, at the threshold.
 
-Counts are NumPy sums over the frame's predictions, every frame (about 0.1 ms for both splits).
-The text report comes from `sklearn.metrics.classification_report`, which costs about 5 ms a
-split, so it is computed for the chosen split only, only while the report is visible, and at most
+Everything comes from the frame's metrics (`nnviz.core.metrics`): the counts from its fast mode,
+every frame, and the text report from its full mode, which costs about 10 ms a split. So the
+report is computed for the chosen split only, only while the report is visible, and at most
 `REPORT_HZ` times a second; a timer brings it up to date with the newest frame once frames stop,
 and `flush_report()` does so at once (before a picture is taken).
 """
@@ -10,55 +10,24 @@ and `flush_report()` does so at once (before a picture is taken).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 
 import numpy as np
-import sklearn
 from PySide6 import QtCore, QtGui, QtWidgets
-from sklearn.metrics import classification_report
 
-from ...core import predict_proba
+from ...core.metrics import SPLITS
 from .. import style
 from ..frame import Frame
 
 #: The classification report is recomputed at most this many times a second.
 REPORT_HZ = 5.0
-CLASS_NAMES = ("class 0", "class 1")
 #: The cells' names by (actual, predicted).
 CELL_NAMES = (("TN", "FP"), ("FN", "TP"))
-SPLITS = ("train", "test")
 #: The report's widest line, in characters (sklearn's layout with digits=4).
 REPORT_COLUMNS = 53
 MIN_REPORT_POINTS = 6.5
 BACKGROUND = (255, 255, 255)
 GRID_LINE = (200, 200, 200)
 MUTED = (110, 110, 110)
-
-
-def confusion_counts(y: np.ndarray, p: np.ndarray, threshold: float) -> np.ndarray:
-    """[[TN, FP], [FN, TP]] of predicting class 1 when p >= threshold, as sklearn orders them."""
-    actual = np.asarray(y).astype(bool)
-    predicted = np.asarray(p) >= threshold
-    tp = int(np.count_nonzero(actual & predicted))
-    fn = int(np.count_nonzero(actual)) - tp
-    fp = int(np.count_nonzero(predicted)) - tp
-    tn = actual.size - tp - fn - fp
-    return np.array([[tn, fp], [fn, tp]], dtype=np.int64)
-
-
-def report_text(y: np.ndarray, p: np.ndarray, threshold: float) -> str:
-    """sklearn's classification report of predicting class 1 when p >= threshold."""
-    predicted = (np.asarray(p) >= threshold).astype(int)
-    # Inputs are ours and already checked: skip sklearn's parameter validation.
-    with sklearn.config_context(skip_parameter_validation=True):
-        return classification_report(
-            np.asarray(y).astype(int),
-            predicted,
-            labels=[0, 1],
-            target_names=list(CLASS_NAMES),
-            digits=4,
-            zero_division=0,
-        )
 
 
 def _fitting(metrics: QtGui.QFontMetrics, width: float, texts: list[str]) -> str:
@@ -324,8 +293,6 @@ class MetricsView(QtWidgets.QWidget):
         layout.addWidget(self.report)
 
         self.frame: Frame | None = None
-        self.probabilities: dict[str, np.ndarray] = {}
-        self._cache_key: tuple | None = None
         self._report_frame: Frame | None = None  # the frame the report text shows
         self._report_split = ""
         self._report_time = -1.0
@@ -337,13 +304,9 @@ class MetricsView(QtWidgets.QWidget):
 
     def show_frame(self, frame: Frame) -> None:
         self.frame = frame
-        self._predict(frame)
-        data, threshold = frame.data, frame.threshold
-        for split, y in (("train", data.y_train), ("test", data.y_test)):
-            self.matrices[split].set_counts(
-                confusion_counts(y, self.probabilities[split], threshold)
-            )
-        text = f"threshold {threshold:.2f}"
+        for split in SPLITS:
+            self.matrices[split].set_counts(frame.metrics.split(split).confusion)
+        text = f"threshold {frame.threshold:.2f}"
         if self.threshold_label.text() != text:
             self.threshold_label.setText(text)
         self._schedule_report()
@@ -375,21 +338,6 @@ class MetricsView(QtWidgets.QWidget):
 
     # -- internals -------------------------------------------------------------------------
 
-    def _predict(self, frame: Frame) -> None:
-        """p(class 1) for both splits, recomputed only when the weights or the data change
-        (a threshold change reuses them)."""
-        weights: Mapping[str, np.ndarray] = frame.snapshot.weights
-        key = (weights, frame.data, frame.config.activation)
-        if self._cache_key is not None and all(a is b for a, b in zip(key, self._cache_key)):
-            return
-        self._cache_key = key
-        data, activation = frame.data, frame.config.activation
-        with np.errstate(all="ignore"):
-            self.probabilities = {
-                "train": predict_proba(weights, data.x_train, activation),
-                "test": predict_proba(weights, data.x_test, activation),
-            }
-
     def _schedule_report(self) -> None:
         if self.report_is_current() or not self.report.isVisible():
             return  # showEvent brings a hidden report up to date
@@ -406,8 +354,7 @@ class MetricsView(QtWidgets.QWidget):
         if frame is None or self.report_is_current():
             return
         split = self.report_split()
-        y = frame.data.y_train if split == "train" else frame.data.y_test
-        text = report_text(y, self.probabilities[split], frame.threshold).rstrip()
+        text = frame.metrics.split(split).full().report_text.rstrip()
         if text != self.report.toPlainText():
             self.report.setPlainText(text)
         self._report_frame, self._report_split = frame, split
