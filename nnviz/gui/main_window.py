@@ -104,8 +104,8 @@ class MainWindow(QMainWindow):
         self.redraws = 0
 
         self.state = AppState(config, dataset or load_dataset(config), self)
-        self.thread = TrainingThread()
-        self.training = TrainingController(self.state, self.thread, self)
+        self.training_thread = TrainingThread()
+        self.training = TrainingController(self.state, self.training_thread, self)
         self.controls = ControlPanel()
         self.config_edits = ConfigEditController(self.state, self.training, self.controls, self)
         self.network_view = NetworkView()
@@ -117,18 +117,18 @@ class MainWindow(QMainWindow):
         self.explain_panel = ExplainPanel()
         self.experiments_panel = ExperimentsPanel()
         self.explain = ExplainController(
-            self.state, self.thread, self.explain_panel, self.network_view, self
+            self.state, self.training_thread, self.explain_panel, self.network_view, self
         )
-        self.replay = ReplayController(self.state, self.thread, self)
+        self.replay = ReplayController(self.state, self.training_thread, self)
         self.replay_bar = ReplayBar(self.state, self.replay)
         self.replay_bar.set_frame_renderer(self._render_past)
         self.weights = WeightEditController(
-            self.state, self.thread, partial(ask_weight_value, self), self
+            self.state, self.training_thread, partial(ask_weight_value, self), self
         )
         self.node_maps = NodeMapController(self.state, self.boundary_view, self)
         self.files = FileController(
             self.state,
-            self.thread,
+            self.training_thread,
             self.training,
             self.config_edits,
             self.weights,
@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
 
         self.controls.set_config(config, preset)
         self.experiments_panel.set_base_config(config)
-        self.thread.start()
+        self.training_thread.start()
         self.training.start_run(config, self.state.dataset)
         self._restore_geometry()
 
@@ -332,7 +332,7 @@ class MainWindow(QMainWindow):
             self.addAction(action)
 
     def _connect(self) -> None:
-        state, thread, training = self.state, self.thread, self.training
+        state, thread, training = self.state, self.training_thread, self.training
         thread.snapshot_ready.connect(training.on_snapshot_ready)
         thread.failed.connect(training.on_failed)
         thread.process_died.connect(training.on_failed)
@@ -387,8 +387,7 @@ class MainWindow(QMainWindow):
         )
 
     def _render_past(self, point: ReplayPoint) -> QImage:
-        """A picture of the views at a kept state, for the replay export."""
-        self.state.draw_past(point)
+        """A picture of the views at a kept state (the replay bar has drawn it), for export."""
         self.metrics_view.flush_report()
         return self.views_area.grab().toImage()
 
@@ -504,7 +503,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         self.experiments_panel.shutdown()
-        self.thread.stop()
+        self.training_thread.stop()
         event.accept()
 
 

@@ -193,7 +193,7 @@ class ReplayBar(QtWidgets.QWidget):
         paths = []
         try:
             for number, point in enumerate(points, start=1):
-                image = renderer(point)
+                image = self._render(renderer, point)
                 path = folder / f"replay_{number:04d}_iteration_{point.iteration}.png"
                 data = png_bytes(image)
                 paths.append(atomic_write(path, lambda handle, data=data: handle.write(data)))
@@ -224,7 +224,7 @@ class ReplayBar(QtWidgets.QWidget):
             raise FileFormatError("the replay is empty: there is nothing to export")
 
         def frame(point: ReplayPoint) -> np.ndarray:
-            image = renderer(point)
+            image = self._render(renderer, point)
             if image.width() > max_width:
                 image = image.scaledToWidth(
                     max_width, QtCore.Qt.TransformationMode.SmoothTransformation
@@ -259,6 +259,11 @@ class ReplayBar(QtWidgets.QWidget):
         if self._renderer is None:
             raise FileFormatError("no frame renderer is set: the window supplies one")
         return self._renderer
+
+    def _render(self, renderer: FrameRenderer, point: ReplayPoint) -> QtGui.QImage:
+        """Draw `point` in the views, holding off live snapshots, and picture it."""
+        self.state.draw_past(point)
+        return renderer(point)
 
     def _export_points(self, points: Sequence[ReplayPoint] | None) -> list[ReplayPoint]:
         store = self.state.replay

@@ -29,7 +29,7 @@ def window(qtbot, settings):
     qtbot.waitExposed(win)
     yield win
     win.close()
-    assert not win.thread.isRunning()
+    assert not win.training_thread.isRunning()
 
 
 def drawn_at(iteration: int):
@@ -49,9 +49,9 @@ def image_array(image: QImage) -> np.ndarray:
 
 
 def test_opens_with_the_seed_preset_drawn_untrained(window):
-    assert window.snapshot.iteration == 0
+    assert window.state.newest.iteration == 0
     assert window.config == Config.preset("seed")
-    assert window.windowTitle().startswith("nnviz")
+    assert window.windowTitle() == "Watch a neural network learn"  # Qt appends " — nnviz"
     assert "iteration 0 / 20,000" in window.status.text()
 
 
@@ -60,25 +60,25 @@ def test_step_adds_one_iteration_with_the_cores_weights(qtbot, window):
     reference = Trainer(Config.preset("seed"))
     reference.step(1)
     for name, array in reference.weights().items():
-        np.testing.assert_array_equal(window.snapshot.weights[name], array)
+        np.testing.assert_array_equal(window.state.newest.weights[name], array)
 
 
 def test_reset_restores_bit_identical_initial_weights(qtbot, window):
-    initial = {k: v.copy() for k, v in window.snapshot.weights.items()}
+    initial = {k: v.copy() for k, v in window.state.newest.weights.items()}
     window.step_count.setValue(50)
     run_command(qtbot, window, window.step_n_action.trigger, 50)
     run_command(qtbot, window, window.reset_action.trigger, 0)
     for name, array in initial.items():
-        np.testing.assert_array_equal(window.snapshot.weights[name], array)
+        np.testing.assert_array_equal(window.state.newest.weights[name], array)
 
 
 def test_a_data_change_resets_training(qtbot, window):
     run_command(qtbot, window, window.step_action.trigger, 1)
     run_command(qtbot, window, lambda: window.controls.editor("noise").setValue(0.1), 0)
     assert window.config.noise == 0.1
-    assert window.snapshot.iteration == 0
+    assert window.state.newest.iteration == 0
     run_command(qtbot, window, window.step_action.trigger, 1)  # the new run trains
-    assert window.dataset.x_train.shape == (750, 2)
+    assert window.state.dataset.x_train.shape == (750, 2)
 
 
 def test_a_learning_rate_change_applies_live(qtbot, window):
@@ -92,7 +92,7 @@ def test_a_learning_rate_change_applies_live(qtbot, window):
     reference.update_config(reference.config.replace(learning_rate=0.5))
     reference.step(1)
     for name, array in reference.weights().items():
-        np.testing.assert_array_equal(window.snapshot.weights[name], array)
+        np.testing.assert_array_equal(window.state.newest.weights[name], array)
 
 
 def test_boundary_and_roc_change_with_training(qtbot, window):
@@ -145,12 +145,12 @@ def test_divergence_stops_with_a_visible_message(qtbot, settings):
         with qtbot.waitSignal(
             win.frame_drawn,
             timeout=TIMEOUT,
-            check_params_cb=lambda _: win.snapshot.diverged_at is not None,
+            check_params_cb=lambda _: win.state.newest.diverged_at is not None,
         ):
             win.play()
         assert win.banner.isVisible()
         assert "diverged" in win.banner.text() and "learning rate" in win.banner.text()
-        assert all(np.all(np.isfinite(w)) for w in win.snapshot.weights.values())
+        assert all(np.all(np.isfinite(w)) for w in win.state.newest.weights.values())
     finally:
         win.close()
 
@@ -159,12 +159,12 @@ def test_closing_mid_training_stops_the_thread(qtbot, settings):
     win = MainWindow(Config.preset("seed", iterations=10_000_000), settings)
     win.show()
     with qtbot.waitSignal(
-        win.frame_drawn, timeout=TIMEOUT, check_params_cb=lambda it: it > 0 and win.playing
+        win.frame_drawn, timeout=TIMEOUT, check_params_cb=lambda it: it > 0 and win.state.playing
     ):
         win.play()
     win.close()
-    assert not win.thread.isRunning()
-    assert not win.thread._process.is_alive()
+    assert not win.training_thread.isRunning()
+    assert not win.training_thread._process.is_alive()
 
 
 def test_rapid_play_pause_step_reset_cycles(qtbot, window):
@@ -181,7 +181,7 @@ def test_rapid_play_pause_step_reset_cycles(qtbot, window):
         actions[cycle % len(actions)].trigger()
         QApplication.processEvents()
     run_command(qtbot, window, window.reset_action.trigger, 0)
-    assert window.thread.isRunning()
+    assert window.training_thread.isRunning()
 
 
 def test_settings_remember_the_configuration(qtbot, settings):
@@ -237,7 +237,7 @@ def test_a_dead_training_process_is_reported_and_closing_does_not_hang(qtbot, wi
     import signal
 
     qtbot.waitUntil(lambda: window.process_ready, timeout=TIMEOUT)
-    os.kill(window.thread._process.pid, signal.SIGKILL)
+    os.kill(window.training_thread._process.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: "stopped unexpectedly" in window.banner.text(), timeout=TIMEOUT)
     for _ in range(500):  # commands to a dead process must neither block nor raise
         window.step_action.trigger()

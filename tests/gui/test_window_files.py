@@ -24,11 +24,11 @@ def test_a_reopened_session_trains_on_bit_identically(qtbot, window, tmp_path):
     trainer.step(300)
     save_session(tmp_path / "run.nnviz", trainer)
     assert window.files.open_session(tmp_path / "run.nnviz")
-    assert window.snapshot.iteration == 300 and window.config == config
+    assert window.state.newest.iteration == 300 and window.config == config
     step_to(qtbot, window, 310, 10)
     trainer.step(10)
     for name, array in trainer.weights().items():
-        np.testing.assert_array_equal(window.snapshot.weights[name], array)
+        np.testing.assert_array_equal(window.state.newest.weights[name], array)
     assert str((tmp_path / "run.nnviz").resolve()) in window.files.recent
 
 
@@ -44,7 +44,7 @@ def test_saving_a_session_from_the_window_round_trips(qtbot, window, tmp_path):
     reopened = load_session(tmp_path / "saved.nnviz")
     assert reopened.iteration == 25
     for name, array in reopened.weights().items():
-        np.testing.assert_array_equal(window.snapshot.weights[name], array)
+        np.testing.assert_array_equal(window.state.newest.weights[name], array)
 
 
 @pytest.mark.parametrize("content", [b"", b"not a zip", b"PK\x03\x04truncated"])
@@ -54,26 +54,26 @@ def test_a_broken_session_is_refused_and_changes_nothing(qtbot, window, tmp_path
     bad.write_bytes(content)
     assert not window.files.open_session(bad)
     assert "bad.nnviz" in window.banner.text()
-    assert window.snapshot.iteration == 5 and window.config == Config.preset("seed")
+    assert window.state.newest.iteration == 5 and window.config == Config.preset("seed")
 
 
 def test_importing_weights_checks_the_architecture(qtbot, window, tmp_path):
     other = Trainer(Config(hidden=(8,)))
     save_weights(tmp_path / "wide.npz", other.weights())
-    assert not window.files.import_weights(tmp_path / "wide.npz")
+    assert not window.weights.import_weights(tmp_path / "wide.npz")
     assert "2-8-1" in window.banner.text() and "2-5-1" in window.banner.text()
     fitting = Trainer(Config(weight_seed=7))
     save_weights(tmp_path / "fits.json", fitting.weights())
     with qtbot.waitSignal(window.frame_drawn, timeout=TIMEOUT):
-        assert window.files.import_weights(tmp_path / "fits.json")
+        assert window.weights.import_weights(tmp_path / "fits.json")
     for name, array in fitting.weights().items():
-        np.testing.assert_array_equal(window.snapshot.weights[name], array)
+        np.testing.assert_array_equal(window.state.newest.weights[name], array)
 
 
 def test_view_exports_have_the_asked_size_and_content(qtbot, window, tmp_path):
     step_to(qtbot, window, 500, 500)
     for name in ("network", "loss", "boundary", "roc"):
-        area = window.view_area(name)
+        area = window.files.views[name]()
         one = QImage(str(window.files.export_view(name, tmp_path / f"{name}.png")))
         two = QImage(str(window.files.export_view(name, tmp_path / f"{name}2.png", scale=2)))
         assert (one.width(), one.height()) == (area.width(), area.height())
@@ -98,18 +98,20 @@ def test_view_exports_have_the_asked_size_and_content(qtbot, window, tmp_path):
 def test_data_exports_reopen_equal(qtbot, window, tmp_path):
     step_to(qtbot, window, 40, 40)
     files = window.files
-    files._guarded(save_weights, tmp_path / "w.npz", window.snapshot.weights)
-    files._guarded(save_weights, tmp_path / "w.json", window.snapshot.weights)
+    assert files.guarded(files.export_weights, tmp_path / "w.npz")
+    assert files.guarded(files.export_weights, tmp_path / "w.json")
     for path in (tmp_path / "w.npz", tmp_path / "w.json"):
         for name, array in load_weights(path).items():
-            np.testing.assert_array_equal(window.snapshot.weights[name], array)
+            np.testing.assert_array_equal(window.state.newest.weights[name], array)
     report = files.export_report(tmp_path / "report.txt").read_text()
     assert "weighted avg" in report and "iteration 40" in report
 
 
 def test_export_all_matches_the_cli_layout(qtbot, window, tmp_path):
     step_to(qtbot, window, 30, 30)
-    with qtbot.waitSignal(window.thread.done_reported, timeout=TIMEOUT):  # all run files written
+    with qtbot.waitSignal(  # the training process reports the run files written
+        window.files.status, timeout=TIMEOUT, check_params_cb=lambda text: "wrote" in text
+    ) as report:
         window.files.export_all(tmp_path / "all")
     names = {p.name for p in (tmp_path / "all").iterdir()}
     expected = {
@@ -128,13 +130,14 @@ def test_export_all_matches_the_cli_layout(qtbot, window, tmp_path):
         for kind in ("png", "svg")
     }
     assert expected <= names
+    assert report.args[0] == f"wrote {len(names)} files to {tmp_path / 'all'}"
     assert json.loads((tmp_path / "all" / "metrics.json").read_text())["iterations"] == 30
 
 
 def test_an_unwritable_export_shows_a_message_and_leaves_nothing(qtbot, window, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file, not a folder")
-    window.files._guarded(window.files.export_view, "roc", blocker / "roc.png")
+    assert not window.files.guarded(window.files.export_view, "roc", blocker / "roc.png")
     assert "cannot write" in window.banner.text()
     assert not any(p.name.endswith(".part") for p in tmp_path.rglob("*"))
 
@@ -154,7 +157,7 @@ def test_dropping_a_csv_trains_on_its_points(qtbot, window, tmp_path):
     )
     window.dropEvent(event)  # what Qt calls when a file is dropped on the window
     assert window.config.dataset == "csv" and window.config.csv_path == str(points)
-    assert len(window.dataset.x_train) + len(window.dataset.x_test) == 60
+    assert len(window.state.dataset.x_train) + len(window.state.dataset.x_test) == 60
 
 
 @pytest.mark.slow

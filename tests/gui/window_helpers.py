@@ -11,4 +11,4 @@ def step_to(qtbot, window, iteration: int, count: int) -> None:
     with qtbot.waitSignal(
         window.frame_drawn, timeout=TIMEOUT, check_params_cb=lambda drawn: drawn == iteration
     ):
-        window.thread.send("step", count)
+        window.training.step(count)

@@ -1,4 +1,4 @@
-"""Explain mode, replay, weight edits, node maps and live metrics, wired in the real window."""
+"""Explain mode, replay, weight edits, node maps, live metrics and experiments in the real window."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from nnviz.gui.frame import GRID_SIZE
 
 def test_explain_mode_steps_through_the_next_iteration(qtbot, window):
     step_to(qtbot, window, 7, 7)
-    panel = window.inspection.explain_panel
-    window.inspection.explain_action.setChecked(True)
+    panel = window.explain_panel
+    window.explain_action.setChecked(True)
     qtbot.waitUntil(lambda: panel.step is not None, timeout=TIMEOUT)
     assert panel.step.iteration == 7
-    assert window.inspection.explain_dock.isVisible()
+    assert window.explain_dock.isVisible()
     panel.next_action.trigger()
     assert panel.current_view is not None
     first = panel.step
@@ -29,54 +29,53 @@ def test_explain_mode_steps_through_the_next_iteration(qtbot, window):
     reference = Trainer(Config.preset("seed"))
     reference.step(8)
     for name, array in reference.weights().items():
-        np.testing.assert_array_equal(window.snapshot.weights[name], array)
-    window.inspection.explain_action.setChecked(False)
-    assert not window.inspection.explain_dock.isVisible()
+        np.testing.assert_array_equal(window.state.newest.weights[name], array)
+    window.explain_action.setChecked(False)
+    assert not window.explain_dock.isVisible()
 
 
 def test_replay_shows_a_past_state_and_resumes_from_it(qtbot, window):
     step_to(qtbot, window, 2000, 2000)
-    bar = window.inspection.replay_bar
     live_image = np.array(window.boundary_view.image.image, copy=True)
-    bar.select_iteration(10)
-    point = bar.selected_point()
+    window.replay.select_iteration(10)
+    point = window.state.replayed
     assert point is not None and point.iteration == 10
-    assert window.shown.iteration == 10 and window.snapshot.iteration == 2000
+    assert window.state.shown.iteration == 10 and window.state.newest.iteration == 2000
     assert np.abs(window.boundary_view.image.image - live_image).max() > 0.2
     with qtbot.waitSignal(
         window.frame_drawn, timeout=TIMEOUT, check_params_cb=lambda drawn: drawn == 10
     ):
-        bar.resume_requested.emit(point)
+        window.replay.resume()
     reference = Trainer(Config.preset("seed"))
     reference.step(10)
     for name, array in reference.weights().items():
-        np.testing.assert_array_equal(window.snapshot.weights[name], array)
+        np.testing.assert_array_equal(window.state.newest.weights[name], array)
 
 
 def test_an_edited_weight_is_where_training_continues(qtbot, window):
     step_to(qtbot, window, 3, 3)
     with qtbot.waitSignal(window.frame_drawn, timeout=TIMEOUT):
-        window.inspection.set_weight("W2", (1, 0), 2.5)
-    assert window.snapshot.weights["W2"][1, 0] == 2.5
+        assert window.weights.set_weight("W2", (1, 0), 2.5)
+    assert window.state.newest.weights["W2"][1, 0] == 2.5
     step_to(qtbot, window, 4, 1)
-    assert window.snapshot.weights["W2"][1, 0] != 2.5  # and training moved it on
+    assert window.state.newest.weights["W2"][1, 0] != 2.5  # and training moved it on
 
 
 def test_hovering_a_node_shows_its_map_in_the_boundary_view(qtbot, window):
     step_to(qtbot, window, 500, 500)
-    inspection, frame = window.inspection, window.frame
-    inspection._on_network_node_hovered((1, 2))
+    frame = window.state.frame
+    window.node_maps.on_node_hovered((1, 2))
     expected = node_output_grid(frame.snapshot.weights, "sigmoid", 1, 2, frame.extent, GRID_SIZE)
     np.testing.assert_allclose(window.boundary_view.image.image, expected, rtol=1e-6)
-    inspection._on_network_node_hovered(None)
+    window.node_maps.on_node_hovered(None)
     np.testing.assert_array_equal(window.boundary_view.image.image, frame.probabilities)
 
 
 def test_metrics_follow_the_threshold(qtbot, window):
     step_to(qtbot, window, 1000, 1000)
-    window.inspection.metrics_action.trigger()
-    assert window.inspection.metrics_dock.isVisible()
-    metrics = window.inspection.metrics_view
+    window.metrics_action.trigger()
+    assert window.metrics_dock.isVisible()
+    metrics = window.metrics_view
     before = metrics.counts("test").copy()
     assert before.sum() == 250
     window.controls.editor("threshold").setValue(0.9)
@@ -85,9 +84,9 @@ def test_metrics_follow_the_threshold(qtbot, window):
 
 
 def test_an_experiments_row_loads_into_the_main_view(qtbot, window):
-    panel = window.inspection.experiments_panel
-    window.inspection.experiments_action.trigger()
-    assert window.inspection.experiments_dock.isVisible()
+    panel = window.experiments_panel
+    window.experiments_action.trigger()
+    assert window.experiments_dock.isVisible()
     chosen = Config.preset("seed", hidden=(3,), iterations=500)
     with qtbot.waitSignal(window.frame_drawn, timeout=TIMEOUT):
         panel.config_chosen.emit(chosen)
