@@ -1,7 +1,9 @@
 """Training configuration: one frozen, validated record shared by the CLI, the API and the window.
 
 Field names are the CLI's flag names in snake_case, so `--learning-rate 0.5` and
-`Config(learning_rate=0.5)` mean the same thing.
+`Config(learning_rate=0.5)` mean the same thing. Each field carries a `FieldSpec` (help, range,
+group, what a change costs) next to its default; validation, the `nnviz` flags (nnviz.flags) and the
+control panel are all built from it, so a range or a help text is written once and agrees everywhere.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -19,9 +22,26 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 LOSSES = ("sse", "mse", "bce")
 INITS = ("uniform", "xavier", "he")
 OPTIMIZERS = ("gd", "momentum", "adam")
+#: The datasets nnviz draws itself (samples, noise and data_seed mean nothing for a CSV file).
+GENERATED = tuple(name for name in DATASETS if name != "csv")
 
-#: Fields that can change while training runs without resetting the network.
-LIVE_FIELDS = frozenset({"learning_rate", "momentum", "l1", "l2", "threshold", "iterations"})
+#: The groups fields are shown in, in this order.
+GROUPS = ("Data", "Network", "Training")
+SEED_MAX = 2**32 - 1  # numpy's RandomState and scikit-learn accept seeds up to this
+SAMPLES_MAX = 1_000_000
+WIDTH_MAX = 4096
+LAYERS_MAX = 8
+
+Kind = Literal["choice", "int", "float", "layers", "path"]
+#: What changing a field costs: "live" applies to the running network, "network" starts a new
+#: network on the same points, "data" draws new points and starts a new network.
+Effect = Literal["live", "network", "data"]
+
+EFFECT_TEXT = {
+    "live": "Applies to the running network at once.",
+    "network": "Changing it starts a new network.",
+    "data": "Changing it draws new points and starts a new network.",
+}
 
 
 class ConfigError(ValueError):
@@ -31,41 +51,357 @@ class ConfigError(ValueError):
         self.field = name
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{name} = {value!r} is not allowed: {allowed}")
+        super().__init__(f"{name} = {_shown(value)} is not allowed: {allowed}")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one Config field is described, checked, offered as a flag and edited in the panel.
+
+    `low`/`high` bound numbers (and layer widths); an open bound excludes the value itself.
+    `step` is the editors' increment (`log_step`: a tenth of the value's order of magnitude).
+    `special` names the lowest value (batch_size 0 is "full batch"). `used_if` is (field, values):
+    the field matters only while that other field has one of those values.
+    """
+
+    label: str
+    help: str
+    group: str
+    effect: Effect
+    kind: Kind
+    low: float = 0
+    high: float = 0
+    open_low: bool = False
+    open_high: bool = False
+    choices: tuple[str, ...] = ()
+    step: float = 1
+    log_step: bool = False
+    special: str | None = None
+    used_if: tuple[str, tuple[str, ...]] | None = None
+    suffixes: tuple[str, ...] = ()
+
+    @property
+    def live(self) -> bool:
+        return self.effect == "live"
+
+    def allowed(self) -> str:
+        """The rule in words, as ConfigError, `--help` and the tooltips say it."""
+        if self.kind == "choice":
+            return f"one of {', '.join(self.choices)}"
+        if self.kind == "int":
+            return f"an integer from {int(self.low)} to {int(self.high)}"
+        if self.kind == "float":
+            left, right = "([("[not self.open_low], ")]"[not self.open_high]
+            return f"a finite number in {left}{self.low:g}, {self.high:g}{right}"
+        if self.kind == "layers":
+            return (
+                f"1 to {LAYERS_MAX} hidden layers of {int(self.low)} to {int(self.high)} "
+                "neurons, such as 8,4"
+            )
+        return "a file path, or nothing"
+
+    def in_range(self, number: float) -> bool:
+        above = number > self.low if self.open_low else number >= self.low
+        below = number < self.high if self.open_high else number <= self.high
+        return above and below
+
+    def clean(self, name: str, value: Any) -> Any:
+        """`value` as the field stores it (float for floats, a tuple of ints for layers, str or
+        None for paths); raises ConfigError naming `name` when it breaks the rule."""
+        value = _plain(value)
+        if self.kind == "choice":
+            if not isinstance(value, str) or value not in self.choices:
+                raise ConfigError(name, value, self.allowed())
+            return value
+        if self.kind == "int":
+            if not _is_int(value) or not self.in_range(value):
+                raise ConfigError(name, value, self.allowed())
+            return value
+        if self.kind == "float":
+            return self._clean_float(name, value)
+        if self.kind == "layers":
+            return self._clean_layers(name, value)
+        return _clean_path(name, value, self.allowed())
+
+    def _clean_float(self, name: str, value: Any) -> float:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ConfigError(name, value, self.allowed())
+        try:
+            number = float(value) + 0.0  # + 0.0 turns -0.0 into 0.0, which numpy accepts as a scale
+        except OverflowError:  # an int too large for a float
+            raise ConfigError(name, value, self.allowed()) from None
+        if not math.isfinite(number) or not self.in_range(number):
+            raise ConfigError(name, value, self.allowed())
+        return number
+
+    def _clean_layers(self, name: str, value: Any) -> tuple[int, ...]:
+        layers = tuple(_plain(width) for width in _as_hidden(value))
+        if not layers:
+            raise ConfigError(name, layers, "at least one hidden layer")
+        if len(layers) > LAYERS_MAX:
+            raise ConfigError(name, layers, f"at most {LAYERS_MAX} hidden layers")
+        for width in layers:
+            if not _is_int(width) or not self.in_range(width):
+                low, high = int(self.low), int(self.high)
+                raise ConfigError(
+                    name, layers, f"layer widths that are integers from {low} to {high}"
+                )
+        return layers
+
+
+def _describe(default: Any, **spec: Any) -> Any:
+    """A dataclass field with its FieldSpec in the metadata, so the description sits by the default."""
+    return field(default=default, metadata={"spec": FieldSpec(**spec)})
+
+
+_SEED = {"kind": "int", "low": 0, "high": SEED_MAX}
 
 
 @dataclass(frozen=True)
 class Config:
     """Everything that determines a training run. The defaults are the article's published setup."""
 
-    dataset: str = "moons"
-    csv_path: str | None = None
-    samples: int = 1000
-    noise: float = 0.2
-    data_seed: int = 4242
-    test_size: float = 0.25
-    split_seed: int = 42
-    hidden: tuple[int, ...] = (5,)
-    activation: str = "sigmoid"
-    loss: str = "sse"
-    init: str = "uniform"
-    init_range: float = 0.1
-    weight_seed: int = 4242
-    optimizer: str = "gd"
-    learning_rate: float = 0.1
-    batch_size: int = 0
-    momentum: float = 0.9
-    l1: float = 0.0
-    l2: float = 0.0
-    iterations: int = 20000
-    threshold: float = 0.5
-    init_weights: str | None = field(default=None)
+    dataset: str = _describe(
+        "moons",
+        label="Dataset",
+        help="The two-class point set: moons (the article's), circles, xor, gauss, spiral, "
+        "or csv for your own points.",
+        group="Data",
+        effect="data",
+        kind="choice",
+        choices=DATASETS,
+    )
+    csv_path: str | None = _describe(
+        None,
+        label="CSV file",
+        help="A CSV file with the header x1,x2,label and labels 0 or 1.",
+        group="Data",
+        effect="data",
+        kind="path",
+        used_if=("dataset", ("csv",)),
+        suffixes=("csv",),
+    )
+    samples: int = _describe(
+        1000,
+        label="Samples",
+        help="How many points to generate, train and test together.",
+        group="Data",
+        effect="data",
+        kind="int",
+        low=8,
+        high=SAMPLES_MAX,
+        step=50,
+        used_if=("dataset", GENERATED),
+    )
+    noise: float = _describe(
+        0.2,
+        label="Noise",
+        help="Standard deviation of the noise added to the generated points.",
+        group="Data",
+        effect="data",
+        kind="float",
+        low=0.0,
+        high=10.0,
+        step=0.05,
+        used_if=("dataset", GENERATED),
+    )
+    data_seed: int = _describe(
+        4242,
+        label="Data seed",
+        help="Seed of the point generator: the same seed gives the same points.",
+        group="Data",
+        effect="data",
+        used_if=("dataset", GENERATED),
+        **_SEED,
+    )
+    test_size: float = _describe(
+        0.25,
+        label="Test size",
+        help="Share of the points held out for testing (train_test_split's test_size).",
+        group="Data",
+        effect="data",
+        kind="float",
+        low=0.0,
+        high=1.0,
+        open_low=True,
+        open_high=True,
+        step=0.05,
+    )
+    split_seed: int = _describe(
+        42,
+        label="Split seed",
+        help="Seed of train_test_split: which points go to the test set.",
+        group="Data",
+        effect="data",
+        **_SEED,
+    )
+    hidden: tuple[int, ...] = _describe(
+        (5,),
+        label="Hidden layers",
+        help="The hidden layers and the neurons in each, such as 5 or 8,4.",
+        group="Network",
+        effect="network",
+        kind="layers",
+        low=1,
+        high=WIDTH_MAX,
+    )
+    activation: str = _describe(
+        "sigmoid",
+        label="Activation",
+        help="Activation of the hidden units. The output unit is always a sigmoid.",
+        group="Network",
+        effect="network",
+        kind="choice",
+        choices=ACTIVATIONS,
+    )
+    loss: str = _describe(
+        "sse",
+        label="Loss",
+        help="sse: 1/2 sum (y - p)^2 (the article's); mse: mean (y - p)^2; "
+        "bce: mean binary cross-entropy.",
+        group="Training",
+        effect="network",
+        kind="choice",
+        choices=LOSSES,
+    )
+    init: str = _describe(
+        "uniform",
+        label="Init scheme",
+        help="How the initial weights are drawn: uniform in [-r, r] (the article's), "
+        "Xavier/Glorot uniform, or He normal. Biases start at zero.",
+        group="Network",
+        effect="network",
+        kind="choice",
+        choices=INITS,
+    )
+    init_range: float = _describe(
+        0.1,
+        label="Init range r",
+        help="r of the uniform initialisation: weights start in [-r, r].",
+        group="Network",
+        effect="network",
+        kind="float",
+        low=0.0,
+        high=100.0,
+        open_low=True,
+        step=0.05,
+        used_if=("init", ("uniform",)),
+    )
+    weight_seed: int = _describe(
+        4242,
+        label="Weight seed",
+        help="Seed of the initial weights and of mini-batch shuffling.",
+        group="Network",
+        effect="network",
+        **_SEED,
+    )
+    optimizer: str = _describe(
+        "gd",
+        label="Optimizer",
+        help="gd: plain gradient descent (the article's); momentum; adam.",
+        group="Training",
+        effect="network",
+        kind="choice",
+        choices=OPTIMIZERS,
+    )
+    learning_rate: float = _describe(
+        0.1,
+        label="Learning rate",
+        help="Step size eta of each update.",
+        group="Training",
+        effect="live",
+        kind="float",
+        low=0.0,
+        high=1e6,
+        open_low=True,
+        step=0.01,
+        log_step=True,
+    )
+    batch_size: int = _describe(
+        0,
+        label="Batch size",
+        help="Points per update. 0 (full batch, the article's) or any size at least the "
+        "training set uses every training point.",
+        group="Training",
+        effect="network",
+        kind="int",
+        low=0,
+        high=SAMPLES_MAX,
+        special="full batch",
+    )
+    momentum: float = _describe(
+        0.9,
+        label="Momentum",
+        help="Momentum coefficient mu of the momentum optimizer.",
+        group="Training",
+        effect="live",
+        kind="float",
+        low=0.0,
+        high=1.0,
+        open_high=True,
+        step=0.05,
+        used_if=("optimizer", ("momentum",)),
+    )
+    l1: float = _describe(
+        0.0,
+        label="L1",
+        help="L1 penalty l1 * sum |w| on the weights (not the biases).",
+        group="Training",
+        effect="live",
+        kind="float",
+        low=0.0,
+        high=1e3,
+        step=0.0001,
+    )
+    l2: float = _describe(
+        0.0,
+        label="L2",
+        help="L2 penalty l2/2 * sum w^2 on the weights (not the biases).",
+        group="Training",
+        effect="live",
+        kind="float",
+        low=0.0,
+        high=1e3,
+        step=0.0001,
+    )
+    iterations: int = _describe(
+        20000,
+        label="Iterations",
+        help="Training stops by itself after this many iterations.",
+        group="Training",
+        effect="live",
+        kind="int",
+        low=0,
+        high=100_000_000,
+        step=1000,
+    )
+    threshold: float = _describe(
+        0.5,
+        label="Threshold",
+        help="Predict class 1 when p >= threshold; moves the ROC operating point.",
+        group="Training",
+        effect="live",
+        kind="float",
+        low=0.0,
+        high=1.0,
+        step=0.01,
+    )
+    init_weights: str | None = _describe(
+        None,
+        label="Initial weights",
+        help="Start from weights saved as .npz or .json instead of drawing them.",
+        group="Network",
+        effect="network",
+        kind="path",
+        suffixes=("npz", "json"),
+    )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(_plain(v) for v in _as_hidden(self.hidden)))
         for f in fields(self):
-            object.__setattr__(self, f.name, _plain(getattr(self, f.name)))
-        _validate(self)
+            spec = f.metadata["spec"]
+            object.__setattr__(self, f.name, spec.clean(f.name, getattr(self, f.name)))
+        if self.dataset == "csv" and not self.csv_path:
+            raise ConfigError("csv_path", self.csv_path, "a CSV file path when dataset is csv")
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> Config:
@@ -113,6 +449,13 @@ def field_names() -> tuple[str, ...]:
     return tuple(f.name for f in fields(Config))
 
 
+#: Every field's description, in the order of the fields.
+FIELDS: dict[str, FieldSpec] = {f.name: f.metadata["spec"] for f in fields(Config)}
+#: Fields that can change while training runs without resetting the network.
+LIVE_FIELDS = frozenset(name for name, spec in FIELDS.items() if spec.effect == "live")
+#: Fields whose change needs new points (and so a new network).
+DATA_FIELDS = frozenset(name for name, spec in FIELDS.items() if spec.effect == "data")
+
 PRESETS: dict[str, dict[str, Any]] = {
     # The article's published numbers: noise 0.2, 5 sigmoid units, lr 0.1, 20000 iterations.
     "seed": {},
@@ -146,7 +489,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def _as_hidden(value: Any) -> tuple[int, ...]:
+def _as_hidden(value: Any) -> tuple[Any, ...]:
     if isinstance(value, str):
         parts = [p.strip() for p in value.split(",") if p.strip()]
         try:
@@ -159,6 +502,16 @@ def _as_hidden(value: Any) -> tuple[int, ...]:
         return tuple(value)
     except TypeError:
         raise ConfigError("hidden", value, "a sequence of layer widths such as (8, 4)") from None
+
+
+def _clean_path(name: str, value: Any, allowed: str) -> str | None:
+    """A path as text; an empty path means no file, as an empty line edit does."""
+    if value is None:
+        return None
+    path = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if not isinstance(path, str):
+        raise ConfigError(name, value, allowed)
+    return path or None
 
 
 def _plain(value: Any) -> Any:
@@ -176,65 +529,13 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(name, value, f"one of {', '.join(choices)}")
-
-
-def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
-    if not _is_int(value) or value < low or (high is not None and value > high):
-        bound = f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
-        raise ConfigError(name, value, bound)
-
-
-def _check_float(
-    name: str,
-    value: Any,
-    low: float,
-    high: float,
-    *,
-    open_low: bool = False,
-    open_high: bool = False,
-) -> None:
-    ok = _is_number(value)
-    if ok:
-        ok = (value > low if open_low else value >= low) and (
-            value < high if open_high else value <= high
-        )
-    if not ok:
-        left = "(" if open_low else "["
-        right = ")" if open_high else "]"
-        raise ConfigError(name, value, f"a finite number in {left}{low:g}, {high:g}{right}")
-
-
-def _validate(c: Config) -> None:
-    _check_choice("dataset", c.dataset, DATASETS)
-    if c.dataset == "csv" and not c.csv_path:
-        raise ConfigError("csv_path", c.csv_path, "a CSV file path when dataset is csv")
-    _check_int("samples", c.samples, 8, 1_000_000)
-    _check_float("noise", c.noise, 0.0, 10.0)
-    _check_int("data_seed", c.data_seed, 0, 2**32 - 1)
-    _check_float("test_size", c.test_size, 0.0, 1.0, open_low=True, open_high=True)
-    _check_int("split_seed", c.split_seed, 0, 2**32 - 1)
-    if not c.hidden:
-        raise ConfigError("hidden", c.hidden, "at least one hidden layer")
-    for width in c.hidden:
-        if not _is_int(width) or not 1 <= width <= 4096:
-            raise ConfigError("hidden", c.hidden, "layer widths that are integers from 1 to 4096")
-    _check_choice("activation", c.activation, ACTIVATIONS)
-    _check_choice("loss", c.loss, LOSSES)
-    _check_choice("init", c.init, INITS)
-    _check_float("init_range", c.init_range, 0.0, 100.0, open_low=True)
-    _check_int("weight_seed", c.weight_seed, 0, 2**32 - 1)
-    _check_choice("optimizer", c.optimizer, OPTIMIZERS)
-    _check_float("learning_rate", c.learning_rate, 0.0, 1e6, open_low=True)
-    _check_int("batch_size", c.batch_size, 0)
-    _check_float("momentum", c.momentum, 0.0, 1.0, open_high=True)
-    _check_float("l1", c.l1, 0.0, 1e3)
-    _check_float("l2", c.l2, 0.0, 1e3)
-    _check_int("iterations", c.iterations, 0, 100_000_000)
-    _check_float("threshold", c.threshold, 0.0, 1.0)
+def _shown(value: Any) -> str:
+    """repr, but an integer too long to read (or even to print: Python caps int-to-str at 4300
+    digits) is named by its size."""
+    if isinstance(value, tuple):
+        inner = ", ".join(_shown(item) for item in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if _is_int(value) and value.bit_length() > 128:
+        digits = int(math.log10(abs(value))) + 1
+        return f"<{'negative ' * (value < 0)}integer of about {digits} digits>"
+    return repr(value)
