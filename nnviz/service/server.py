@@ -22,8 +22,8 @@ from typing import Any
 
 from ..core import Trainer, TrainingDiverged
 from ..core.explain import explain_step
-from ..core.run_files import write_run
 from ..core.replay import ReplayRecorder, resume_state
+from ..core.run_files import write_run
 from ..core.session import load_session_bytes, save_session
 from .protocol import (
     Command,
@@ -121,19 +121,24 @@ class TrainingServer:
                     self.send()
 
     def handle(self, command: Command) -> None:
-        """Carry out one command; a failure is replied as `Failed`, never raised."""
+        """Carry out one command; a failure is replied as `Failed`, never raised.
+
+        A failed command leaves training as it was (a failed save does not pause it); the
+        snapshot sent after `Failed` tells the window what that is.
+        """
         name = type(command).__name__
         try:
             handler = self._handlers.get(type(command))
             if handler is None:
                 raise ValueError(f"unknown command {command!r}")
             handler(command)
+            return
         except (TrainingDiverged, ValueError, OSError) as error:  # messages meant for the user
-            self.playing = False
             self.reply(Failed(name, str(error)))
         except Exception as error:  # report it; the process must keep serving
-            self.playing = False
             self.reply(Failed(name, f"{name} failed: {_describe(error)}"))
+        if self._trainer is not None:
+            self.send()
 
     def train_for_a_while(self) -> None:
         """One chunk of training while playing (or a wait for the next slow-motion beat)."""

@@ -150,12 +150,16 @@ def test_save_session_confirms_with_the_path_and_the_file_reopens(server, tmp_pa
     assert (reopened.run, reopened.snapshot.iteration) == (2, 12)
 
 
-def test_a_session_that_cannot_be_written_fails_with_a_message(server, tmp_path):
+def test_a_session_that_cannot_be_written_fails_and_training_goes_on(server, tmp_path):
     configured(server)
+    server.handle(Play())
+    assert server.read().playing
     (tmp_path / "a file").write_text("not a folder")
     server.handle(SaveSession(str(tmp_path / "a file" / "run.nnviz")))
     reply = server.read()
     assert isinstance(reply, Failed) and reply.command == "SaveSession"
+    after = server.read()  # the state after the failure, for the window
+    assert isinstance(after, SnapshotReply) and after.playing
 
 
 def test_write_run_lists_the_files_it_wrote(server, tmp_path):

@@ -43,6 +43,7 @@ class ConfigEditController(QObject):
         super().__init__(parent)
         self.state, self.training, self.panel = state, training, panel
         self._pending: set[str] = set()  # edits the core refused, kept for the next one
+        self._loading = False
         state.network_changed.connect(self._on_state_network_changed)
 
     def edit(self, name: str) -> bool:
@@ -65,7 +66,11 @@ class ConfigEditController(QObject):
         self.panel.clear_errors()
         self._pending.clear()
         self.panel.set_config(config, preset)
-        return self._apply(config, "dataset")
+        self._loading = True  # the panel shows `config` already, with its preset's name
+        try:
+            return self._apply(config, "dataset")
+        finally:
+            self._loading = False
 
     def load_preset(self, name: str) -> bool:
         return self.load(Config.preset(name), name)
@@ -103,5 +108,5 @@ class ConfigEditController(QObject):
 
     @Slot()
     def _on_state_network_changed(self) -> None:
-        if not self._pending:  # never overwrite a refused edit the user is still fixing
+        if not (self._pending or self._loading):  # never overwrite an edit being fixed
             self.panel.set_config(self.state.config)

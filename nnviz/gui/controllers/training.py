@@ -78,6 +78,7 @@ class TrainingController(QObject):
         self.client.send(Play())
 
     def pause(self) -> None:
+        self.state.set_playing(False)
         self.client.send(Pause())
 
     def step(self, count: int = 1) -> None:
