@@ -9,89 +9,46 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .core import PRESETS, Config, ConfigError, DataError, FileFormatError, Trainer
-from .core.config import ACTIVATIONS, DATASETS, INITS, LOSSES, OPTIMIZERS, field_names
+from .core import PRESETS, Config, Trainer
 from .core.run_files import write_run
+from .flags import (
+    USER_ERRORS,
+    Parser,
+    add_config_flags,
+    add_gui_arguments,
+    config_from_args,
+    usage_error,
+)
 
-EXIT_USAGE = 2
 EXIT_DIVERGED = 3
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag prints one line and exits 2 instead of the usage block."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per Config field (snake_case field = --kebab-case flag); unset flags keep the preset."""
-    group = parser.add_argument_group("configuration (flags override --preset)")
-    group.add_argument("--preset", choices=list(PRESETS), help="starting setup (default: seed)")
-    add = group.add_argument
-    add("--dataset", choices=DATASETS, help="moons (the article), circles, xor, gauss, spiral, csv")
-    add("--csv-path", metavar="FILE", help="CSV with header x1,x2,label (labels 0/1)")
-    add("--samples", type=int, help="number of points")
-    add("--noise", type=float, help="noise of the generated points")
-    add("--data-seed", type=int, help="seed of the generated points")
-    add("--test-size", type=float, help="share of points held out for testing, in (0, 1)")
-    add("--split-seed", type=int, help="seed of train_test_split")
-    add("--hidden", help="hidden layer widths, e.g. 5 or 8,4")
-    add("--activation", choices=ACTIVATIONS, help="hidden-layer activation")
-    add("--loss", choices=LOSSES, help="sse (1/2 sum of squares), mse or bce")
-    add("--init", choices=INITS, help="weight initialisation scheme")
-    add("--init-range", type=float, help="r of the uniform init in [-r, r]")
-    add("--weight-seed", type=int, help="seed of the initial weights and of batch shuffling")
-    add("--optimizer", choices=OPTIMIZERS, help="gd, momentum or adam")
-    add("--learning-rate", type=float, help="step size eta")
-    add("--batch-size", type=int, help="0 = full batch (the article's); otherwise mini-batches")
-    add("--momentum", type=float, help="momentum coefficient, in [0, 1)")
-    add("--l1", type=float, help="L1 penalty on weights")
-    add("--l2", type=float, help="L2 penalty on weights")
-    add("--iterations", type=int, help="gradient-descent iterations to run")
-    add("--threshold", type=float, help="decision threshold on p for the class-1 prediction")
-    add("--init-weights", metavar="FILE", help="start from weights saved as .npz or .json")
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 1280x800") from None
-    if not (320 <= width <= 8000 and 240 <= height <= 8000):
-        raise argparse.ArgumentTypeError(f"{text!r} is outside 320x240 to 8000x8000")
-    return width, height
-
-
-def config_from_args(args: argparse.Namespace) -> Config:
-    """The preset with every flag the user gave applied on top."""
-    overrides = {
-        name: getattr(args, name) for name in field_names() if getattr(args, name, None) is not None
-    }
-    return Config.preset(args.preset or "seed", **overrides)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+def build_parser() -> Parser:
+    parser = Parser(
         prog="nnviz",
         description="Watch a from-scratch NumPy neural network learn. "
         "With no subcommand, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"nnviz {__version__}")
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
-    train = commands.add_parser("train", help="train headless and write the results to a folder")
-    _add_config_flags(train)
+    commands = parser.add_subparsers(
+        dest="command", parser_class=Parser, title="commands", metavar="COMMAND"
+    )
+    train = commands.add_parser(
+        "train",
+        help="train headless and write the results to a folder",
+        description="Train one configuration without a window, print its metrics and "
+        "classification report, and with --out write the run to a folder.",
+    )
     train.add_argument("--out", metavar="DIR", help="folder for config, metrics, weights, history")
     train.add_argument(
         "--no-plots", action="store_true", help="with --out: skip the four pictures (no Qt needed)"
     )
-    gui = commands.add_parser("gui", help="open the window (the default)")
-    _add_config_flags(gui)
-    gui.add_argument("session", nargs="?", help="a session file to open")
-    gui.add_argument("--train", type=int, metavar="N", help="train N iterations after opening")
-    gui.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window after --train")
-    gui.add_argument("--quit", action="store_true", help="exit after --train and --screenshot")
-    gui.add_argument("--window-size", type=_size, metavar="WxH", help="window size, e.g. 1280x800")
+    add_config_flags(train)
+    gui = commands.add_parser(
+        "gui", help="open the window (the default)", description="Open the nnviz window."
+    )
+    add_gui_arguments(gui)
+    add_config_flags(gui)
     _add_sweep_parser(commands)
     return parser
 
@@ -154,9 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .gui.app import run_gui
 
         return run_gui(args, config_from_args(args))
-    except (ConfigError, DataError, FileFormatError) as error:
-        print(f"nnviz: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    except USER_ERRORS as error:
+        return usage_error("nnviz", error)
 
 
 # -- nnviz sweep -------------------------------------------------------------------------------
@@ -170,13 +126,11 @@ def _add_sweep_parser(commands) -> None:
         help="train one setup over a list of values of one field and tabulate the metrics",
         description="Vary one configuration field, keep the rest, and write sweep.csv and a plot "
         "(sweep.png, sweep.svg). --preset article runs the article's three experiment tables.",
-        conflict_handler="resolve",  # --preset below also accepts "article"
     )
-    _add_config_flags(sweep)
-    sweep.add_argument(
-        "--preset",
-        choices=[*PRESETS, "article"],
-        help="starting setup (default: seed); 'article' runs the article's three tables "
+    add_config_flags(
+        sweep,
+        presets=[*PRESETS, "article"],
+        preset_help="starting setup (default: seed); 'article' runs the article's three tables "
         "(iterations, hidden nodes, learning rate) on the seed setup at 10000 iterations",
     )
     sweep.add_argument(
@@ -205,11 +159,6 @@ def _add_sweep_parser(commands) -> None:
     sweep.add_argument("--out", metavar="DIR", help="folder for the CSV tables and their plots")
 
 
-def _usage_error(message: str) -> int:
-    print(f"nnviz: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def _sweep_progress(progress, stream) -> None:
     stream.write(f"\rsweep: {progress.text()} ")
     stream.flush()
@@ -224,17 +173,19 @@ def run_sweep(args: argparse.Namespace) -> int:
     from .core import sweep as sweeps
 
     if args.jobs == 0:
-        return _usage_error("--jobs must be at least 1 (or -1 for every CPU)")
+        return usage_error("nnviz", "--jobs must be at least 1 (or -1 for every CPU)")
     if args.preset == "article":
         if args.param or args.values is not None:
-            return _usage_error("--preset article runs its own three tables: drop --param/--values")
+            return usage_error(
+                "nnviz", "--preset article runs its own three tables: drop --param/--values"
+            )
         # the seed setup at 10000 iterations ("experiment"), with any flags the user gave
-        base = config_from_args(argparse.Namespace(**{**vars(args), "preset": "experiment"}))
+        base = config_from_args(args, Config.preset("experiment"))
         plan = sweeps.article_tables(base, repeats=args.repeats)
     else:
         if not args.param or args.values is None:
-            return _usage_error(
-                "sweep needs --param FIELD and --values V1,V2,... (or --preset article)"
+            return usage_error(
+                "nnviz", "sweep needs --param FIELD and --values V1,V2,... (or --preset article)"
             )
         param = args.param.strip().replace("-", "_")
         values = sweeps.parse_values(param, args.values)

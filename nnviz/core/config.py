@@ -320,8 +320,7 @@ class Config:
     batch_size: int = _describe(
         0,
         label="Batch size",
-        help="Points per update. 0 (full batch, the article's) or any size at least the "
-        "training set uses every training point.",
+        help="Points per update. 0 is full batch (the article's): every training point at once.",
         group="Training",
         effect="network",
         kind="int",

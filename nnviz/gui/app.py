@@ -6,6 +6,7 @@ import argparse
 import multiprocessing
 import sys
 import time
+from collections.abc import Sequence
 from importlib import resources
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Slot
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from .. import __version__
 from ..core import Config
+from ..flags import USER_ERRORS, config_from_args, config_overrides, gui_parser, usage_error
 from .main_window import MainWindow, stored_config
 
 APP_ID = "io.github.nnviz.nnviz"
@@ -128,7 +130,7 @@ def run_gui(args: argparse.Namespace, config: Config) -> int:
     scripted = args.train is not None
     # A scripted run is reproducible: it neither reads nor overwrites the user's settings.
     settings = None if scripted else QSettings()
-    explicit = any(getattr(args, name, None) is not None for name in config.to_dict())
+    explicit = bool(config_overrides(args))
     if settings is not None and not explicit and args.preset is None:
         config = stored_config(settings) or config
     window = MainWindow(config, settings, preset=args.preset or ("seed" if not explicit else None))
@@ -144,8 +146,14 @@ def run_gui(args: argparse.Namespace, config: Config) -> int:
     return app.exec()
 
 
-def main() -> int:
-    """Entry point of the `nnviz-gui` launcher (no console on Windows)."""
-    from ..cli import main as cli_main
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `nnviz-gui` launcher (no console on Windows): `nnviz gui`'s flags.
 
-    return cli_main(["gui", *sys.argv[1:]])
+    It parses through nnviz.flags, not nnviz.cli, so the window never imports the CLI.
+    """
+    parser = gui_parser("nnviz-gui")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return run_gui(args, config_from_args(args))
+    except USER_ERRORS as error:
+        return usage_error(parser.prog, error)
