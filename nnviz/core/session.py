@@ -37,6 +37,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..version import __version__
 from .config import Config
 from .datasets import Dataset
 from .files import (
@@ -130,7 +131,6 @@ def session_bytes(trainer: Trainer) -> bytes:
 
 
 def _members(trainer: Trainer) -> dict[str, bytes]:
-    from .. import __version__
 
     state = trainer.training_state()
     sampler, checkpoint = state["sampler"], state["checkpoint"]
