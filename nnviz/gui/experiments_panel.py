@@ -236,6 +236,14 @@ class _SortProxy(QtCore.QSortFilterProxyModel):
 # -- the panel -------------------------------------------------------------------------------
 
 
+def release_workers() -> None:
+    """End joblib's idle worker processes: loky keeps them for minutes after a sweep, for the
+    next one, and they must not outlive the window."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
+
+
 class ExperimentsPanel(QtWidgets.QWidget):
     """Choose a sweep, run it with progress and Cancel, and read, sort, copy and export the results.
 
@@ -255,6 +263,7 @@ class ExperimentsPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self._base = Config.preset("seed")
         self._thread: SweepThread | None = None
+        self._started_workers = False  # a sweep ran here: its idle workers end with the panel
         self._results: list[SweepResult] = []
 
         # -- what to run
@@ -445,6 +454,7 @@ class ExperimentsPanel(QtWidgets.QWidget):
         self.progress_bar.setFormat("starting workers…")
         self._show_status("")
         thread.start()
+        self._started_workers = True
         self.sweep_started.emit()
         return True
 
@@ -459,13 +469,17 @@ class ExperimentsPanel(QtWidgets.QWidget):
         return self._thread is not None
 
     def shutdown(self) -> None:
-        """Stop a running sweep and join its thread (the main window's closeEvent calls this)."""
+        """Stop a running sweep, join its thread and end the worker processes of every sweep
+        run here (the main window's closeEvent calls this)."""
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.stop_and_wait()
             self.destroyed.disconnect(thread.stop_and_wait)
             self._set_running(False)
             self.progress_bar.setFormat("stopped")
+        if self._started_workers:
+            release_workers()
+            self._started_workers = False
 
     def results(self) -> list[SweepResult]:
         return list(self._results)

@@ -49,18 +49,20 @@ SPARED = ("Quit", "Close")
 SMALL = Config(hidden=(4,), samples=300, iterations=3000)
 
 
-def child_processes() -> list[int]:
-    """Live processes whose parent is this one (zombies are reaped already: not counted)."""
+def child_processes() -> list[str]:
+    """The command lines of live processes whose parent is this one, except the resource
+    trackers of multiprocessing and loky: they end with this process, whatever the window does."""
     me, children = os.getpid(), []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if int(fields[1]) == me and fields[0] != "Z":
-            children.append(int(entry.name))
+        if int(fields[1]) == me and fields[0] != "Z" and "resource_tracker" not in command:
+            children.append(command)
     return children
 
 
