@@ -539,7 +539,7 @@ def edit_json(good: bytes, member: str, **changes) -> bytes:
         ({"learning_rate": -1}, "config.json in bad.nnviz: learning_rate = -1 is not allowed"),
         ({"hidden": "a,b"}, "config.json in bad.nnviz: hidden = 'a,b' is not allowed"),
         ({"optimizer": "sgd"}, "optimizer = 'sgd' is not allowed"),
-        ({"csv_path": 5}, "csv_path must be a path or null"),
+        ({"csv_path": 5}, "csv_path = 5 is not allowed"),
         (
             {"hidden": [8]},
             "weights.npz in bad.nnviz: weights are for 2-5-1 but the network is 2-8-1",
