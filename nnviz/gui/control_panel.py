@@ -1,16 +1,22 @@
-"""The control panel: one widget per Config field, grouped as Data, Network and Training.
+"""The control panel: one editor per Config field, built from the fields' descriptions.
 
-The panel only reports edits (`field_edited`) and shows messages; the main window decides what a
-change means (live update or reset), so the panel never touches the trainer.
+Labels, tooltips, ranges, steps and group boxes come from `nnviz.core.config.FIELDS`, so the panel
+offers exactly the values Config accepts and a new field appears here by itself. The panel only
+reports edits (`field_edited`) and shows messages; the controllers decide what a change means (live
+update or reset), so the panel never touches the trainer.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+import math
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -18,74 +24,159 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core import PRESETS, Config
-from ..core.config import ACTIVATIONS, DATASETS, INITS, LOSSES, OPTIMIZERS
+from ..core import PRESETS, Config, ConfigError
+from ..core.config import EFFECT_TEXT, FIELDS, GROUPS, LAYERS_MAX, FieldSpec
 
-MAX_SEED = 2**31 - 1
-MAX_LAYERS = 6
-MAX_WIDTH = 64
-
-TIPS = {
-    "preset": "Load a complete setup. 'seed' is the article's published run "
-    "(moons, noise 0.2, 5 sigmoid units, lr 0.1, 20000 iterations).",
-    "dataset": "The two-class point set. 'csv' reads your own x1,x2,label file.",
-    "csv_path": "A CSV file with the header x1,x2,label and labels 0 or 1.",
-    "samples": "How many points to generate (train and test together).",
-    "noise": "Standard deviation of the noise added to the generated points.",
-    "test_size": "Share of the points held out for testing (train_test_split test_size).",
-    "data_seed": "Seed of the point generator: the same seed gives the same points.",
-    "split_seed": "Seed of train_test_split: which points go to the test set.",
-    "hidden": "Hidden layers and the number of neurons in each.",
-    "activation": "Activation of the hidden units. The output unit is always a sigmoid.",
-    "init": "How the initial weights are drawn: uniform in [-r, r] (the article's), "
-    "Xavier/Glorot uniform, or He normal. Biases start at zero.",
-    "init_range": "r of the uniform initialisation: weights start in [-r, r].",
-    "weight_seed": "Seed of the initial weights (and of mini-batch shuffling).",
-    "loss": "sse: 1/2 sum (y - p)^2 (the article's); mse: mean (y - p)^2; "
-    "bce: mean binary cross-entropy.",
-    "optimizer": "gd: plain gradient descent (the article's); momentum; adam.",
-    "learning_rate": "Step size eta of each update. Applies live, without a reset.",
-    "batch_size": "Points per update. 'full batch' uses all training points (the article's).",
-    "momentum": "Momentum coefficient for the momentum optimizer. Applies live.",
-    "l1": "L1 penalty l1 * sum |w| on the weights (not biases). Applies live.",
-    "l2": "L2 penalty l2/2 * sum w^2 on the weights (not biases). Applies live.",
-    "iterations": "Training stops by itself after this many iterations. Applies live.",
-    "threshold": "Predict class 1 when p >= threshold. Moves the ROC operating point; live.",
-}
+#: What the preset box shows when the config is none of the presets.
+CUSTOM = "custom"
+PRESET_TIP = (
+    "Load a complete setup. 'seed' is the article's published run "
+    "(moons, noise 0.2, 5 sigmoid units, lr 0.1, 20000 iterations)."
+)
+_FLOAT_CHARACTERS = set("0123456789.eE+-")
 
 
-def _spin(low: int, high: int, tip: str, special: str | None = None) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setKeyboardTracking(False)
-    box.setAccelerated(True)
-    if special:
-        box.setSpecialValueText(special)
-    box.setToolTip(tip)
-    return box
+def tooltip(spec: FieldSpec) -> str:
+    """The help text, the allowed values and what a change costs, as one tooltip."""
+    allowed = spec.allowed()
+    return f"{spec.help}\nAllowed: {allowed}.\n{EFFECT_TEXT[spec.effect]}"
 
 
-def _double(low: float, high: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(low, high)
-    box.setDecimals(decimals)
-    box.setSingleStep(step)
-    box.setKeyboardTracking(False)
-    box.setToolTip(tip)
-    return box
+class NumberBox(QAbstractSpinBox):
+    """A spin box that holds every int or float a FieldSpec allows, exactly.
 
+    QSpinBox is 32-bit signed (seeds go to 2**32 - 1) and QDoubleSpinBox rounds to at most 323
+    decimals (a float below about 1e-307 loses digits), so either would change values Config
+    accepts. Like pyqtgraph's SpinBox, this one keeps the value in Python: an int or a float, shown
+    as the shortest text that reads back to it (repr). Typed text is committed when editing
+    finishes; text that is not an allowed value (an open bound, a fraction for an integer field) is
+    refused and the box shows its value again.
+    """
 
-def _combo(items, tip: str) -> QComboBox:
-    box = QComboBox()
-    box.addItems(list(items))
-    box.setToolTip(tip)
-    return box
+    valueChanged = Signal(object)  # the new int or float
+
+    def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self._integer = spec.kind in {"int", "layers"}
+        self._kind = int if self._integer else float
+        self._value = self._kind(spec.low)
+        self.setAccelerated(True)
+        if spec.special:
+            self.setSpecialValueText(spec.special)
+        self.editingFinished.connect(self._on_editing_finished)
+        self._show()
+
+    # -- QSpinBox's API ------------------------------------------------------------------------
+
+    def value(self) -> int | float:
+        """The value as the Config field stores it."""
+        return self._value
+
+    def setValue(self, value: float) -> None:
+        """Show `value` (held to the range) and emit valueChanged when it changed."""
+        value = min(max(self._kind(value), self.minimum()), self.maximum())
+        changed = value != self._value
+        self._value = value
+        self._show()
+        if changed:
+            self.valueChanged.emit(value)
+
+    def minimum(self) -> int | float:
+        return self._kind(self.spec.low)
+
+    def maximum(self) -> int | float:
+        return self._kind(self.spec.high)
+
+    def textFromValue(self, value: float) -> str:
+        if self.specialValueText() and value == self.minimum():
+            return self.specialValueText()
+        if self._integer:
+            return str(int(value))
+        return repr(float(value)).removesuffix(".0")
+
+    # -- QAbstractSpinBox's virtual functions --------------------------------------------------
+
+    def validate(self, text: str, position: int) -> object:
+        """Acceptable: an allowed value; Intermediate: could become one; else Invalid."""
+        state = QValidator.State
+        if self.specialValueText() and text == self.specialValueText():
+            return state.Acceptable, text, position
+        characters = set("0123456789+") if self._integer else _FLOAT_CHARACTERS
+        if not set(text.strip()) <= characters:
+            return state.Invalid, text, position
+        ok = self._parse(text) is not None
+        return (state.Acceptable if ok else state.Intermediate), text, position
+
+    def stepBy(self, steps: int) -> None:
+        """Decimal steps that stay readable (0.25 + 0.05 shows 0.3) and stop at an open bound."""
+        value = self._value
+        target = value + steps * self._step_at(value, steps)
+        target = round(target) if self._integer else float(f"{target:.12g}")
+        if target <= self.spec.low:
+            target = value if self.spec.open_low else self.spec.low
+        elif target >= self.spec.high:
+            target = value if self.spec.open_high else self.spec.high
+        self.setValue(target)
+
+    def stepEnabled(self) -> QAbstractSpinBox.StepEnabledFlag:
+        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
+        if self._value < self.maximum():
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        if self._value > self.minimum():
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        return flags
+
+    def sizeHint(self) -> QSize:
+        """Qt's hint plus room for the longest of the range's ends (it cannot print them)."""
+        hint, width = super().sizeHint(), self.fontMetrics().horizontalAdvance
+        special = width(self.specialValueText())  # the one text Qt's hint includes
+        texts = [self.textFromValue(v)[:18] for v in (self.minimum(), self.maximum())]
+        hint.setWidth(hint.width() - special + max(special, *map(width, texts)))
+        return hint
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    # -- inside --------------------------------------------------------------------------------
+
+    def _show(self) -> None:
+        self.lineEdit().setText(self.textFromValue(self._value))
+        self.update()  # the arrows' enabled state follows the value
+
+    @Slot()
+    def _on_editing_finished(self) -> None:
+        number = self._parse(self.lineEdit().text())
+        if number is None:
+            self._show()  # not an allowed value: show the value again
+        else:
+            self.setValue(number)
+
+    def _step_at(self, value: float, steps: int) -> float:
+        if not self.spec.log_step or value <= 0:
+            return self.spec.step
+        exponent = math.floor(math.log10(value)) - 1
+        if steps < 0 and math.isclose(value, 10.0 ** (exponent + 1)):
+            exponent -= 1  # down from 0.1 goes to 0.099, not 0.09
+        return 10.0**exponent
+
+    def _parse(self, text: str) -> int | float | None:
+        """The allowed value `text` names, or None."""
+        text = text.strip()
+        if self.specialValueText() and text == self.specialValueText():
+            return self.minimum()
+        try:
+            number = self._kind(text)
+        except ValueError:
+            return None
+        if not self._integer and not math.isfinite(number):
+            return None
+        return number if self.spec.in_range(number) else None
 
 
 class HiddenLayersEditor(QWidget):
@@ -93,19 +184,20 @@ class HiddenLayersEditor(QWidget):
 
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(3)
         self._remove = QToolButton(text="−", toolTip="Remove the last hidden layer")
         self._add = QToolButton(text="+", toolTip="Add a hidden layer")
-        self._boxes: list[QSpinBox] = []
-        for index in range(MAX_LAYERS):
-            box = _spin(1, MAX_WIDTH, f"Neurons in hidden layer {index + 1}")
+        self._boxes: list[NumberBox] = []
+        for index in range(LAYERS_MAX):
+            box = NumberBox(spec)
+            box.setToolTip(f"Neurons in hidden layer {index + 1}")
             box.valueChanged.connect(self.changed)
             box.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
-            box.setMaximumWidth(34)
+            box.setMaximumWidth(40)
             box.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self._boxes.append(box)
             layout.addWidget(box)
@@ -127,7 +219,10 @@ class HiddenLayersEditor(QWidget):
                 box.setValue(layers[index])
             box.blockSignals(False)
         self._remove.setEnabled(len(layers) > 1)
-        self._add.setEnabled(len(layers) < MAX_LAYERS)
+        self._add.setEnabled(len(layers) < len(self._boxes))
+
+    def width_box(self, index: int) -> NumberBox:
+        return self._boxes[index]
 
     @Slot()
     def _on_add_clicked(self) -> None:
@@ -141,8 +236,56 @@ class HiddenLayersEditor(QWidget):
         self.changed.emit()
 
 
+class PathEditor(QWidget):
+    """A file path: read-only text, … to browse for a file, ✕ for no file."""
+
+    changed = Signal()
+
+    def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.line = QLineEdit(placeholderText="no file", readOnly=True)
+        browse = QToolButton(text="…", toolTip=f"Browse for the {spec.label.lower()}")
+        self.clear_button = QToolButton(text="✕", toolTip="No file")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)
+        layout.addWidget(self.line, 1)
+        layout.addWidget(self.clear_button)
+        layout.addWidget(browse)
+        browse.clicked.connect(self._on_browse_clicked)
+        self.clear_button.clicked.connect(self._on_clear_clicked)
+        self.line.textChanged.connect(self._on_line_text_changed)
+        self._on_line_text_changed("")
+
+    def path(self) -> str | None:
+        return self.line.text() or None
+
+    def set_path(self, path: str | None) -> None:
+        self.line.setText(path or "")
+
+    @Slot()
+    def _on_browse_clicked(self) -> None:
+        patterns = " ".join(f"*.{suffix}" for suffix in self.spec.suffixes)
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.spec.label, "", f"{self.spec.label} ({patterns});;All files (*)"
+        )
+        if path:
+            self.line.setText(path)
+            self.changed.emit()
+
+    @Slot()
+    def _on_clear_clicked(self) -> None:
+        self.line.clear()
+        self.changed.emit()
+
+    @Slot(str)
+    def _on_line_text_changed(self, text: str) -> None:
+        self.clear_button.setEnabled(bool(text))
+
+
 class ControlPanel(QWidget):
-    """Every hyperparameter of the core, with a message line under any value the core rejects."""
+    """Every Config field in its group, with a message line under any value the core rejects."""
 
     field_edited = Signal(str)
     preset_chosen = Signal(str)
@@ -151,71 +294,33 @@ class ControlPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._editors: dict[str, QWidget] = {}
+        self._rows: dict[str, list[QWidget]] = {}  # what to enable or disable with the field
         self._errors: dict[str, QLabel] = {}
+        self._presets = {name: Config.preset(name) for name in PRESETS}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
-        self.preset = _combo(PRESETS, TIPS["preset"])
-        self.preset.setPlaceholderText("custom")
+        self.preset = QComboBox(toolTip=PRESET_TIP)
+        self.preset.addItems([*PRESETS, CUSTOM])
+        self.preset.model().item(len(PRESETS)).setEnabled(False)  # shown, never chosen
         self.preset.activated.connect(self._on_preset_activated)
         top = QFormLayout()
         top.addRow("Preset", self.preset)
         layout.addLayout(top)
 
-        data = self._group(layout, "Data")
-        self._add(data, "dataset", "Dataset", _combo(DATASETS, TIPS["dataset"]))
-        self.csv_path = QLineEdit(placeholderText="choose a CSV file…", toolTip=TIPS["csv_path"])
-        self.csv_path.setReadOnly(True)
-        browse = QPushButton("Browse…", toolTip=TIPS["csv_path"])
-        browse.clicked.connect(self._on_browse_clicked)
-        row = QWidget()
-        row_layout = QHBoxLayout(row)
-        row_layout.setContentsMargins(0, 0, 0, 0)
-        row_layout.addWidget(self.csv_path, 1)
-        row_layout.addWidget(browse)
-        self._add(data, "csv_path", "CSV file", row, editor=self.csv_path)
-        self._add(data, "samples", "Samples", _spin(8, 100_000, TIPS["samples"]))
-        self._add(data, "noise", "Noise", _double(0.0, 10.0, 0.05, 3, TIPS["noise"]))
-        self._add(data, "test_size", "Test size", _double(0.05, 0.95, 0.05, 2, TIPS["test_size"]))
-        self._add(data, "data_seed", "Data seed", _spin(0, MAX_SEED, TIPS["data_seed"]))
-        self._add(data, "split_seed", "Split seed", _spin(0, MAX_SEED, TIPS["split_seed"]))
+        forms = {group: self._group(layout, group) for group in GROUPS}
+        for name, spec in FIELDS.items():
+            self._add(forms[spec.group], name, spec)
         regenerate = QPushButton("Regenerate", toolTip="Draw new points (a new data seed).")
         regenerate.clicked.connect(self.regenerate_requested)
-        data.addRow(regenerate)
-
-        network = self._group(layout, "Network")
-        self.hidden = HiddenLayersEditor()
-        self.hidden.setToolTip(TIPS["hidden"])
-        self._add(network, "hidden", "Hidden layers", self.hidden)
-        self._add(network, "activation", "Activation", _combo(ACTIVATIONS, TIPS["activation"]))
-        self._add(network, "init", "Init scheme", _combo(INITS, TIPS["init"]))
-        self._add(
-            network,
-            "init_range",
-            "Init range r",
-            _double(0.001, 100.0, 0.05, 3, TIPS["init_range"]),
-        )
-        self._add(network, "weight_seed", "Weight seed", _spin(0, MAX_SEED, TIPS["weight_seed"]))
-
-        training = self._group(layout, "Training")
-        self._add(training, "loss", "Loss", _combo(LOSSES, TIPS["loss"]))
-        self._add(training, "optimizer", "Optimizer", _combo(OPTIMIZERS, TIPS["optimizer"]))
-        rate = _double(0.00001, 1000.0, 0.01, 5, TIPS["learning_rate"])
-        rate.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        self._add(training, "learning_rate", "Learning rate", rate)
-        self._add(
-            training,
-            "batch_size",
-            "Batch size",
-            _spin(0, 100_000, TIPS["batch_size"], special="full batch"),
-        )
-        self._add(training, "momentum", "Momentum", _double(0.0, 0.999, 0.05, 3, TIPS["momentum"]))
-        self._add(training, "l1", "L1", _double(0.0, 100.0, 0.0001, 5, TIPS["l1"]))
-        self._add(training, "l2", "L2", _double(0.0, 100.0, 0.0001, 5, TIPS["l2"]))
-        self._add(training, "iterations", "Iterations", _spin(1, 10_000_000, TIPS["iterations"]))
-        self._add(training, "threshold", "Threshold", _double(0.0, 1.0, 0.01, 3, TIPS["threshold"]))
+        forms["Data"].addRow(regenerate)
         layout.addStretch(1)
-        self._editors["dataset"].currentTextChanged.connect(self._update_enabled)
+
+        self.csv_path: QLineEdit = self._editors["csv_path"].line
+        self.hidden: HiddenLayersEditor = self._editors["hidden"]
+        for other in {spec.used_if[0] for spec in FIELDS.values() if spec.used_if}:
+            self._editors[other].currentTextChanged.connect(self._update_enabled)
+        self._update_enabled()
 
     # -- building --------------------------------------------------------------------------
 
@@ -228,15 +333,30 @@ class ControlPanel(QWidget):
         layout.addWidget(box)
         return form
 
-    def _add(
-        self,
-        form: QFormLayout,
-        name: str,
-        label: str,
-        widget: QWidget,
-        editor: QWidget | None = None,
-    ) -> None:
-        editor = editor or widget
+    def _editor(self, name: str, spec: FieldSpec) -> QWidget:
+        """The editor of field `name`, which reports the user's edits."""
+        emit = partial(self._on_editor_edited, name)
+        if spec.kind == "choice":
+            combo = QComboBox()
+            combo.addItems(list(spec.choices))
+            combo.activated.connect(emit)
+            return combo
+        if spec.kind in {"int", "float"}:
+            box = NumberBox(spec)
+            box.valueChanged.connect(emit)
+            return box
+        if spec.kind == "layers":
+            layers = HiddenLayersEditor(spec)
+            layers.changed.connect(emit)
+            return layers
+        path = PathEditor(spec)
+        path.changed.connect(emit)
+        return path
+
+    def _add(self, form: QFormLayout, name: str, spec: FieldSpec) -> None:
+        editor = self._editor(name, spec)
+        tip = tooltip(spec)
+        editor.setToolTip(tip)
         self._editors[name] = editor
         error = QLabel(wordWrap=True)
         error.setStyleSheet("color: #c0392b;")
@@ -246,50 +366,49 @@ class ControlPanel(QWidget):
         column_layout = QVBoxLayout(column)
         column_layout.setContentsMargins(0, 0, 0, 0)
         column_layout.setSpacing(1)
-        column_layout.addWidget(widget)
+        column_layout.addWidget(editor)
         column_layout.addWidget(error)
-        title = QLabel(label)
-        title.setToolTip(TIPS[name])
+        title = QLabel(spec.label, toolTip=tip)
+        title.setBuddy(editor)
         form.addRow(title, column)
-        name_copy = name
-        if isinstance(editor, QComboBox):
-            editor.activated.connect(lambda _=0: self.field_edited.emit(name_copy))
-        elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
-            editor.valueChanged.connect(lambda _=0: self.field_edited.emit(name_copy))
-        elif isinstance(editor, HiddenLayersEditor):
-            editor.changed.connect(lambda: self.field_edited.emit(name_copy))
+        self._rows[name] = [title, editor]
 
     # -- values ----------------------------------------------------------------------------
 
-    def values(self) -> dict:
+    def values(self) -> dict[str, Any]:
         """The panel's values as Config fields (not yet validated by the core)."""
         values = {}
         for name, editor in self._editors.items():
             if isinstance(editor, QComboBox):
                 values[name] = editor.currentText()
-            elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+            elif isinstance(editor, NumberBox):
                 values[name] = editor.value()
             elif isinstance(editor, HiddenLayersEditor):
                 values[name] = editor.layers()
-            elif isinstance(editor, QLineEdit):
-                values[name] = editor.text() or None
+            elif isinstance(editor, PathEditor):
+                values[name] = editor.path()
         return values
 
+    def config(self) -> Config:
+        """The panel's values as a Config; raises ConfigError when the core refuses them."""
+        return Config(**self.values())
+
     def set_config(self, config: Config, preset: str | None = None) -> None:
-        """Show `config` without emitting edits."""
+        """Show `config` without emitting edits; the preset box names the preset it is, if any
+        (`preset` first, when several would match), else "custom"."""
         for name, editor in self._editors.items():
             value = getattr(config, name)
             editor.blockSignals(True)
             if isinstance(editor, QComboBox):
                 editor.setCurrentText(value)
-            elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+            elif isinstance(editor, NumberBox):
                 editor.setValue(value)
             elif isinstance(editor, HiddenLayersEditor):
                 editor.set_layers(value)
-            elif isinstance(editor, QLineEdit):
-                editor.setText(value or "")
+            elif isinstance(editor, PathEditor):
+                editor.set_path(value)
             editor.blockSignals(False)
-        self.preset.setCurrentIndex(self.preset.findText(preset) if preset else -1)
+        self._show_preset(config, preset)
         self._update_enabled()
 
     def editor(self, name: str) -> QWidget:
@@ -309,22 +428,33 @@ class ControlPanel(QWidget):
         label = self._errors[name]
         return label.text() if not label.isHidden() else ""
 
+    def _show_preset(self, config: Config | None, first: str | None = None) -> None:
+        """Name the preset `config` is (`first` when several are), else "custom"."""
+        names = [first, *self._presets] if first in self._presets else list(self._presets)
+        name = next((n for n in names if self._presets[n] == config), CUSTOM)
+        self.preset.setCurrentText(name)
+
     # -- slots -----------------------------------------------------------------------------
 
     @Slot()
     def _update_enabled(self) -> None:
-        is_csv = self._editors["dataset"].currentText() == "csv"
-        self.csv_path.parentWidget().setEnabled(is_csv)
-        for name in ("samples", "noise", "data_seed"):
-            self._editors[name].setEnabled(not is_csv)
+        """A field that means nothing with the current choices (momentum with adam) is greyed."""
+        for name, spec in FIELDS.items():
+            if spec.used_if:
+                other, values = spec.used_if
+                used = self._editors[other].currentText() in values
+                for widget in self._rows[name]:
+                    widget.setEnabled(used)
+
+    def _on_editor_edited(self, name: str, *_: object) -> None:
+        """The user changed field `name`: name the preset the panel now shows, and report it."""
+        try:
+            config = self.config()
+        except ConfigError:  # the controller shows why; the panel is no preset meanwhile
+            config = None
+        self._show_preset(config)
+        self.field_edited.emit(name)
 
     @Slot(int)
     def _on_preset_activated(self, index: int) -> None:
         self.preset_chosen.emit(self.preset.itemText(index))
-
-    @Slot()
-    def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open points", "", "CSV files (*.csv);;All (*)")
-        if path:
-            self.csv_path.setText(path)
-            self.field_edited.emit("csv_path")
