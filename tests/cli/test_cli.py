@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -200,6 +201,11 @@ def test_bad_flag_exits_2_with_one_line(runs, run, names):
         ["--dataset", "csv"],
         ["--momentum", "nan"],
         ["--preset", "nope"],
+        ["--learning-rate", "1e400"],
+        ["--samples", "1" + "0" * 400],
+        ["--weight-seed", "4294967296"],
+        ["--hidden", "1,1,1,1,1,1,1,1,1"],
+        ["--batch-size", "1000001"],
     ],
 )
 def test_more_bad_flags_exit_2_in_process(tmp_path, capsys, flags):
@@ -309,3 +315,60 @@ def test_train_help_lists_every_config_flag(capsys):
     text = capsys.readouterr().out
     for name in Config().to_dict():
         assert f"--{name.replace('_', '-')}" in text, name
+
+
+def test_every_seed_config_takes_is_a_flag(tmp_path):
+    out = tmp_path / "seeds"
+    flags = ["--weight-seed", "4000000000", "--data-seed", "4294967295", "--noise", "-0.0"]
+    assert main(["train", *flags, "--iterations", "5", "--out", str(out), "--no-plots"]) == 0
+    config = Config.from_dict(json.loads((out / "config.json").read_text()))
+    assert (config.weight_seed, config.data_seed, config.noise) == (4_000_000_000, 2**32 - 1, 0.0)
+
+
+def test_help_groups_the_flags_and_gives_their_ranges(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for group in ("configuration:", "data:", "network:", "training:"):
+        assert group in text
+    assert "--weight-seed N Seed of the initial weights" in text
+    assert "An integer from 0 to 4294967295" in text
+    assert "Used only with --optimizer momentum" in text
+
+
+def test_nnviz_gui_parses_without_the_cli(capsys):
+    """`nnviz-gui --help` lists the flags of `nnviz gui`, and never imports nnviz.cli."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from nnviz.gui.app import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit as exit_:\n"
+        "        assert exit_.code == 0\n"
+        "assert 'nnviz.cli' not in sys.modules, 'nnviz.cli was imported'\n"
+        "print(out.getvalue())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_environment()
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: nnviz-gui")
+    with pytest.raises(SystemExit):
+        main(["gui", "--help"])
+    flags = set(re.findall(r"--[a-z0-9-]+", result.stdout))
+    assert flags == set(re.findall(r"--[a-z0-9-]+", capsys.readouterr().out)) | {"--version"}
+    for name in [*Config().to_dict(), "window_size", "screenshot", "train", "quit"]:
+        assert f"--{name.replace('_', '-')}" in flags, name
+
+
+def test_nnviz_gui_reports_a_bad_value_in_one_line():
+    code = "import sys\nfrom nnviz.gui.app import main\nsys.exit(main(['--momentum', '1']))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_environment()
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "nnviz-gui: error: momentum = 1.0 is not allowed: a finite number in [0, 1)"
+    ]
