@@ -80,10 +80,6 @@ class FieldSpec:
     used_if: tuple[str, tuple[str, ...]] | None = None
     suffixes: tuple[str, ...] = ()
 
-    @property
-    def live(self) -> bool:
-        return self.effect == "live"
-
     def allowed(self) -> str:
         """The rule in words, as ConfigError, `--help` and the tooltips say it."""
         if self.kind == "choice":
