@@ -81,8 +81,12 @@ NODE_HIT_PX = 3.0  # a point this far outside a node's disc still hits it
 # Value labels.
 RING_PX = 5.0  # room around the selected node for its ring (radius + 3.5 px, 2.5 px pen)
 NODE_CLEARANCE_PX = 3.0  # room around any other node
-EDGE_CLEARANCE_PX = 4.0  # a node label keeps this far from an edge's centre line (pens: <= 4.6 px)
+EDGE_CLEARANCE_PX = 1.5  # a node label keeps this far from an edge's stroke
+DEFAULT_EDGE_WIDTH_PX = 4.6  # the stroke assumed when the caller gives no widths (the widest)
 SEARCH_STEP_PX = 2.0  # node labels are tried at positions this far apart
+#: A node label's centre is at most this fraction of its distance to any other node away from
+#: its own node, so that it reads as that node's.
+ASSOCIATION = 0.8
 #: Fractions along an edge where its label is tried, measured from the end where edges fan out.
 EDGE_FRACTIONS = (0.72, 0.6, 0.84, 0.5, 0.4, 0.3)
 #: At most this many edge labels at once.
@@ -600,24 +604,31 @@ def _overlaps(candidates: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return hit.any(axis=1)
 
 
-def _crossings(candidates: np.ndarray, segments: np.ndarray) -> np.ndarray:
-    """(C, E) whether segment e passes through candidate box c (Liang-Barsky clipping)."""
+def _crossings(
+    candidates: np.ndarray, segments: np.ndarray, margins: np.ndarray | None = None
+) -> np.ndarray:
+    """(C, E) whether segment e passes through candidate box c grown by `margins[e]`."""
     result = np.zeros((len(candidates), len(segments)), dtype=bool)
     if not len(segments) or not len(candidates):
         return result
+    margins = np.zeros(len(segments)) if margins is None else np.asarray(margins, dtype=float)
     # only segments whose bounding box meets the candidates' (most of a big network does not)
-    low, high = segments.min(axis=1), segments.max(axis=1)
+    low = segments.min(axis=1) - margins[:, None]
+    high = segments.max(axis=1) + margins[:, None]
     near = (low[:, 0] <= candidates[:, 2].max()) & (high[:, 0] >= candidates[:, 0].min())
     near &= (low[:, 1] <= candidates[:, 3].max()) & (high[:, 1] >= candidates[:, 1].min())
     if near.any():
-        result[:, near] = _clip(candidates, segments[near])
+        result[:, near] = _clip(candidates, segments[near], margins[near])
     return result
 
 
-def _clip(candidates: np.ndarray, segments: np.ndarray) -> np.ndarray:
+def _clip(candidates: np.ndarray, segments: np.ndarray, margins: np.ndarray) -> np.ndarray:
+    """(C, E) whether segment e passes through box c grown by `margins[e]` (Liang-Barsky)."""
     start = segments[:, 0]
     delta = segments[:, 1] - start
-    x0, y0, x1, y1 = (candidates[:, n, None] for n in range(4))
+    grow = margins[None, :]
+    x0, y0 = candidates[:, 0, None] - grow, candidates[:, 1, None] - grow
+    x1, y1 = candidates[:, 2, None] + grow, candidates[:, 3, None] + grow
     t0 = np.zeros((len(candidates), len(segments)))
     t1 = np.ones_like(t0)
     ok = np.ones_like(t0, dtype=bool)
@@ -638,7 +649,8 @@ def _node_candidates(
     """(C, 4) boxes beside, above and below a node, `gap` from its centre, nearest first.
 
     Beside: the box's rows overlap the node's; above and below: its columns do. Either way the
-    box's centre is nearer this node than any other, so the label reads as this node's. Ties go
+    box's centre is clearly nearer this node than any other (`ASSOCIATION`), so the label reads
+    as this node's. Ties go
     right, left, above, below in hidden columns, and below first in the input and output
     columns (away from the x1 and p labels).
     """
@@ -671,7 +683,7 @@ def _node_candidates(
     distance = np.hypot(centres[:, 0] - x, centres[:, 1] - y)
     others = np.hypot(*(centres[:, None, :] - diagram.centers[None, :, :]).transpose(2, 0, 1))
     others[:, diagram.starts[layer] + unit] = np.inf
-    mine = distance < others.min(axis=1)
+    mine = distance <= ASSOCIATION * others.min(axis=1)
     order_index = np.lexsort((rank, np.round(distance, 6)))
     return boxes[order_index[mine[order_index]]]
 
@@ -727,6 +739,7 @@ def place_labels(
     selection: Hit | None = None,
     measure: Measure | None = None,
     max_edge_labels: int = MAX_EDGE_LABELS,
+    edge_widths: np.ndarray | None = None,
 ) -> Labels:
     """Boxes for value labels on nodes and edges, none overlapping another or the diagram.
 
@@ -737,7 +750,8 @@ def place_labels(
     2. A node label is tried in each of `node_label_forms` (stacked, one line, the last line
        alone), at every position beside, above or below its node, nearest first. A position is
        free if it stays inside the box and overlaps no obstacle (`Diagram.obstacles`), no label
-       placed so far and no edge (with `EDGE_CLEARANCE_PX` to spare).
+       placed so far and no edge: its stroke (`edge_widths`, per edge in the order of
+       `Diagram.edge_keys`; the widest pen if not given) with `EDGE_CLEARANCE_PX` to spare.
     3. An edge label is tried at `EDGE_FRACTIONS` along its edge, from the end where the edges
        fan out (the wider column, or away from a focused node). It must avoid the same things
        except edges; among the free positions it takes the one crossing the fewest other edges.
@@ -758,6 +772,12 @@ def place_labels(
     )
     dropped += left_out
     selected_edge = selection.key if selection is not None and selection.kind == "edge" else None
+    if edge_widths is None:
+        edge_widths = np.full(len(diagram.segments), DEFAULT_EDGE_WIDTH_PX)
+    edge_margins = 0.5 * np.asarray(edge_widths, dtype=float) + EDGE_CLEARANCE_PX
+    if selected_edge in edges:  # drawn 3 px wide on top
+        index = diagram._edge_index(*selected_edge)
+        edge_margins[index] = max(edge_margins[index], 1.5 + EDGE_CLEARANCE_PX)
 
     def inside(boxes: np.ndarray) -> np.ndarray:
         return (
@@ -800,11 +820,9 @@ def place_labels(
             boxes = _node_candidates(diagram, key[0], key[1], w, h, gap)
             free = inside(boxes) & ~_overlaps(boxes, occupied)
             if free.any():
-                near_edges = np.column_stack(
-                    [boxes[:, :2] - EDGE_CLEARANCE_PX, boxes[:, 2:] + EDGE_CLEARANCE_PX]
-                )
                 candidates = np.flatnonzero(free)
-                clear = ~_crossings(near_edges[candidates], diagram.segments).any(axis=1)
+                crossed = _crossings(boxes[candidates], diagram.segments, edge_margins)
+                clear = ~crossed.any(axis=1)
                 if clear.any():
                     accept(key, text, boxes[candidates[int(np.argmax(clear))]], n > 0)
                     return

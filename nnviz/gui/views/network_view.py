@@ -2,55 +2,47 @@
 
 How it draws, and why:
 
+- One immutable picture per redraw. `show_frame`, `show_explain`, `clear_explain`, a resize and
+  the map switch all end in `_render()`, which builds a frozen `_Picture` from the newest inputs:
+  the frame, its `Diagram` (`nnviz.core.diagram`: every position, box and hit test, no Qt), the
+  edge bins, the node maps, and the explain overlay with its label boxes. The picture is then
+  drawn as a whole, and everything the mouse does reads that one picture. The explain overlay
+  and the selection are checked against the picture's diagram on every render: one that does
+  not fit (a phase of another architecture, a unit that no longer exists) is dropped, so an
+  index into an old network can never reach the weights of a new one.
 - View coordinates are the view box's own pixels: x to the right, y down (`invertY`), the range
-  set to (0, width) x (0, height) on every resize. The layout is recomputed then from pixel
-  margins (titles on top, the legend below, the x1/x2 and p labels at the sides), so the diagram
-  fills any size without clipping. Columns are evenly spaced; the tallest column's units get one
-  vertical slot each, and shorter columns spread out up to `MAX_SPREAD` slots apart. Why pixels:
-  under a non-uniform view scale (even 1 + 1e-9), Qt strokes antialiased pens wider than 1 px
-  about 30x slower (measured: 45 ms instead of 2 ms for the 304 edges of 2-16-16-1), and the
-  scale here is exactly 1.
+  set to (0, width) x (0, height). Why pixels: under a non-uniform view scale (even 1 + 1e-9),
+  Qt strokes antialiased pens wider than 1 px about 30x slower (measured: 45 ms instead of 2 ms
+  for the 304 edges of 2-16-16-1), and the scale here is exactly 1.
+- Items are created once per architecture and fed each picture (pyqtgraph's "build once, then
+  update"); work whose inputs did not change since the last picture is skipped.
 - Edges are coloured by the sign of the weight (TensorFlow Playground's orange for w < 0, blue for
   w > 0) and binned by |w| relative to the largest |w| of the frame into `MAGNITUDE_BINS` bins
   whose pens grow wider and less faded (`EDGE_WIDTHS`, `EDGE_ALPHAS`). The fade is alpha
   pre-blended over the white background into an opaque colour: it looks the same, and
   antialiased translucent pens wider than 1 px paint 2-3x slower (measured). Each (sign, bin)
-  pair is one `PlotDataItem(connect="pairs")` created once, so a redraw is at most ten `setData`
-  calls, and only for the bins whose membership changed. Stronger bins are drawn on top.
-- Biases are a small square at the lower-left of each hidden and output node, as in Playground:
-  its colour is the same diverging map (orange negative, blue positive) and its intensity is
-  |b| relative to the same largest |w| as the edges (clipped at full colour, quantised to a few
-  levels so the scatter's symbol atlas stays small). The node's own disc holds its map.
-- Hover texts: an edge gives "W2[3→1] from hidden 1 unit 3 to output = -1.234" (1-based units;
-  the NumPy entry is W2[2, 0]); a hidden or output node its bias and the mean, min and max of its
-  activation over the training set; an input node its feature and range.
-- `hit_at(x, y)` finds the bias square, else the node (within its radius), else the edge (within
-  a few pixels) under a point in view coordinates, measuring distances in pixels.
-  `describe_at(x, y)` turns that into the hover text; the activation statistics of a node are
-  computed lazily, once per frame, from the frame's weights with
-  `nnviz.core.network.forward_layers` on the training inputs.
-- Per-node maps: every hidden and output node shows its own output over the input plane, as in
-  Playground: one `ImageItem` per node (a `MAP_SIZE` x `MAP_SIZE` grid from
-  `nnviz.core.explain.node_output_grids`, one forward pass for all nodes) inside a clip ellipse
-  just inside the node's outline, fed with `setImage` each frame. Levels follow the activation
-  (sigmoid and the output [0, 1], tanh [-1, 1], relu/linear +-max|value| per node) on the same
-  orange-neutral-blue map as the boundary. The colours of all nodes come from one NumPy
-  lookup into RGBA images: given float data and a lookup table, ImageItem rebuilds a 256-entry
-  QImage colour table (256 `qRgba` calls) for every image on every frame, which measured 2-3x
-  the cost of the whole map update. Nodes with a map get a transparent fill so the outline is
-  drawn over the map. Measured (show_frame plus a synchronous repaint, median, 2-core machine
-  under load): seed 2-5-1 1.5 -> 2.0 ms with maps, 2-16-16-1 3.3-4.7 -> 5.1-5.7 ms, at
-  450x350 and 900x600.
+  pair is one `PlotDataItem(connect="pairs")`, so a redraw is at most ten `setData` calls, and
+  only for the bins whose membership changed. Stronger bins are drawn on top.
+- Biases are a small square at the lower-left of each hidden and output node, as in Playground,
+  coloured on the same diverging map with intensity |b| relative to the largest |w| (clipped,
+  quantised to a few levels so the scatter's symbol atlas stays small).
+- Per-node maps: every hidden and output node shows its own output over the input plane (one
+  `ImageItem` per node inside a clip ellipse, from `nnviz.core.explain.node_output_grids`, one
+  forward pass of the core network for all nodes). The colours of all nodes come from one NumPy
+  lookup into RGBA images: given float data, ImageItem rebuilds a 256-entry colour table per
+  image per frame, which measured 2-3x the cost of the whole map update.
+- Hover texts: an edge gives "W2[3→1] from hidden 1 unit 3 to output = -1.234" (1-based units);
+  a hidden or output node its bias and the mean, min and max of its activation over the training
+  set (`nnviz.core.network.forward_layers`, once per frame, lazily); an input node its range.
 - Explain overlay (`show_explain(phase_view)` / `clear_explain()`): a light band behind each
-  active column, thicker outlines on its nodes, a ring or a thick segment on the selected node or
-  edge, and small labels with the phase's values. The label items are a pool built once (one per
-  node, `MAX_EDGE_LABELS` for edges) and only re-texted and moved on a phase change or a resize.
-  Labels are placed greedily (nodes first, then edges by |value|) and a label that would overlap
-  a node, a title or another label is left out. A layer with more than `DENSE_EDGES` edges
-  labels only the selected node's edges (drawn in the selection colour), else its strongest.
-- Mouse: hovering emits `node_hovered((layer, unit))` or `node_hovered(None)` when it changes;
-  a left click emits `item_clicked(Hit)` and, outside the explain overlay, a click on an edge or
-  a bias square emits `weight_edit_requested(name, index, value)`, e.g. ("W2", (2, 0), -1.23).
+  active column, thicker outlines on its nodes, a ring or a thick segment on the selection, and
+  value labels in the boxes `nnviz.core.diagram.place_labels` gives: none overlaps another
+  label, a node or a title, node labels cross no edge, and a label with no room is shortened or
+  dropped by the rule documented there. The label items are a pool built per architecture.
+- Mouse: hovering emits `node_hovered((layer, unit))` or `node_hovered(None)` when it changes
+  (also when a new picture moves or removes the node under the mouse); a left click emits
+  `item_clicked(Hit)` and, outside the explain overlay, a click on an edge or a bias square emits
+  `weight_edit_requested(name, index, value)`, e.g. ("W2", (2, 0), -1.23).
 
 The view only reads the frames it is given; it never writes to them or to the model.
 """
@@ -58,12 +50,14 @@ The view only reads the frames it is given; it never writes to them or to the mo
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QCursor, QFont, QFontMetricsF, QPainterPath
+from PySide6.QtGui import QCursor, QFont, QFontMetricsF, QPainterPath, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
     QGraphicsEllipseItem,
@@ -75,6 +69,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.diagram import (
+    BIAS_FRACTION,
+    BIAS_OFFSET,
+    MAX_EDGE_LABELS,
+    Box,
+    Diagram,
+    Hit,
+    Labels,
+    Measure,
+    Measures,
+    layout_diagram,
+    place_labels,
+)
 from ...core.explain import PhaseView, node_levels, node_output_grids
 from ...core.network import forward_layers
 from .. import style
@@ -100,54 +107,59 @@ EDGE_WIDTHS = (1.0, 1.6, 2.4, 3.4, 4.6)
 EDGE_ALPHAS = (70, 115, 160, 205, 250)
 #: Bias squares are coloured in this many intensity levels per sign.
 BIAS_LEVELS = 8
+#: Per-node maps are MAP_SIZE x MAP_SIZE grids over the input plane.
+MAP_SIZE = 24
 
 NODE_FILL = (255, 255, 255)
 INPUT_FILL = (244, 245, 247)
 NODE_OUTLINE = (110, 110, 110)
 MUTED_TEXT = (110, 110, 110)
-
-# Layout, in pixels.
-MIN_NODE_PX = 7.0
-MAX_NODE_PX = 44.0  # large enough to read a node's map
-NODE_FRACTION = 0.6  # node diameter as a fraction of the vertical slot of one unit
-MAX_SLOT_PX = 80.0  # beyond this the columns stop spreading out vertically
-PAD_PX = 4.0
-LABEL_GAP_PX = 5.0
-EDGE_TOLERANCE_PX = 4.0
-MAX_SPREAD = 2.0  # a column with fewer units than the tallest spaces them up to this many slots
-MIN_BIAS_BOX_PX = 13.0  # the bias square is 0.34 of this box, so never smaller than ~4.4 px
-BIAS_HIT_PX = 2.0  # a click this close to a bias square hits it
-
-#: Per-node maps are MAP_SIZE x MAP_SIZE grids over the input plane.
-MAP_SIZE = 24
-#: The explain overlay labels at most this many edges at once (the strongest that fit).
-MAX_EDGE_LABELS = 40
-#: Above this many labelled edges, only the selected node's edges are labelled (else the strongest
-#: DENSE_FALLBACK): a 16 x 16 layer's 256 numbers cannot be read at once.
-DENSE_EDGES = 24
-DENSE_FALLBACK = 8
 BAND_FILL = (255, 243, 196)  # behind the active column
+BAND_MARGIN_PX = 5.0
 ACTIVE_OUTLINE = (30, 30, 30)
 SELECTION_COLOR = (128, 40, 170)
-LABEL_FILL = (255, 255, 255, 225)
+LABEL_FILL = (255, 255, 255, 235)
+LABEL_MARGIN_PX = 1.0  # a value label's text margin: its fill hugs the text
 NEGATIVE_TEXT = (176, 86, 0)  # darker than style.ORANGE so that small text stays legible
 POSITIVE_TEXT = (6, 82, 133)
+VALUE_Z = 32  # value labels, above everything else
+TEXT_Z = 30  # titles, x1/p labels and the caption
+
+_WIDTHS = np.array(EDGE_WIDTHS)
 
 
-@dataclass(frozen=True)
-class Hit:
-    """What lies under a point of the diagram.
+@dataclass(frozen=True, eq=False)
+class _Maps:
+    """Every hidden and output node's map: values (nodes, MAP_SIZE, MAP_SIZE), colour levels
+    (nodes, 2) and RGBA images, in the order of `keys`."""
 
-    For a node, `layer` is its column (0 = input, L-1 = output) and `unit` its 0-based index.
-    For an edge, `layer` is k of the weight matrix `Wk`, `source` the row and `unit` the column,
-    so the weight is `weights[f"W{layer}"][source, unit]`. For a bias, the value is
-    `weights[f"b{layer}"][unit]`.
+    keys: tuple[tuple[int, int], ...]
+    values: np.ndarray
+    levels: np.ndarray
+    rgba: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Picture:
+    """One redraw: a frame, the geometry it is drawn with, and what is highlighted on it.
+
+    Built whole by `NetworkView._render` and never changed; the mouse reads only the newest
+    picture, so a hit and the weights it indexes always belong to the same network.
     """
 
-    kind: str  # "node", "edge" or "bias" (the square of node (layer, unit))
-    layer: int
-    unit: int
-    source: int = -1
+    frame: Frame
+    diagram: Diagram
+    edge_bins: np.ndarray  # per edge (diagram.edge_keys order): 0..BINS-1 negative, BINS.. positive
+    scale: float  # the largest |w|
+    biases: np.ndarray  # every bias, hidden and output units in order (NaN and inf as 0)
+    maps: _Maps | None
+    explain: PhaseView | None  # None unless it fits `diagram`
+    selection: Hit | None  # the explain overlay's selection, if it exists in `diagram`
+    labels: Labels | None
+
+    @property
+    def edge_widths(self) -> np.ndarray:
+        return _WIDTHS[self.edge_bins % MAGNITUDE_BINS]
 
 
 def format_value(value: float) -> str:
@@ -156,9 +168,10 @@ def format_value(value: float) -> str:
 
 
 def _bias_symbol() -> QPainterPath:
-    """A square in the lower-left corner of the unit box (pyqtgraph symbols have y pointing down)."""
+    """A square in the lower-left corner of the unit box (pyqtgraph symbols have y pointing down);
+    the same place as `Diagram.bias_box`."""
     path = QPainterPath()
-    path.addRect(QRectF(-0.5, 0.16, 0.34, 0.34))
+    path.addRect(QRectF(-0.5, BIAS_OFFSET, BIAS_FRACTION, BIAS_FRACTION))
     return path
 
 
@@ -178,6 +191,10 @@ def edge_color(color: tuple[int, int, int], alpha: int) -> tuple[int, int, int]:
 
 def _hex(color: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*color)
+
+
+def _rect(box: Box) -> QRectF:
+    return QRectF(box.x, box.y, box.w, box.h)
 
 
 def parameter_label(name: str, index: tuple[int, ...]) -> str:
@@ -209,11 +226,46 @@ def ask_weight_value(
         dialog.deleteLater()
 
 
+def _text_measure(font: QFont, margin: float) -> Measure:
+    """The size of the box a `pg.TextItem` with `font` and document `margin` draws `text` in.
+
+    Measured with a QTextDocument, as the TextItem lays its text out, so a box from
+    `nnviz.core.diagram` is exactly the box that is painted.
+    """
+    document = QTextDocument()
+    document.setDefaultFont(font)
+    document.setDocumentMargin(margin)
+
+    @lru_cache(maxsize=4096)
+    def measure(text: str) -> tuple[float, float]:
+        document.setPlainText(text)
+        size = document.size()
+        return (float(size.width()), float(size.height()))
+
+    return measure
+
+
+def _sizes_of(weights: Mapping[str, np.ndarray]) -> tuple[int, ...]:
+    depth = len(weights) // 2
+    return (weights["W1"].shape[0], *(weights[f"W{k}"].shape[1] for k in range(1, depth + 1)))
+
+
+def _fits(view: PhaseView, diagram: Diagram) -> bool:
+    """Whether every index of an explain phase exists in `diagram` (its selection aside)."""
+    layers = len(diagram.sizes)
+    return (
+        all(0 <= column < layers for column in view.columns)
+        and all(1 <= k < layers for k in view.weight_layers)
+        and all(diagram.has_node(*key) for key in view.node_labels)
+        and all(diagram.has_edge(*key) for key in view.edge_labels)
+    )
+
+
 class NetworkView(QWidget):
     """The network's units in columns, its weights as edges and its biases as small squares.
 
-    Call `show_frame(frame)` for every redraw; items are rebuilt only when the layer sizes
-    change. `plot_widget` (a `pg.GraphicsLayoutWidget`) and `view_box` are public for exporters.
+    Call `show_frame(frame)` for every redraw. `plot_widget` (a `pg.GraphicsLayoutWidget`) and
+    `view_box` are public for exporters; `diagram` is the geometry of what is shown.
     """
 
     #: (layer, unit) of the node under the mouse, or None when it leaves every node.
@@ -225,29 +277,25 @@ class NetworkView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.frame: Frame | None = None
-        self._sizes: tuple[int, ...] = ()
-        self._offsets: list[np.ndarray] = []  # per column, unit heights in slots, up positive
-        self._positions: list[np.ndarray] = []  # per column, (n, 2) view coordinates (pixels)
-        self._edge_meta = np.empty((0, 3), dtype=int)  # per edge: k, source, target
-        self._edge_segments = np.empty((0, 2, 2))  # per edge: [[x0, y0], [x1, y1]]
-        self._edge_bins = np.empty(0, dtype=int)
-        self._scale = 0.0
-        self._node_px = MAX_NODE_PX
-        self._node_brushes: list = []
-        self._layers_cache: tuple[Frame, list[tuple[np.ndarray, np.ndarray]]] | None = None
-        self._hover: QPointF | None = None
-        self._caption_html = ""
-        self._compact_caption = False
-        self._title_items: list[pg.TextItem] = []
-        self._label_items: list[tuple[pg.TextItem, int, int, float]] = []  # item, layer, unit, side
+        self._frame: Frame | None = None  # the newest frame given
+        self._explain: PhaseView | None = None  # the newest phase given, until it stops fitting
         self._maps_visible = True
-        self._map_items: dict[tuple[int, int], tuple[QGraphicsEllipseItem, pg.ImageItem]] = {}
+        self._picture: _Picture | None = None
+        self._diagram: Diagram | None = None  # cache: the layout of the newest size and sizes
+        self._labels: tuple[Diagram, PhaseView, np.ndarray, Labels] | None = None  # cache
+        self._maps: tuple[Frame, _Maps] | None = None  # cache
+        self._layers_cache: tuple[Frame, list[tuple[np.ndarray, np.ndarray]]] | None = None
         self._map_points: tuple[tuple[float, ...], np.ndarray] | None = None
+        self._hover: QPointF | None = None
         self._hovered_node: tuple[int, int] | None = None
-        self._explain: PhaseView | None = None
-        self._bands: list[QGraphicsPathItem] = []
-        self._node_labels: dict[tuple[int, int], pg.TextItem] = {}
+        # what the items show now, so unchanged parts of a new picture are skipped
+        self._pool_sizes: tuple[int, ...] = ()
+        self._placed: Diagram | None = None
+        self._drawn_bins = np.empty(0, dtype=int)
+        self._node_style: tuple | None = None
+        self._drawn_maps: _Maps | None = None
+        self._overlay: tuple | None = None
+        self._caption_html = ""
 
         self.plot_widget = pg.GraphicsLayoutWidget()
         self.plot_widget.setBackground("w")
@@ -263,11 +311,20 @@ class NetworkView(QWidget):
 
         self._title_font = QFont()
         self._title_font.setPointSizeF(9.0)
-        self._label_font = QFont()
-        self._label_font.setPointSizeF(10.0)
-        self._label_font.setItalic(True)
+        self._side_font = QFont()
+        self._side_font.setPointSizeF(10.0)
+        self._side_font.setItalic(True)
         self._caption_font = QFont()
         self._caption_font.setPointSizeF(8.0)
+        self._value_font = QFont()
+        self._value_font.setPointSizeF(8.0)
+        margin = QTextDocument().documentMargin()  # a TextItem's own margin (4 px)
+        self._measures = Measures(
+            title=_text_measure(self._title_font, margin),
+            side=_text_measure(self._side_font, margin),
+            value=_text_measure(self._value_font, LABEL_MARGIN_PX),
+            caption_height=_text_measure(self._caption_font, margin)("Ag")[1],
+        )
 
         #: (sign, bin) -> one PlotDataItem of segment pairs; sign is -1 or +1, bin 0 (weak) to 4.
         self.edge_items: dict[tuple[int, int], pg.PlotDataItem] = {}
@@ -284,18 +341,14 @@ class NetworkView(QWidget):
         self.node_item.setZValue(20)
         self.bias_item = pg.ScatterPlotItem(pxMode=True, antialias=True, symbol=_bias_symbol())
         self.bias_item.setZValue(21)
-        self.caption_item = pg.TextItem(anchor=(0.5, 1.0))
+        self.caption_item = pg.TextItem(anchor=(0.5, 0.0))
         self.caption_item.setFont(self._caption_font)
-        self.caption_item.setZValue(30)
+        self.caption_item.setZValue(TEXT_Z)
         for item in (self.node_item, self.bias_item, self.caption_item):
             self.view_box.addItem(item)
 
-        self._value_font = QFont()
-        self._value_font.setPointSizeF(8.0)
         self._map_lut = style.probability_lut()
         self._blank_map = np.full((MAP_SIZE, MAP_SIZE, 4), 255, dtype=np.uint8)  # white RGBA
-        self._map_values = np.empty((0, MAP_SIZE, MAP_SIZE), dtype=np.float32)
-        self._map_levels = np.empty((0, 2))
         self._selection_ring = pg.ScatterPlotItem(
             pxMode=True, antialias=True, symbol="o", brush=None
         )
@@ -309,17 +362,23 @@ class NetworkView(QWidget):
             connect="pairs", pen=pg.mkPen((*SELECTION_COLOR, 150), width=1.5), antialias=True
         )
         self._focus_edges.setZValue(MAGNITUDE_BINS + 0.5)
-        self.edge_label_items: list[pg.TextItem] = []
-        for _ in range(MAX_EDGE_LABELS):
-            label = self._value_label()
-            self.edge_label_items.append(label)
         for item in (self._selection_ring, self._selection_edge, self._focus_edges):
             item.hide()
             self.view_box.addItem(item)
 
+        # pools, rebuilt for each architecture
+        self._title_items: list[pg.TextItem] = []
+        self._side_items: list[pg.TextItem] = []
+        self._bands: list[QGraphicsPathItem] = []
+        self._map_items: dict[tuple[int, int], tuple[QGraphicsEllipseItem, pg.ImageItem]] = {}
+        #: Value labels of the explain overlay (enough for every node and MAX_EDGE_LABELS edges).
+        self.value_label_items: list[pg.TextItem] = []
+
         self._node_pen = pg.mkPen(NODE_OUTLINE, width=1.5)
         self._active_pen = pg.mkPen(ACTIVE_OUTLINE, width=2.6)
         self._clear_brush = pg.mkBrush(0, 0, 0, 0)
+        self._input_brush = pg.mkBrush(*INPUT_FILL)
+        self._node_brush = pg.mkBrush(*NODE_FILL)
         self._bias_pen = pg.mkPen((*NODE_OUTLINE, 200), width=1.0)
         self._bias_brushes = {
             sign: [
@@ -333,15 +392,6 @@ class NetworkView(QWidget):
         self.plot_widget.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
         self.plot_widget.installEventFilter(self)
 
-    def _value_label(self) -> pg.TextItem:
-        """A hidden value label of the explain overlay (created once, reused)."""
-        label = pg.TextItem(color=style.TEXT, anchor=(0.0, 0.0), fill=pg.mkBrush(*LABEL_FILL))
-        label.setFont(self._value_font)
-        label.setZValue(32)
-        label.hide()
-        self.view_box.addItem(label)
-        return label
-
     # -- public API --------------------------------------------------------------------------
 
     def sizeHint(self) -> QSize:
@@ -351,82 +401,63 @@ class NetworkView(QWidget):
         return QSize(220, 160)
 
     @property
+    def frame(self) -> Frame | None:
+        """The frame on screen."""
+        return self._picture.frame if self._picture is not None else None
+
+    @property
+    def diagram(self) -> Diagram | None:
+        """The geometry on screen (view coordinates are its pixels); None before a frame."""
+        return self._picture.diagram if self._picture is not None else None
+
+    @property
     def layer_sizes(self) -> tuple[int, ...]:
         """Units per column, e.g. (2, 5, 1); empty before the first frame."""
-        return self._sizes
+        return self._picture.diagram.sizes if self._picture is not None else ()
 
     @property
     def weight_scale(self) -> float:
         """The largest |w| of the current frame: the widest pen and a full-colour bias."""
-        return self._scale
+        return self._picture.scale if self._picture is not None else 0.0
+
+    @property
+    def selection(self) -> Hit | None:
+        """The highlighted node, bias or edge of the explain overlay, if it exists on screen."""
+        return self._picture.selection if self._picture is not None else None
 
     def node_position(self, layer: int, unit: int) -> tuple[float, float]:
-        """View coordinates of a unit's centre (column `layer`, 0-based `unit`)."""
-        x, y = self._positions[layer][unit]
-        return float(x), float(y)
+        """View coordinates of a unit's centre; KeyError if it is not on screen."""
+        if self._picture is None:
+            raise KeyError(f"no unit ({layer}, {unit}) before the first frame")
+        return self._picture.diagram.center(layer, unit)
+
+    def bias_rect(self, layer: int, unit: int) -> QRectF:
+        """The bias square of node (layer, unit) in view coordinates (pixels)."""
+        if self._picture is None:
+            raise KeyError(f"no unit ({layer}, {unit}) before the first frame")
+        return _rect(self._picture.diagram.bias_box(layer, unit))
 
     def show_frame(self, frame: Frame) -> None:
-        """Draw `frame`'s weights and biases; rebuild items only if the layer sizes changed."""
-        weights = frame.snapshot.weights
-        depth = len(weights) // 2
-        sizes = (weights["W1"].shape[0], *(weights[f"W{k}"].shape[1] for k in range(1, depth + 1)))
-        self.frame = frame
-        if sizes != self._sizes:
-            self._build(sizes)  # lays out and draws `frame` already
-        self._update_edges(weights, depth)
-        self._update_biases(weights, depth)
-        self._update_maps(frame)
-        if self._hover is not None and QToolTip.isVisible():
-            self._show_tooltip(self._hover)
+        """Draw `frame`; items are rebuilt only if the layer sizes changed."""
+        self._frame = frame
+        self._render()
 
     def hit_at(self, x: float, y: float) -> Hit | None:
-        """The bias square under (x, y) in view coordinates, else the node within its radius,
-        else the nearest edge within a few pixels."""
-        if not self._sizes:
+        """The bias square, node or edge at (x, y) in view coordinates, or None."""
+        picture = self._picture
+        if picture is None:
             return None
-        bias = self._bias_at(x, y)
-        if bias is not None:
-            return bias
-        point = np.array([x, y])
-        # the disc plus a margin, or far enough to include the bias square at its corner
-        radius = max(0.5 * self._node_px + 3.0, 0.71 * max(self._node_px, MIN_BIAS_BOX_PX))
-        best: tuple[float, int, int] | None = None
-        for layer, positions in enumerate(self._positions):
-            distances = np.hypot(*(positions - point).T)
-            unit = int(np.argmin(distances))
-            if distances[unit] <= radius and (best is None or distances[unit] < best[0]):
-                best = (float(distances[unit]), layer, unit)
-        if best is not None:
-            return Hit("node", best[1], best[2])
-        if not len(self._edge_segments):
-            return None
-        start = self._edge_segments[:, 0]
-        delta = self._edge_segments[:, 1] - start
-        length2 = np.maximum(np.sum(delta * delta, axis=1), 1e-12)
-        t = np.clip(np.sum((point - start) * delta, axis=1) / length2, 0.0, 1.0)
-        distances = np.hypot(*(start + t[:, None] * delta - point).T)
-        index = int(np.argmin(distances))
-        level = max(int(self._edge_bins[index]), 0) % MAGNITUDE_BINS
-        tolerance = EDGE_TOLERANCE_PX + 0.5 * EDGE_WIDTHS[level]
-        if distances[index] > tolerance:
-            return None
-        k, source, target = self._edge_meta[index]
-        return Hit("edge", int(k), int(target), int(source))
+        return picture.diagram.hit_test(x, y, edge_widths=picture.edge_widths)
 
     def describe_at(self, x: float, y: float) -> str | None:
         """Hover text for the node or edge at (x, y) in view coordinates, or None."""
-        hit = self.hit_at(x, y)
-        if hit is None or self.frame is None:
+        picture = self._picture
+        if picture is None:
             return None
-        if hit.kind == "edge":
-            return self._describe_edge(hit)
-        if hit.kind == "bias":
-            value = float(self.frame.snapshot.weights[f"b{hit.layer}"][hit.unit])
-            return (
-                f"bias b{hit.layer}[{hit.unit + 1}] of {self._unit_name(hit.layer, hit.unit)} "
-                f"= {format_value(value)}"
-            )
-        return self._describe_node(hit.layer, hit.unit)
+        hit = picture.diagram.hit_test(x, y, edge_widths=picture.edge_widths)
+        if hit is None:
+            return None
+        return self._describe(picture, hit)
 
     @property
     def node_maps_visible(self) -> bool:
@@ -435,109 +466,171 @@ class NetworkView(QWidget):
     def set_node_maps_visible(self, visible: bool) -> None:
         """Show or hide the per-node maps (shown by default)."""
         self._maps_visible = bool(visible)
-        for clip, _image in self._map_items.values():
-            clip.setVisible(self._maps_visible)
-        self._style_nodes()
-        if self._maps_visible and self.frame is not None:
-            self._update_maps(self.frame)
+        self._render()
 
     def map_image(self, layer: int, unit: int) -> pg.ImageItem:
         """The ImageItem of a hidden or output node's map (for tests and exporters)."""
         return self._map_items[(layer, unit)][1]
 
+    def map_values(self, layer: int, unit: int) -> tuple[np.ndarray, tuple[float, float]]:
+        """The values a node's map shows (top row = largest x2) and its colour levels;
+        KeyError if that node has no map on screen."""
+        maps = self._picture.maps if self._picture is not None else None
+        if maps is None or (layer, unit) not in maps.keys:
+            raise KeyError(f"no map of unit ({layer}, {unit}) on screen")
+        n = maps.keys.index((layer, unit))
+        return maps.values[n], (float(maps.levels[n, 0]), float(maps.levels[n, 1]))
+
     @property
     def explain_view(self) -> PhaseView | None:
         """The phase the overlay shows, or None."""
-        return self._explain
+        if self._picture is None:
+            return self._explain
+        return self._picture.explain
 
     def show_explain(self, phase_view: PhaseView) -> None:
-        """Highlight the phase's active columns and label nodes and edges with its values."""
+        """Highlight the phase's active columns and label nodes and edges with its values.
+
+        A phase that does not fit the network on screen (another architecture) is dropped.
+        """
         self._explain = phase_view
-        self._apply_explain()
+        self._render()
 
     def clear_explain(self) -> None:
         """Remove the explain overlay; the legend returns."""
         self._explain = None
-        self._apply_explain()
+        self._render()
 
     def explain_labels(self) -> dict[tuple, str]:
-        """The labels on screen: (column, unit) or (k, i, j) -> text (for tests)."""
-        shown: dict[tuple, str] = {}
-        for key, item in self._node_labels.items():
-            if item.isVisible():
-                shown[key] = item.toPlainText()
-        for item in self.edge_label_items:
-            if item.isVisible():
-                shown[item.key] = item.toPlainText()
-        return shown
+        """The value labels on screen: (column, unit) or (k, i, j) -> text (for tests)."""
+        picture = self._picture
+        if picture is None or picture.labels is None:
+            return {}
+        return picture.labels.texts()
 
-    def bias_rect(self, layer: int, unit: int) -> QRectF:
-        """The bias square of node (layer, unit) in view coordinates (pixels)."""
-        box = max(self._node_px, MIN_BIAS_BOX_PX)
-        x, y = self._positions[layer][unit]
-        return QRectF(x - 0.5 * box, y + 0.16 * box, 0.34 * box, 0.34 * box)
+    # -- building the picture ----------------------------------------------------------------
 
-    def _bias_at(self, x: float, y: float) -> Hit | None:
-        for layer in range(1, len(self._sizes)):
-            for unit in range(self._sizes[layer]):
-                rect = self.bias_rect(layer, unit).adjusted(
-                    -BIAS_HIT_PX, -BIAS_HIT_PX, BIAS_HIT_PX, BIAS_HIT_PX
-                )
-                if rect.contains(QPointF(x, y)):
-                    return Hit("bias", layer, unit)
-        return None
+    def _render(self) -> None:
+        """Build a new picture from the newest inputs, draw it, and re-check the hover."""
+        frame = self._frame
+        if frame is None:
+            return
+        weights = frame.snapshot.weights
+        sizes = _sizes_of(weights)
+        diagram = self._layout(sizes)
+        explain = self._explain
+        if explain is not None and not _fits(explain, diagram):
+            explain = self._explain = None  # a phase of another network
+        selection = None
+        if explain is not None and explain.selection is not None:
+            item = explain.selection
+            candidate = Hit(item.kind, item.layer, item.unit, item.source)
+            selection = candidate if diagram.contains(candidate) else None
+        bins, scale = _edge_bins(weights, len(sizes) - 1)
+        labels = None
+        if explain is not None:
+            labels = self._place_labels(diagram, explain, selection, bins)
+        biases = np.concatenate([np.asarray(weights[f"b{k}"], float) for k in range(1, len(sizes))])
+        picture = _Picture(
+            frame=frame,
+            diagram=diagram,
+            edge_bins=bins,
+            scale=scale,
+            biases=np.nan_to_num(biases, nan=0.0, posinf=0.0, neginf=0.0),
+            maps=self._compute_maps(frame, diagram) if self._maps_visible else None,
+            explain=explain,
+            selection=selection,
+            labels=labels,
+        )
+        self._picture = picture
+        self._draw(picture)
+        self._recheck_hover(picture)
 
-    # -- building and updating ---------------------------------------------------------------
+    def _layout(self, sizes: tuple[int, ...]) -> Diagram:
+        rect = self.view_box.rect()
+        width, height = max(rect.width(), 60.0), max(rect.height(), 60.0)
+        cached = self._diagram
+        if cached is None or (cached.sizes, cached.width, cached.height) != (sizes, width, height):
+            self._diagram = layout_diagram(sizes, width, height, self._measures)
+        return self._diagram
 
-    def _build(self, sizes: tuple[int, ...]) -> None:
-        self._sizes = sizes
-        self._layers_cache = None
-        n_max = max(sizes)
-        self._offsets = [
-            float(np.clip(n_max / n, 1.0, MAX_SPREAD)) * ((n - 1) / 2.0 - np.arange(n))
-            for n in sizes
-        ]
-        meta = [
-            (k, i, j)
-            for k in range(1, len(sizes))
-            for i in range(sizes[k - 1])  # row-major, the order of Wk.ravel()
-            for j in range(sizes[k])
-        ]
-        self._edge_meta = np.array(meta, dtype=int).reshape(-1, 3)
-        fills = [INPUT_FILL] * sizes[0] + [NODE_FILL] * (sum(sizes) - sizes[0])
-        self._node_brushes = [pg.mkBrush(*c) for c in fills]
+    def _place_labels(
+        self, diagram: Diagram, view: PhaseView, selection: Hit | None, bins: np.ndarray
+    ) -> Labels:
+        """The value labels' boxes, kept while the layout, the phase and the pens stay."""
+        cached = self._labels
+        if (
+            cached is not None
+            and cached[0] is diagram
+            and cached[1] is view
+            and np.array_equal(cached[2], bins)
+        ):
+            return cached[3]
+        labels = place_labels(
+            diagram,
+            view.node_labels,
+            view.edge_labels,
+            edge_values=view.edge_values,
+            selection=selection,
+            edge_widths=_WIDTHS[bins % MAGNITUDE_BINS],
+        )
+        self._labels = (diagram, view, bins, labels)
+        return labels
 
-        for item in self._title_items + [label for label, *_ in self._label_items]:
+    def _compute_maps(self, frame: Frame, diagram: Diagram) -> _Maps | None:
+        """Each hidden and output node's output over the input plane (cached per frame)."""
+        if frame.data.x_train.shape[1] != 2:
+            return None
+        if self._maps is not None and self._maps[0] is frame:
+            return self._maps[1]
+        extent = tuple(float(e) for e in frame.extent)
+        if self._map_points is None or self._map_points[0] != extent:
+            xmin, xmax, ymin, ymax = extent
+            gx, gy = np.meshgrid(
+                np.linspace(xmin, xmax, MAP_SIZE), np.linspace(ymax, ymin, MAP_SIZE)
+            )  # top row first: the view's y axis points down
+            self._map_points = (extent, np.column_stack([gx.ravel(), gy.ravel()]))
+        weights = frame.snapshot.weights
+        activation, depth = frame.config.activation, len(diagram.sizes) - 1
+        grids = node_output_grids(weights, activation, extent, MAP_SIZE, self._map_points[1])
+        keys = tuple((c, u) for c in range(1, depth + 1) for u in range(diagram.sizes[c]))
+        values = np.concatenate(grids[1:])  # (nodes, MAP_SIZE, MAP_SIZE), the order of `keys`
+        levels = np.array([node_levels(activation, c, depth, grids[c][u]) for c, u in keys])
+        low = levels[:, 0, None, None]
+        scale = 255.999 / (levels[:, 1] - levels[:, 0])[:, None, None]
+        # One lookup for every node: ImageItem would rebuild a 256-colour table per image.
+        with np.errstate(over="ignore", invalid="ignore"):  # diverged weights give inf and NaN
+            index = np.nan_to_num((values - low) * scale, nan=127.0, posinf=255.0, neginf=0.0)
+        np.clip(index, 0.0, 255.0, out=index)
+        maps = _Maps(keys, values, levels, self._map_lut[index.astype(np.uint8)])
+        self._maps = (frame, maps)
+        return maps
+
+    # -- drawing the picture -----------------------------------------------------------------
+
+    def _draw(self, picture: _Picture) -> None:
+        diagram = picture.diagram
+        if diagram.sizes != self._pool_sizes:
+            self._build_pools(diagram.sizes)
+        if diagram is not self._placed:
+            self._place_static(diagram)
+        self._draw_edges(picture)
+        self._draw_biases(picture)
+        self._draw_maps(picture)
+        self._style_nodes(picture)
+        self._draw_overlay(picture)
+        self._draw_caption(picture)
+
+    def _build_pools(self, sizes: tuple[int, ...]) -> None:
+        """Items whose number depends on the architecture: titles, x/p labels, map images,
+        column bands and value labels."""
+        old = [*self._title_items, *self._side_items, *self._bands, *self.value_label_items]
+        old += [clip for clip, _image in self._map_items.values()]
+        for item in old:
             self.view_box.removeItem(item)
-        self._build_overlay(sizes)
-        self._title_items = []
-        for _col in sizes:
-            title = pg.TextItem(color=style.TEXT, anchor=(0.5, 0.0))
-            title.setFont(self._title_font)
-            title.setZValue(30)
-            self.view_box.addItem(title)
-            self._title_items.append(title)
-        self._label_items = []
+        self._title_items = [self._text_item(self._title_font) for _ in sizes]
         last = len(sizes) - 1
-        sides = [(0, unit, f"x{unit + 1}", -1.0) for unit in range(sizes[0])]
-        sides += [
-            (last, unit, "p" if sizes[last] == 1 else f"p{unit + 1}", 1.0)
-            for unit in range(sizes[last])
-        ]
-        for layer, unit, text, side in sides:
-            label = pg.TextItem(text, color=style.TEXT, anchor=(1.0 if side < 0 else 0.0, 0.5))
-            label.setFont(self._label_font)
-            label.setZValue(30)
-            self.view_box.addItem(label)
-            self._label_items.append((label, layer, unit, side))
-        self._relayout()
-
-    def _build_overlay(self, sizes: tuple[int, ...]) -> None:
-        """Per-node map items, column bands and node value labels for a new architecture."""
-        for clip, _image in self._map_items.values():
-            self.view_box.removeItem(clip)
-        for item in [*self._bands, *self._node_labels.values()]:
-            self.view_box.removeItem(item)
+        self._side_items = [self._text_item(self._side_font) for _ in range(sizes[0] + sizes[last])]
         self._map_items = {}
         for layer in range(1, len(sizes)):
             for unit in range(sizes[layer]):
@@ -550,10 +643,9 @@ class NetworkView(QWidget):
                 # setRect needs an image; every frame's image has this shape, so it keeps the rect
                 image.setImage(self._blank_map, autoLevels=False)
                 image.setParentItem(clip)
-                clip.setVisible(self._maps_visible)
+                clip.hide()  # shown by the first picture with maps
                 self.view_box.addItem(clip)
                 self._map_items[(layer, unit)] = (clip, image)
-        self._map_points = None
         self._bands = []
         for _ in sizes:
             band = QGraphicsPathItem()
@@ -563,215 +655,199 @@ class NetworkView(QWidget):
             band.hide()
             self.view_box.addItem(band)
             self._bands.append(band)
-        self._node_labels = {}
-        for layer, n in enumerate(sizes):
-            for unit in range(n):
-                self._node_labels[(layer, unit)] = self._value_label()
+        self.value_label_items = [self._value_label() for _ in range(sum(sizes) + MAX_EDGE_LABELS)]
+        self._pool_sizes = sizes
+        self._placed = None
+        self._drawn_maps = None
+        self._node_style = None
+        self._overlay = None
 
-    def _place_items(self) -> None:
-        """Move nodes and edges to `_positions`; every edge bin is redrawn at the next frame."""
-        nodes = np.vstack(self._positions)
-        first = np.concatenate([[0], np.cumsum(self._sizes)])  # index of each column's unit 0
-        k, i, j = self._edge_meta.T
-        self._edge_segments = np.stack([nodes[first[k - 1] + i], nodes[first[k] + j]], axis=1)
-        self._edge_bins = np.full(len(self._edge_meta), -1, dtype=int)
-        self.node_item.setData(pos=nodes, pen=self._node_pen, brush=self._node_brushes)
-        self.bias_item.setData(pos=np.vstack(self._positions[1:]), pen=self._bias_pen)
-        radius = max(0.5 * self._node_px - 0.75, 1.0)  # inside the outline
+    def _text_item(self, font: QFont) -> pg.TextItem:
+        item = pg.TextItem(color=style.TEXT, anchor=(0.0, 0.0))
+        item.setFont(font)
+        item.setZValue(TEXT_Z)
+        self.view_box.addItem(item)
+        return item
+
+    def _value_label(self) -> pg.TextItem:
+        """A hidden value label of the explain overlay: tight margins, a white fill."""
+        label = pg.TextItem(color=style.TEXT, anchor=(0.0, 0.0), fill=pg.mkBrush(*LABEL_FILL))
+        label.setFont(self._value_font)
+        label.textItem.document().setDocumentMargin(LABEL_MARGIN_PX)
+        label.setZValue(VALUE_Z)
+        label.hide()
+        self.view_box.addItem(label)
+        return label
+
+    def _place_static(self, diagram: Diagram) -> None:
+        """Everything that moves only with the layout: range, nodes, squares, texts, map rects."""
+        # (0, width) x (0, height): the view's scale is exactly 1, which keeps wide pens fast.
+        self.view_box.setRange(
+            xRange=(0.0, diagram.width), yRange=(0.0, diagram.height), padding=0.0
+        )
+        self.node_item.setData(pos=diagram.centers, pen=self._node_pen, brush=self._node_brush)
+        self.node_item.setSize(diagram.node_px)
+        self.bias_item.setData(pos=diagram.centers[diagram.sizes[0] :], pen=self._bias_pen)
+        self.bias_item.setSize(diagram.bias_px)
+        for item, text in zip(self._title_items, diagram.titles, strict=True):
+            item.setText(text.text)
+            item.setPos(text.box.x, text.box.y)
+            item.setVisible(bool(text.text))
+        for item, text in zip(self._side_items, diagram.side_labels, strict=True):
+            item.setText(text.text)
+            item.setPos(text.box.x, text.box.y)
+        radius = max(0.5 * diagram.node_px - 0.75, 1.0)  # inside the outline
         for (layer, unit), (clip, image) in self._map_items.items():
-            x, y = self._positions[layer][unit]
+            x, y = diagram.center(layer, unit)
             rect = QRectF(x - radius, y - radius, 2 * radius, 2 * radius)
             clip.setRect(rect)
             image.setRect(rect)
-        self._style_nodes()
-        if self.frame is not None:
-            weights = self.frame.snapshot.weights
-            self._update_edges(weights, len(weights) // 2)
-            self._update_biases(weights, len(weights) // 2)
-        self._apply_explain()
+        self._drawn_bins = np.full(len(diagram.edge_keys), -1, dtype=int)  # redraw every bin
+        self._drawn_maps = None  # new rects: set the images again
+        self._node_style = None
+        self._overlay = None
+        self._placed = diagram
 
-    def _style_nodes(self) -> None:
-        """Node outlines (thicker in active columns) and fills (clear where a map shows)."""
-        if not self._sizes:
+    def _draw_edges(self, picture: _Picture) -> None:
+        bins = picture.edge_bins
+        changed = bins != self._drawn_bins
+        if not changed.any():
             return
-        active = set(self._explain.columns) if self._explain is not None else set()
-        pens, brushes = [], []
-        for layer, n in enumerate(self._sizes):
-            pen = self._active_pen if layer in active else self._node_pen
-            for unit in range(n):
-                pens.append(pen)
-                mapped = self._maps_visible and (layer, unit) in self._map_items
-                brushes.append(self._clear_brush if mapped else self._node_brushes[len(brushes)])
-        self.node_item.setPen(pens)
-        self.node_item.setBrush(brushes)
+        if (self._drawn_bins < 0).any():  # just placed: every bin, so none keeps old segments
+            touched = np.arange(2 * MAGNITUDE_BINS)
+        else:
+            touched = np.union1d(bins[changed], self._drawn_bins[changed])
+        segments = picture.diagram.segments
+        for b in touched:
+            chosen = segments[bins == b]  # (m, 2, 2)
+            item = self.edge_items[(-1 if b < MAGNITUDE_BINS else 1, int(b) % MAGNITUDE_BINS)]
+            item.setData(chosen[:, :, 0].ravel(), chosen[:, :, 1].ravel())
+        self._drawn_bins = bins
 
-    def _update_maps(self, frame: Frame) -> None:
-        """Each hidden and output node's output over the input plane, into its ImageItem."""
-        if not self._maps_visible or not self._map_items or frame.data.x_train.shape[1] != 2:
-            return
-        extent = tuple(float(e) for e in frame.extent)
-        if self._map_points is None or self._map_points[0] != extent:
-            xmin, xmax, ymin, ymax = extent
-            gx, gy = np.meshgrid(
-                np.linspace(xmin, xmax, MAP_SIZE), np.linspace(ymax, ymin, MAP_SIZE)
-            )  # top row first: the view's y axis points down
-            self._map_points = (extent, np.column_stack([gx.ravel(), gy.ravel()]))
-        weights = frame.snapshot.weights
-        activation, depth = frame.config.activation, len(weights) // 2
-        grids = node_output_grids(weights, activation, extent, MAP_SIZE, self._map_points[1])
-        keys = list(self._map_items)
-        values = np.concatenate(grids[1:])  # (nodes, MAP_SIZE, MAP_SIZE), the order of `keys`
-        levels = np.array([node_levels(activation, c, depth, grids[c][u]) for c, u in keys])
-        low = levels[:, 0, None, None]
-        scale = 255.999 / (levels[:, 1] - levels[:, 0])[:, None, None]
-        # One lookup for every node: ImageItem would rebuild a 256-colour table per image.
-        with np.errstate(over="ignore", invalid="ignore"):  # diverged weights give inf and NaN
-            index = np.nan_to_num((values - low) * scale, nan=127.0, posinf=255.0, neginf=0.0)
-        np.clip(index, 0.0, 255.0, out=index)
-        rgba = self._map_lut[index.astype(np.uint8)]
-        self._map_values, self._map_levels = values, levels
-        for n, key in enumerate(keys):
-            self._map_items[key][1].setImage(rgba[n], autoLevels=False)
-
-    def map_values(self, layer: int, unit: int) -> tuple[np.ndarray, tuple[float, float]]:
-        """The values a node's map shows (top row = largest x2) and its colour levels."""
-        n = list(self._map_items).index((layer, unit))
-        return self._map_values[n], tuple(self._map_levels[n])
-
-    def _update_edges(self, weights, depth: int) -> None:
-        w = np.concatenate(
-            [np.asarray(weights[f"W{k}"], dtype=float).ravel() for k in range(1, depth + 1)]
-        )
-        w = np.nan_to_num(w, nan=0.0, posinf=0.0, neginf=0.0)
-        magnitude = np.abs(w)
-        scale = float(magnitude.max()) if magnitude.size else 0.0
-        self._scale = scale
-        relative = magnitude / scale if scale > 0 else magnitude
-        levels = np.minimum((relative * MAGNITUDE_BINS).astype(int), MAGNITUDE_BINS - 1)
-        bins = np.where(w < 0, 0, MAGNITUDE_BINS) + levels
-        changed = bins != self._edge_bins
-        if changed.any():
-            if (self._edge_bins < 0).any():  # just built: every bin, so none keeps old segments
-                touched = np.arange(2 * MAGNITUDE_BINS)
-            else:
-                touched = np.union1d(bins[changed], self._edge_bins[changed])
-            for b in touched:
-                segments = self._edge_segments[bins == b]  # (m, 2, 2)
-                item = self.edge_items[(-1 if b < MAGNITUDE_BINS else 1, b % MAGNITUDE_BINS)]
-                item.setData(segments[:, :, 0].ravel(), segments[:, :, 1].ravel())
-            self._edge_bins = bins
-        self._set_caption()
-
-    def _update_biases(self, weights, depth: int) -> None:
-        b = np.concatenate([np.asarray(weights[f"b{k}"], dtype=float) for k in range(1, depth + 1)])
-        b = np.nan_to_num(b, nan=0.0, posinf=0.0, neginf=0.0)
-        scale = self._scale if self._scale > 0 else max(float(np.abs(b).max()), 1e-12)
+    def _draw_biases(self, picture: _Picture) -> None:
+        b = picture.biases
+        scale = picture.scale if picture.scale > 0 else max(float(np.abs(b).max()), 1e-12)
         levels = np.round(np.minimum(np.abs(b) / scale, 1.0) * BIAS_LEVELS).astype(int)
         self.bias_item.setBrush(
             [self._bias_brushes[-1 if value < 0 else 1][level] for value, level in zip(b, levels)]
         )
 
-    def _set_caption(self) -> None:
-        if self._explain is not None:
-            return  # the explain overlay's caption stands in for the legend
-        orange, blue, muted = _hex(style.ORANGE), _hex(style.BLUE), _hex(MUTED_TEXT)
-        scale = format_value(self._scale)
-        if self._compact_caption:
-            words = ("&lt;0 ", "&gt;0 ", f"max |w| {scale}", "")
-        else:
-            words = (
-                " w&lt;0 &nbsp; ",
-                " w&gt;0 &nbsp; ",
-                f"widest |w| = {scale}",
-                " &nbsp; ■ bias",
-            )
-        html = (
-            f'<span style="color:{orange}">━━</span><span style="color:{muted}">{words[0]}</span>'
-            f'<span style="color:{blue}">━━</span><span style="color:{muted}">{words[1]}'
-            f"{words[2]}{words[3]}</span>"
-        )
-        if html != self._caption_html:
-            self._caption_html = html
-            self.caption_item.setHtml(html)
-
-    # -- layout ------------------------------------------------------------------------------
-
-    def _titles(self, short: bool) -> list[str]:
-        last = len(self._sizes) - 1
-        titles = []
-        for col, n in enumerate(self._sizes):
-            if col == 0:
-                titles.append("input")
-            elif col == last:
-                titles.append("output")
-            else:
-                titles.append(f"h{col} ({n})" if short else f"hidden {col} ({n})")
-        return titles
-
-    def _relayout(self) -> None:
-        """Fit the diagram to the view box's pixel size; called on build and on every resize."""
-        if not self._sizes:
+    def _draw_maps(self, picture: _Picture) -> None:
+        maps = picture.maps
+        if maps is self._drawn_maps:
             return
-        rect = self.view_box.rect()
-        width, height = max(rect.width(), 60.0), max(rect.height(), 60.0)
-        # (0, width) x (0, height): the view's scale is exactly 1, which keeps wide pens fast.
-        self.view_box.setRange(xRange=(0.0, width), yRange=(0.0, height), padding=0.0)
-        title_metrics = QFontMetricsF(self._title_font)
-        label_metrics = QFontMetricsF(self._label_font)
-        caption_metrics = QFontMetricsF(self._caption_font)
-        columns, n_max = len(self._sizes), max(self._sizes)
+        if (maps is None) != (self._drawn_maps is None):
+            for clip, _image in self._map_items.values():
+                clip.setVisible(maps is not None)
+        self._drawn_maps = maps
+        if maps is None:
+            return
+        for n, key in enumerate(maps.keys):
+            self._map_items[key][1].setImage(maps.rgba[n], autoLevels=False)
 
-        top = title_metrics.height() + 2 * PAD_PX
-        bottom = caption_metrics.height() + 2 * PAD_PX
-        available = max(height - top - bottom, 10.0)
-        slot = min(available / n_max, MAX_SLOT_PX)
-        node = float(np.clip(NODE_FRACTION * slot, MIN_NODE_PX, MAX_NODE_PX))
-        self._node_px = node
+    def _style_nodes(self, picture: _Picture) -> None:
+        """Node outlines (thicker in active columns) and fills (clear where a map shows)."""
+        active = frozenset(picture.explain.columns) if picture.explain is not None else frozenset()
+        mapped = picture.maps is not None
+        key = (active, mapped)
+        if key == self._node_style:
+            return
+        pens, brushes = [], []
+        for layer, n in enumerate(picture.diagram.sizes):
+            pen = self._active_pen if layer in active else self._node_pen
+            fill = self._input_brush if layer == 0 else self._node_brush
+            pens += [pen] * n
+            brushes += [self._clear_brush if mapped and layer > 0 else fill] * n
+        self.node_item.setPen(pens)
+        self.node_item.setBrush(brushes)
+        self._node_style = key
 
-        # A TextItem's box is its text plus the QTextDocument margin on both sides.
-        margin = 2.0 * self.caption_item.textItem.document().documentMargin()
-        inner = margin + max(
-            label_metrics.horizontalAdvance(label.toPlainText()) for label, *_ in self._label_items
-        )
-        side = 0.5 * node + LABEL_GAP_PX + inner + PAD_PX
-        spacing = (width - 2 * side) / max(columns - 1, 1)
-        titles = self._titles(short=False)
-        widths = [title_metrics.horizontalAdvance(t) + margin for t in titles]
-        if max(widths[1:-1], default=0.0) > spacing - PAD_PX:
-            titles = self._titles(short=True)
-            widths = [title_metrics.horizontalAdvance(t) + margin for t in titles]
-        left = max(side, 0.5 * widths[0])
-        right = max(side, 0.5 * widths[-1])
-        spacing = max((width - left - right) / max(columns - 1, 1), 1.0)
-        centre = top + 0.5 * available  # the pixel row of the middle unit
+    def _draw_overlay(self, picture: _Picture) -> None:
+        """Bands, the selection and the value labels of the explain overlay (or none)."""
+        key = (picture.explain, picture.labels, picture.selection)
+        last = self._overlay
+        if last is not None and last[0] is key[0] and last[1] is key[1] and last[2] == key[2]:
+            return
+        self._overlay = key
+        for item in (*self._bands, *self.value_label_items):
+            item.hide()
+        for item in (self._selection_ring, self._selection_edge, self._focus_edges):
+            item.hide()
+        view, diagram = picture.explain, picture.diagram
+        if view is None:
+            return
+        for column in view.columns:
+            box = diagram.column_box(column, BAND_MARGIN_PX)
+            path = QPainterPath()
+            radius = 0.5 * diagram.node_px + BAND_MARGIN_PX
+            path.addRoundedRect(_rect(box), radius, radius)
+            self._bands[column].setPath(path)
+            self._bands[column].show()
+        selection = picture.selection
+        if selection is not None and selection.kind == "edge":
+            (x0, y0), (x1, y1) = diagram.segment(*selection.key)
+            self._selection_edge.setData([x0, x1], [y0, y1])
+            self._selection_edge.show()
+        elif selection is not None:
+            self._selection_ring.setData(
+                pos=[diagram.center(selection.layer, selection.unit)],
+                size=diagram.node_px + 7.0,
+                pen=pg.mkPen(SELECTION_COLOR, width=2.5),
+                brush=None,
+            )
+            self._selection_ring.show()
+        labels = picture.labels
+        for item, label in zip(self.value_label_items, labels.placed):
+            color = style.TEXT
+            if len(label.key) == 3:
+                value = view.edge_values.get(label.key, 0.0)
+                color = NEGATIVE_TEXT if value < 0 else POSITIVE_TEXT
+            item.setText(label.text, color=color)
+            item.setPos(label.box.x, label.box.y)
+            item.show()
+        if labels.focus is not None and labels.edge_keys():
+            ends = np.array([diagram.segment(*key) for key in labels.edge_keys()]).reshape(-1, 2)
+            self._focus_edges.setData(ends[:, 0], ends[:, 1])
+            self._focus_edges.show()
 
-        self._positions = [
-            np.column_stack([np.full(len(offsets), left + col * spacing), centre - offsets * slot])
-            for col, offsets in enumerate(self._offsets)
-        ]
-        # Titles and legend hug the tallest column, so a capped slot leaves no gap under them.
-        title_y = centre - 0.5 * n_max * slot - (top - PAD_PX)
-        caption_y = centre + 0.5 * n_max * slot + (bottom - PAD_PX)
-        for col, (item, text) in enumerate(zip(self._title_items, titles)):
-            item.setText(text, color=style.TEXT)
-            item.setPos(left + col * spacing, title_y)
-        for label, layer, unit, direction in self._label_items:
-            x, y = self._positions[layer][unit]
-            label.setPos(x + direction * (0.5 * node + LABEL_GAP_PX), y)
-        self.caption_item.setPos(0.5 * width, caption_y)
-        long_caption = "━━ w<0   ━━ w>0   widest |w| = 0.0000   ■ bias"
-        compact = caption_metrics.horizontalAdvance(long_caption) + margin > width - 2 * PAD_PX
-        if compact != self._compact_caption:
-            self._compact_caption = compact
-            self._set_caption()
-        self.node_item.setSize(node)
-        self.bias_item.setSize(max(node, MIN_BIAS_BOX_PX))
-        self._place_items()
+    def _draw_caption(self, picture: _Picture) -> None:
+        box = picture.diagram.caption
+        self.caption_item.setPos(box.x + 0.5 * box.w, box.y)
+        metrics = QFontMetricsF(self._caption_font)
+        available = max(box.w - 8.0, 40.0)
+        view = picture.explain
+        if view is not None:
+            caption = view.caption if view.in_batch else f"{view.caption} (not in this batch)"
+            # a narrow view (the Explain dock is open beside it) shortens the line, never clips
+            caption = metrics.elidedText(caption, Qt.TextElideMode.ElideRight, available)
+            text = f'<span style="color:{_hex(style.TEXT)}">{html.escape(caption)}</span>'
+        else:
+            orange, blue, muted = _hex(style.ORANGE), _hex(style.BLUE), _hex(MUTED_TEXT)
+            scale = format_value(picture.scale)
+            long_caption = f"━━ w<0   ━━ w>0   widest |w| = {scale}   ■ bias"
+            if metrics.horizontalAdvance(long_caption) > available:
+                words = ("&lt;0 ", "&gt;0 ", f"max |w| {scale}", "")
+            else:
+                words = (
+                    " w&lt;0 &nbsp; ",
+                    " w&gt;0 &nbsp; ",
+                    f"widest |w| = {scale}",
+                    " &nbsp; ■ bias",
+                )
+            text = (
+                f'<span style="color:{orange}">━━</span>'
+                f'<span style="color:{muted}">{words[0]}</span>'
+                f'<span style="color:{blue}">━━</span><span style="color:{muted}">{words[1]}'
+                f"{words[2]}{words[3]}</span>"
+            )
+        if text != self._caption_html:
+            self._caption_html = text
+            self.caption_item.setHtml(text)
 
-    # -- hover -------------------------------------------------------------------------------
+    # -- hover texts -------------------------------------------------------------------------
 
-    def _activations(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        frame = self.frame
+    def _activations(self, frame: Frame) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(a, h) of every layer on the training inputs, from the core's forward pass."""
         if self._layers_cache is None or self._layers_cache[0] is not frame:
             layers = forward_layers(
                 frame.snapshot.weights, frame.data.x_train, frame.config.activation
@@ -779,26 +855,37 @@ class NetworkView(QWidget):
             self._layers_cache = (frame, layers)
         return self._layers_cache[1]
 
-    def _unit_name(self, layer: int, unit: int) -> str:
+    @staticmethod
+    def _unit_name(sizes: tuple[int, ...], layer: int, unit: int) -> str:
         if layer == 0:
             return f"input x{unit + 1}"
-        if layer == len(self._sizes) - 1:
-            return "output p" if self._sizes[layer] == 1 else f"output p{unit + 1}"
+        if layer == len(sizes) - 1:
+            return "output p" if sizes[layer] == 1 else f"output p{unit + 1}"
         return f"hidden {layer} unit {unit + 1}"
 
-    def _describe_edge(self, hit: Hit) -> str:
-        value = float(self.frame.snapshot.weights[f"W{hit.layer}"][hit.source, hit.unit])
-        source = self._unit_name(hit.layer - 1, hit.source)
-        target = self._unit_name(hit.layer, hit.unit)
-        if hit.layer == len(self._sizes) - 1 and self._sizes[-1] == 1:
-            target = "output"
-        return (
-            f"W{hit.layer}[{hit.source + 1}→{hit.unit + 1}] from {source} to {target} "
-            f"= {format_value(value)}"
-        )
+    def _describe(self, picture: _Picture, hit: Hit) -> str:
+        """The hover text of `hit`, which `picture.diagram` contains."""
+        weights, sizes = picture.frame.snapshot.weights, picture.diagram.sizes
+        if hit.kind == "edge":
+            value = float(weights[f"W{hit.layer}"][hit.source, hit.unit])
+            source = self._unit_name(sizes, hit.layer - 1, hit.source)
+            target = self._unit_name(sizes, hit.layer, hit.unit)
+            if hit.layer == len(sizes) - 1 and sizes[-1] == 1:
+                target = "output"
+            return (
+                f"W{hit.layer}[{hit.source + 1}→{hit.unit + 1}] from {source} to {target} "
+                f"= {format_value(value)}"
+            )
+        if hit.kind == "bias":
+            value = float(weights[f"b{hit.layer}"][hit.unit])
+            return (
+                f"bias b{hit.layer}[{hit.unit + 1}] of "
+                f"{self._unit_name(sizes, hit.layer, hit.unit)} = {format_value(value)}"
+            )
+        return self._describe_node(picture, hit.layer, hit.unit)
 
-    def _describe_node(self, layer: int, unit: int) -> str:
-        frame = self.frame
+    def _describe_node(self, picture: _Picture, layer: int, unit: int) -> str:
+        frame, sizes = picture.frame, picture.diagram.sizes
         x = frame.data.x_train
         if layer == 0:
             column = x[:, unit]
@@ -808,22 +895,33 @@ class NetworkView(QWidget):
                 f"range [{format_value(column.min())}, {format_value(column.max())}]"
             )
         bias = float(frame.snapshot.weights[f"b{layer}"][unit])
-        a, h = self._activations()[layer - 1]
+        a, h = self._activations(frame)[layer - 1]
         values = h[:, unit]
-        output = layer == len(self._sizes) - 1
+        output = layer == len(sizes) - 1
         name = "p" if output else "h"
         function = "sigmoid" if output else frame.config.activation
         with np.errstate(all="ignore"):
             mean, low, high = values.mean(), values.min(), values.max()
             mean_a = a[:, unit].mean()
         return (
-            f"{self._unit_name(layer, unit)}\n"
+            f"{self._unit_name(sizes, layer, unit)}\n"
             f"bias b{layer}[{unit + 1}] = {format_value(bias)}\n"
             f"{name} = {function}(a) over {len(x)} training samples:\n"
             f"  mean {name} = {format_value(mean)}, min {format_value(low)}, "
             f"max {format_value(high)}\n"
             f"  mean a = {format_value(mean_a)}"
         )
+
+    # -- mouse -------------------------------------------------------------------------------
+
+    def _recheck_hover(self, picture: _Picture) -> None:
+        """After a new picture: the node under the mouse may have moved or gone."""
+        if self._hover is None:
+            return
+        hit = picture.diagram.hit_test(self._hover.x(), self._hover.y(), edge_widths=None)
+        self._set_hovered_node(hit.key if hit is not None and hit.kind == "node" else None)
+        if QToolTip.isVisible():
+            self._show_tooltip(self._hover)
 
     def _show_tooltip(self, view_pos: QPointF) -> None:
         text = self.describe_at(view_pos.x(), view_pos.y())
@@ -832,256 +930,62 @@ class NetworkView(QWidget):
         else:
             QToolTip.showText(QCursor.pos(), text, self.plot_widget)
 
-    @Slot(object)
-    def _on_view_box_resized(self, _view_box: object) -> None:
-        self._relayout()
-
     def _set_hovered_node(self, node: tuple[int, int] | None) -> None:
         if node != self._hovered_node:
             self._hovered_node = node
             self.node_hovered.emit(node)
 
+    def _leave(self) -> None:
+        self._hover = None
+        QToolTip.hideText()
+        self._set_hovered_node(None)
+
+    @Slot(object)
+    def _on_view_box_resized(self, _view_box: object) -> None:
+        self._render()
+
     @Slot(object)
     def _on_scene_mouse_moved(self, scene_pos: QPointF) -> None:
         if not self.view_box.sceneBoundingRect().contains(scene_pos):
-            self._hover = None
-            QToolTip.hideText()
-            self._set_hovered_node(None)
+            self._leave()
             return
         self._hover = self.view_box.mapSceneToView(scene_pos)
         self._show_tooltip(self._hover)
         hit = self.hit_at(self._hover.x(), self._hover.y())
-        self._set_hovered_node((hit.layer, hit.unit) if hit and hit.kind == "node" else None)
+        self._set_hovered_node(hit.key if hit is not None and hit.kind == "node" else None)
 
     @Slot(object)
     def _on_scene_mouse_clicked(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or self.frame is None:
+        picture = self._picture
+        if event.button() != Qt.MouseButton.LeftButton or picture is None:
             return
         point = self.view_box.mapSceneToView(event.scenePos())
-        hit = self.hit_at(point.x(), point.y())
+        hit = picture.diagram.hit_test(point.x(), point.y(), edge_widths=picture.edge_widths)
         if hit is None:
             return
         self.item_clicked.emit(hit)
-        if self._explain is not None or hit.kind == "node":
+        if picture.explain is not None or hit.parameter is None:
             return
-        weights = self.frame.snapshot.weights
-        if hit.kind == "edge":
-            name, index = f"W{hit.layer}", (hit.source, hit.unit)
-        else:
-            name, index = f"b{hit.layer}", (hit.unit,)
-        self.weight_edit_requested.emit(name, index, float(weights[name][index]))
+        name, index = hit.parameter
+        value = float(picture.frame.snapshot.weights[name][index])
+        self.weight_edit_requested.emit(name, index, value)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.plot_widget and event.type() == QEvent.Type.Leave:
-            self._hover = None
-            QToolTip.hideText()
-            self._set_hovered_node(None)
+            self._leave()
         return super().eventFilter(watched, event)
 
-    # -- explain overlay ---------------------------------------------------------------------
 
-    def _apply_explain(self) -> None:
-        """Draw (or remove) the overlay of `_explain` at the current layout."""
-        view = self._explain
-        self._style_nodes()
-        for band in self._bands:
-            band.hide()
-        for label in [*self._node_labels.values(), *self.edge_label_items]:
-            label.hide()
-        self._selection_ring.hide()
-        self._selection_edge.hide()
-        self._focus_edges.hide()
-        if view is None or not self._sizes:
-            self._set_caption()
-            return
-        caption = view.caption if view.in_batch else f"{view.caption} (not in this batch)"
-        # a narrow view (the Explain dock is open beside it) shortens the line rather than clip it
-        available = max(80.0, self.plot_widget.width() - 2 * PAD_PX - 8.0)
-        caption = QFontMetricsF(self._caption_font).elidedText(
-            caption, Qt.TextElideMode.ElideRight, available
-        )
-        self._caption_html = f'<span style="color:{_hex(style.TEXT)}">{html.escape(caption)}</span>'
-        self.caption_item.setHtml(self._caption_html)
-
-        half = 0.5 * self._node_px
-        for column in view.columns:
-            if column >= len(self._positions):  # a step-through of another architecture
-                continue
-            positions = self._positions[column]
-            margin = half + 5.0
-            rect = QRectF(
-                positions[0, 0] - margin,
-                positions[:, 1].min() - margin,
-                2 * margin,
-                np.ptp(positions[:, 1]) + 2 * margin,
-            )
-            path = QPainterPath()
-            path.addRoundedRect(rect, margin, margin)
-            band = self._bands[column]
-            band.setPath(path)
-            band.show()
-        self._show_selection(view)
-        self._place_labels(view)
-
-    def _show_selection(self, view: PhaseView) -> None:
-        selection = view.selection
-        if selection is None:
-            return
-        if selection.kind == "edge":
-            try:
-                (x0, y0), (x1, y1) = (
-                    self.node_position(selection.layer - 1, selection.source),
-                    self.node_position(selection.layer, selection.unit),
-                )
-            except IndexError:
-                return
-            self._selection_edge.setData([x0, x1], [y0, y1])
-            self._selection_edge.show()
-            return
-        try:
-            x, y = self.node_position(selection.layer, selection.unit)
-        except IndexError:
-            return
-        self._selection_ring.setData(
-            pos=[(x, y)],
-            size=self._node_px + 7.0,
-            pen=pg.mkPen(SELECTION_COLOR, width=2.5),
-            brush=None,
-        )
-        self._selection_ring.show()
-
-    def _occupied(self) -> list[QRectF]:
-        """Rectangles the value labels must not cover: nodes, titles, side labels, bias squares."""
-        half = 0.5 * self._node_px + 1.0
-        rects = [
-            QRectF(x - half, y - half, 2 * half, 2 * half)
-            for positions in self._positions
-            for x, y in positions
-        ]
-        texts = [*self._title_items, *(label for label, *_ in self._label_items)]
-        for item in [*texts, self.caption_item]:
-            rects.append(item.mapRectToParent(item.boundingRect()))
-        return rects
-
-    def _place_labels(self, view: PhaseView) -> None:
-        width, height = self.view_box.width(), self.view_box.height()
-        bounds = QRectF(1.0, 1.0, width - 2.0, height - 2.0)
-        occupied = self._occupied()
-        line_height = QFontMetricsF(self._value_font).height()
-        columns = len(self._sizes)
-        for column in range(columns):
-            n = self._sizes[column]
-            slot = np.ptp(self._positions[column][:, 1]) / (n - 1) if n > 1 else np.inf
-            for unit in range(n):
-                lines = view.node_labels.get((column, unit))
-                if not lines:
-                    continue
-                if slot < len(lines) * line_height + 4.0:
-                    lines = lines[-1:]
-                label = self._node_labels[(column, unit)]
-                label.setText("\n".join(lines), color=style.TEXT)
-                size = label.textItem.boundingRect().size()
-                x, y = self._positions[column][unit]
-                rect = self._free_rect(
-                    self._node_candidates(x, y, size.width(), size.height(), column, columns),
-                    bounds,
-                    occupied,
-                    must=True,
-                )
-                if rect is not None:
-                    label.setPos(rect.topLeft())
-                    label.show()
-                    occupied.append(rect)
-        self._place_edge_labels(view, bounds, occupied)
-
-    def _node_candidates(
-        self, x: float, y: float, w: float, h: float, column: int, columns: int
-    ) -> list[QRectF]:
-        gap = 0.5 * self._node_px + 6.0  # clear of the selection ring
-        right = QRectF(x + gap, y - 0.5 * h, w, h)
-        left = QRectF(x - gap - w, y - 0.5 * h, w, h)
-        below = QRectF(x - 0.5 * w, y + gap, w, h)
-        above = QRectF(x - 0.5 * w, y - gap - h, w, h)
-        if column == 0:
-            return [below, above, right, left]
-        if column == columns - 1:
-            return [below, above, left, right]
-        return [right, left, above, below]
-
-    @staticmethod
-    def _free_rect(
-        candidates: list[QRectF], bounds: QRectF, occupied: list[QRectF], must: bool = False
-    ) -> QRectF | None:
-        """The first candidate inside `bounds` that overlaps nothing; with `must`, the least bad."""
-        best, best_overlap = None, np.inf
-        for rect in candidates:
-            if not bounds.contains(rect):
-                continue
-            overlap = 0.0
-            for other in occupied:
-                if rect.intersects(other):
-                    common = rect.intersected(other)
-                    overlap += common.width() * common.height()
-            if overlap == 0.0:
-                return rect
-            if overlap < best_overlap:
-                best, best_overlap = rect, overlap
-        return best if must else None
-
-    def _place_edge_labels(self, view: PhaseView, bounds: QRectF, occupied: list[QRectF]) -> None:
-        selected = view.selection
-        selected_key = (
-            (selected.layer, selected.source, selected.unit)
-            if selected is not None and selected.kind == "edge"
-            else None
-        )
-        keys = sorted(view.edge_labels, key=lambda key: -abs(view.edge_values.get(key, 0.0)))
-        focus = None
-        if len(keys) > DENSE_EDGES:  # too many to read: the selection's edges, or the strongest
-            if selected is not None and selected.kind in ("node", "bias"):
-                focus = (selected.layer, selected.unit)
-                keys = [key for key in keys if focus in ((key[0] - 1, key[1]), (key[0], key[2]))]
-            else:
-                keys = keys[:DENSE_FALLBACK]
-        if selected_key in view.edge_labels:
-            keys = [selected_key, *(key for key in keys if key != selected_key)]
-        pool = iter(self.edge_label_items)
-        label = next(pool)
-        for key in keys:
-            k, i, j = key
-            if k >= len(self._sizes) or i >= self._sizes[k - 1] or j >= self._sizes[k]:
-                continue
-            value = view.edge_values.get(key, 0.0)
-            label.setText(
-                view.edge_labels[key], color=NEGATIVE_TEXT if value < 0 else POSITIVE_TEXT
-            )
-            size = label.textItem.boundingRect().size()
-            w, h = size.width(), size.height()
-            (x0, y0), (x1, y1) = self.node_position(k - 1, i), self.node_position(k, j)
-            # along the edge, towards the end where the edges fan out: away from a selected
-            # node they all meet at, else towards the wider column
-            spread = (0.72, 0.6, 0.84, 0.5, 0.4)
-            if focus is not None and focus in ((k - 1, i), (k, j)):
-                towards_target = focus == (k - 1, i)
-            else:
-                towards_target = self._sizes[k] >= self._sizes[k - 1]
-            fractions = spread if towards_target else [1 - t for t in spread]
-            candidates = [
-                QRectF(x0 + t * (x1 - x0) - 0.5 * w, y0 + t * (y1 - y0) - 0.5 * h, w, h)
-                for t in fractions
-            ]
-            rect = self._free_rect(candidates, bounds, occupied, must=key == selected_key)
-            if rect is None:
-                continue
-            label.setPos(rect.topLeft())
-            label.key = key
-            label.show()
-            occupied.append(rect)
-            label = next(pool, None)
-            if label is None:
-                break
-        if focus is not None and keys:
-            ends = [(self.node_position(k - 1, i), self.node_position(k, j)) for k, i, j in keys]
-            points = np.array(ends).reshape(-1, 2)
-            self._focus_edges.setData(points[:, 0], points[:, 1])
-            self._focus_edges.show()
+def _edge_bins(weights: Mapping[str, np.ndarray], depth: int) -> tuple[np.ndarray, float]:
+    """Each weight's pen bin (W1, W2, ... raveled in order) and the largest finite |w|."""
+    w = np.concatenate(
+        [np.asarray(weights[f"W{k}"], dtype=float).ravel() for k in range(1, depth + 1)]
+    )
+    w = np.nan_to_num(w, nan=0.0, posinf=0.0, neginf=0.0)
+    magnitude = np.abs(w)
+    scale = float(magnitude.max()) if magnitude.size else 0.0
+    relative = magnitude / scale if scale > 0 else magnitude
+    levels = np.minimum((relative * MAGNITUDE_BINS).astype(int), MAGNITUDE_BINS - 1)
+    bins = np.where(w < 0, 0, MAGNITUDE_BINS) + levels
+    bins.setflags(write=False)
+    return bins, scale
