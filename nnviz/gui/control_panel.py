@@ -12,11 +12,12 @@ import math
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -39,6 +40,7 @@ PRESET_TIP = (
     "(moons, noise 0.2, 5 sigmoid units, lr 0.1, 20000 iterations)."
 )
 _FLOAT_CHARACTERS = set("0123456789.eE+-")
+_MOST_DECIMALS = 323  # QDoubleSpinBox's limit
 
 
 def tooltip(spec: FieldSpec) -> str:
@@ -47,60 +49,58 @@ def tooltip(spec: FieldSpec) -> str:
     return f"{spec.help}\nAllowed: {allowed}.\n{EFFECT_TEXT[spec.effect]}"
 
 
-class NumberBox(QAbstractSpinBox):
-    """A spin box that holds every int or float a FieldSpec allows, exactly.
+def _qt_rounded(value: float) -> float:
+    """What QDoubleSpinBox keeps of `value` at its most decimals (323): itself unless tiny."""
+    return float(f"{value:.{_MOST_DECIMALS}f}")
 
-    QSpinBox is 32-bit signed (seeds go to 2**32 - 1) and QDoubleSpinBox rounds to at most 323
-    decimals (a float below about 1e-307 loses digits), so either would change values Config
-    accepts. Like pyqtgraph's SpinBox, this one keeps the value in Python: an int or a float, shown
-    as the shortest text that reads back to it (repr). Typed text is committed when editing
-    finishes; text that is not an allowed value (an open bound, a fraction for an integer field) is
-    refused and the box shows its value again.
+
+class NumberBox(QDoubleSpinBox):
+    """A spin box for every int or float a FieldSpec allows, keeping the value exactly.
+
+    QSpinBox is 32-bit signed (seeds go to 2**32 - 1), and QDoubleSpinBox rounds to its decimals.
+    This one uses Qt's most decimals, shows the shortest text that reads back to the same number
+    (repr), takes whole numbers only for int fields (exact up to 2**53), refuses an open bound, and
+    keeps aside the rare float too small for 323 decimals (below about 1e-307), so `number()` is
+    always what was set or typed.
     """
-
-    valueChanged = Signal(object)  # the new int or float
 
     def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.spec = spec
         self._integer = spec.kind in {"int", "layers"}
-        self._kind = int if self._integer else float
-        self._value = self._kind(spec.low)
+        self._tiny: float | None = None  # a value Qt would round, as it was given
+        self.setDecimals(0 if self._integer else _MOST_DECIMALS)
+        self.setRange(spec.low, spec.high)
+        self.setSingleStep(spec.step)
+        self.setKeyboardTracking(False)  # one edit when the user is done typing, not per key
         self.setAccelerated(True)
         if spec.special:
             self.setSpecialValueText(spec.special)
-        self.editingFinished.connect(self._on_editing_finished)
-        self._show()
+        self.valueChanged.connect(self._on_value_changed)
 
-    # -- QSpinBox's API ------------------------------------------------------------------------
-
-    def value(self) -> int | float:
+    def number(self) -> int | float:
         """The value as the Config field stores it."""
-        return self._value
+        if self._tiny is not None:
+            return self._tiny
+        return int(self.value()) if self._integer else self.value()
 
     def setValue(self, value: float) -> None:
-        """Show `value` (held to the range) and emit valueChanged when it changed."""
-        value = min(max(self._kind(value), self.minimum()), self.maximum())
-        changed = value != self._value
-        self._value = value
-        self._show()
-        if changed:
-            self.valueChanged.emit(value)
-
-    def minimum(self) -> int | float:
-        return self._kind(self.spec.low)
-
-    def maximum(self) -> int | float:
-        return self._kind(self.spec.high)
+        self._keep_if_tiny(value)
+        super().setValue(value)
 
     def textFromValue(self, value: float) -> str:
-        if self.specialValueText() and value == self.minimum():
-            return self.specialValueText()
         if self._integer:
             return str(int(value))
+        if self._tiny is not None and value == _qt_rounded(self._tiny):
+            value = self._tiny
         return repr(float(value)).removesuffix(".0")
 
-    # -- QAbstractSpinBox's virtual functions --------------------------------------------------
+    def valueFromText(self, text: str) -> float:
+        number = self._parse(text)
+        if number is None:
+            return self.value()
+        self._keep_if_tiny(number)
+        return number
 
     def validate(self, text: str, position: int) -> object:
         """Acceptable: an allowed value; Intermediate: could become one; else Invalid."""
@@ -115,7 +115,7 @@ class NumberBox(QAbstractSpinBox):
 
     def stepBy(self, steps: int) -> None:
         """Decimal steps that stay readable (0.25 + 0.05 shows 0.3) and stop at an open bound."""
-        value = self._value
+        value = self.number()
         target = value + steps * self._step_at(value, steps)
         target = round(target) if self._integer else float(f"{target:.12g}")
         if target <= self.spec.low:
@@ -124,38 +124,15 @@ class NumberBox(QAbstractSpinBox):
             target = value if self.spec.open_high else self.spec.high
         self.setValue(target)
 
-    def stepEnabled(self) -> QAbstractSpinBox.StepEnabledFlag:
-        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
-        if self._value < self.maximum():
-            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
-        if self._value > self.minimum():
-            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
-        return flags
+    def _keep_if_tiny(self, value: float) -> None:
+        self._tiny = None
+        if not self._integer and _qt_rounded(value) != value:
+            self._tiny = float(value)
 
-    def sizeHint(self) -> QSize:
-        """Qt's hint plus room for the longest of the range's ends (it cannot print them)."""
-        hint, width = super().sizeHint(), self.fontMetrics().horizontalAdvance
-        special = width(self.specialValueText())  # the one text Qt's hint includes
-        texts = [self.textFromValue(v)[:18] for v in (self.minimum(), self.maximum())]
-        hint.setWidth(hint.width() - special + max(special, *map(width, texts)))
-        return hint
-
-    def minimumSizeHint(self) -> QSize:
-        return self.sizeHint()
-
-    # -- inside --------------------------------------------------------------------------------
-
-    def _show(self) -> None:
-        self.lineEdit().setText(self.textFromValue(self._value))
-        self.update()  # the arrows' enabled state follows the value
-
-    @Slot()
-    def _on_editing_finished(self) -> None:
-        number = self._parse(self.lineEdit().text())
-        if number is None:
-            self._show()  # not an allowed value: show the value again
-        else:
-            self.setValue(number)
+    @Slot(float)
+    def _on_value_changed(self, value: float) -> None:
+        if self._tiny is not None and value != _qt_rounded(self._tiny):
+            self._tiny = None  # the user moved on from the tiny value
 
     def _step_at(self, value: float, steps: int) -> float:
         if not self.spec.log_step or value <= 0:
@@ -165,18 +142,16 @@ class NumberBox(QAbstractSpinBox):
             exponent -= 1  # down from 0.1 goes to 0.099, not 0.09
         return 10.0**exponent
 
-    def _parse(self, text: str) -> int | float | None:
+    def _parse(self, text: str) -> float | None:
         """The allowed value `text` names, or None."""
         text = text.strip()
         if self.specialValueText() and text == self.specialValueText():
-            return self.minimum()
+            return float(self.spec.low)
         try:
-            number = self._kind(text)
-        except ValueError:
+            number = float(int(text)) if self._integer else float(text)
+        except (ValueError, OverflowError):
             return None
-        if not self._integer and not math.isfinite(number):
-            return None
-        return number if self.spec.in_range(number) else None
+        return number if math.isfinite(number) and self.spec.in_range(number) else None
 
 
 class HiddenLayersEditor(QWidget):
@@ -209,7 +184,7 @@ class HiddenLayersEditor(QWidget):
         self.set_layers((5,))
 
     def layers(self) -> tuple[int, ...]:
-        return tuple(box.value() for box in self._boxes if not box.isHidden())
+        return tuple(box.number() for box in self._boxes if not box.isHidden())
 
     def set_layers(self, layers: tuple[int, ...]) -> None:
         for index, box in enumerate(self._boxes):
@@ -382,7 +357,7 @@ class ControlPanel(QWidget):
             if isinstance(editor, QComboBox):
                 values[name] = editor.currentText()
             elif isinstance(editor, NumberBox):
-                values[name] = editor.value()
+                values[name] = editor.number()
             elif isinstance(editor, HiddenLayersEditor):
                 values[name] = editor.layers()
             elif isinstance(editor, PathEditor):
