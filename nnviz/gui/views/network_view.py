@@ -40,9 +40,11 @@ How it draws, and why:
   label, a node or a title, node labels cross no edge, and a label with no room is shortened or
   dropped by the rule documented there. The label items are a pool built per architecture.
 - Mouse: hovering emits `node_hovered((layer, unit))` or `node_hovered(None)` when it changes
-  (also when a new picture moves or removes the node under the mouse); a left click emits
-  `item_clicked(Hit)` and, outside the explain overlay, a click on an edge or a bias square emits
-  `weight_edit_requested(name, index, value)`, e.g. ("W2", (2, 0), -1.23).
+  (also when a new picture moves or removes the node under the mouse). With the explain overlay
+  on screen a left click emits `item_clicked(Hit)` (select it); without, a click on an edge or a
+  bias square emits `weight_edit_requested(name, index, value)`, e.g. ("W2", (2, 0), -1.23).
+  Only an overlay that fits the network on screen is shown, so a clicked Hit always exists in
+  the network the overlay explains.
 
 The view only reads the frames it is given; it never writes to them or to the model.
 """
@@ -82,7 +84,7 @@ from ...core.diagram import (
     layout_diagram,
     place_labels,
 )
-from ...core.explain import PhaseView, node_levels, node_output_grids
+from ...core.explain import UPDATE, PhaseView, node_levels, node_output_grids
 from ...core.network import forward_layers
 from .. import style
 from ..frame import Frame
@@ -251,14 +253,31 @@ def _sizes_of(weights: Mapping[str, np.ndarray]) -> tuple[int, ...]:
 
 
 def _fits(view: PhaseView, diagram: Diagram) -> bool:
-    """Whether every index of an explain phase exists in `diagram` (its selection aside)."""
-    layers = len(diagram.sizes)
-    return (
+    """Whether an explain phase was made for the network `diagram` shows (its selection aside).
+
+    Every index must exist, and a phase labels every unit of the columns it labels and every
+    weight of its weight layers (an update phase: of all layers), so a phase of a network with
+    more units, or fewer, in those layers does not fit either.
+    """
+    sizes, layers = diagram.sizes, len(diagram.sizes)
+    if not (
         all(0 <= column < layers for column in view.columns)
         and all(1 <= k < layers for k in view.weight_layers)
         and all(diagram.has_node(*key) for key in view.node_labels)
         and all(diagram.has_edge(*key) for key in view.edge_labels)
-    )
+    ):
+        return False
+    columns: dict[int, int] = {}
+    for column, _unit in view.node_labels:
+        columns[column] = columns.get(column, 0) + 1
+    if any(count != sizes[column] for column, count in columns.items()):
+        return False
+    weights: dict[int, int] = {}
+    for k, _i, _j in view.edge_labels:
+        weights[k] = weights.get(k, 0) + 1
+    if any(weights.get(k, 0) != sizes[k - 1] * sizes[k] for k in view.weight_layers):
+        return False
+    return view.phase.kind != UPDATE or set(view.weight_layers) == set(range(1, layers))
 
 
 class NetworkView(QWidget):
@@ -270,7 +289,8 @@ class NetworkView(QWidget):
 
     #: (layer, unit) of the node under the mouse, or None when it leaves every node.
     node_hovered = Signal(object)
-    #: A left click on a node, bias square or edge: the `Hit`.
+    #: A left click on a node, bias square or edge while an explain overlay is on screen: the
+    #: `Hit`, a unit or weight of the network that overlay explains.
     item_clicked = Signal(object)
     #: A click on an edge or a bias square outside the explain overlay: name, index, value.
     weight_edit_requested = Signal(str, tuple, float)
@@ -963,8 +983,10 @@ class NetworkView(QWidget):
         hit = picture.diagram.hit_test(point.x(), point.y(), edge_widths=picture.edge_widths)
         if hit is None:
             return
-        self.item_clicked.emit(hit)
-        if picture.explain is not None or hit.parameter is None:
+        if picture.explain is not None:  # a click selects what to explain
+            self.item_clicked.emit(hit)
+            return
+        if hit.parameter is None:
             return
         name, index = hit.parameter
         value = float(picture.frame.snapshot.weights[name][index])
