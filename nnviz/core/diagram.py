@@ -5,7 +5,8 @@ Why a module of its own: the view (`nnviz.gui.views.network_view`) only draws wh
 so the geometry is tested headless, and every index the view hands out (a hovered unit, a clicked
 weight, a selection) is checked against the one `Diagram` it came from. A `Diagram` is frozen and
 belongs to one architecture; after an architecture change the view builds a new one, and an old
-`Hit` is simply not `in` it (`diagram.contains(hit)` is False) instead of indexing out of range.
+`Hit` is simply not contained in it (`diagram.contains(hit)` is False) instead of indexing out of
+range.
 
 Coordinates are pixels of the view box: x to the right, y down, origin at the top-left.
 Indices follow `nnviz.core.explain`: a node is (layer, unit) with layer 0 the inputs; an edge is
@@ -17,7 +18,8 @@ pass its real fonts and tests a fixed-width stand-in (`char_measure`).
 
 Layout: titles in a band on top, the legend/caption in a band at the bottom, input labels x1, x2
 on the left and p on the right. Columns are evenly spaced; the tallest column's units get one
-vertical slot each (capped at `MAX_SLOT_PX`), shorter columns spread out up to `MAX_SPREAD` slots.
+vertical slot each (capped at `MAX_SLOT_PX`), shorter columns spread out up to `MAX_SPREAD` slots
+(the input and output columns further if x1 and x2, or p1 and p2, would otherwise touch).
 A node is `NODE_FRACTION` of a slot wide, within [`MIN_NODE_PX`, `MAX_NODE_PX`] and never wider
 than the slot. Column titles shorten ("hidden 1 (8)" -> "h1 (8)" -> "h1") until they fit
 between their neighbours, and are left out if even the shortest does not.
@@ -748,10 +750,11 @@ def place_labels(
     1. The selected edge's label, then the node labels (the selected node's first, then column
        by column), then the other edge labels by decreasing |value| (`edge_values`).
     2. A node label is tried in each of `node_label_forms` (stacked, one line, the last line
-       alone), at every position beside, above or below its node, nearest first. A position is
-       free if it stays inside the box and overlaps no obstacle (`Diagram.obstacles`), no label
-       placed so far and no edge: its stroke (`edge_widths`, per edge in the order of
-       `Diagram.edge_keys`; the widest pen if not given) with `EDGE_CLEARANCE_PX` to spare.
+       alone), at every position beside, above or below its node whose centre is clearly
+       nearer its node than any other (`ASSOCIATION`), nearest first. A position is free if it
+       stays inside the box and overlaps no obstacle (`Diagram.obstacles`), no label placed so
+       far and no edge: its stroke (`edge_widths`, per edge in the order of `Diagram.edge_keys`;
+       the widest pen if not given) with `EDGE_CLEARANCE_PX` to spare.
     3. An edge label is tried at `EDGE_FRACTIONS` along its edge, from the end where the edges
        fan out (the wider column, or away from a focused node). It must avoid the same things
        except edges; among the free positions it takes the one crossing the fewest other edges.
