@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -18,25 +19,23 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
+    QAbstractButton,
     QApplication,
-    QCheckBox,
     QComboBox,
     QDialog,
-    QDoubleSpinBox,
     QFileDialog,
     QInputDialog,
-    QLineEdit,
     QPushButton,
-    QSpinBox,
 )
 from window_helpers import TIMEOUT
 
 from nnviz.core import Config, Trainer
+from nnviz.core.config import FIELDS
 from nnviz.core.files import save_weights
 from nnviz.core.session import save_session
+from nnviz.gui.control_panel import HiddenLayersEditor, NumberBox, PathEditor
 
-ACTIONS = 1000
+ACTIONS = int(os.environ.get("NNVIZ_RANDOM_ACTIONS", "1000"))
 SEED = int(os.environ.get("NNVIZ_RANDOM_SEED", "20261203"))
 KEYS = [
     Qt.Key.Key_Space, Qt.Key.Key_Right, Qt.Key.Key_R, Qt.Key.Key_N, Qt.Key.Key_E, Qt.Key.Key_M,
@@ -152,33 +151,43 @@ class Monkey:
         return f"key {key.name} {modifier.name} on {type(target).__name__}"
 
     def edit_control(self) -> str:
-        rng = self.rng
-        panel = self.window.controls
-        widgets = [
-            w
-            for w in panel.findChildren(QAbstractSpinBox) + panel.findChildren(QComboBox)
-            + panel.findChildren(QCheckBox) + panel.findChildren(QLineEdit)
-            if w.isEnabled() and w.isVisibleTo(panel)
-        ]  # fmt: skip
-        widget = rng.choice(widgets)
-        name = widget.objectName() or type(widget).__name__
-        if isinstance(widget, QSpinBox | QDoubleSpinBox):
-            low, high = widget.minimum(), widget.maximum()
-            # mostly modest values: a sweep of huge networks would test the machine, not us
-            value = rng.choice([low, high, low + (min(high, low + 50) - low) * rng.random()])
-            widget.setValue(int(value) if isinstance(widget, QSpinBox) else value)
-            widget.editingFinished.emit()
-        elif isinstance(widget, QComboBox):
-            if widget.count():
-                widget.setCurrentIndex(rng.randrange(widget.count()))
-                widget.activated.emit(widget.currentIndex())
-        elif isinstance(widget, QCheckBox):
-            widget.click()
-        else:
-            choice = rng.choice([*map(str, self.files["open"]), "", "3,3", "x", "-1", "2, 8, 1"])
-            widget.setText(choice)
-            widget.editingFinished.emit()
-        return f"edit {name} ({type(widget).__name__})"
+        rng, panel = self.rng, self.window.controls
+        name = rng.choice(list(FIELDS))
+        editor = panel.editor(name)
+        if not editor.isEnabled():
+            return f"{name} is greyed out"
+        if isinstance(editor, QComboBox):
+            editor.setCurrentIndex(rng.randrange(editor.count()))
+            editor.activated.emit(editor.currentIndex())
+        elif isinstance(editor, NumberBox):
+            editor.setValue(self.number(name))
+        elif isinstance(editor, HiddenLayersEditor):
+            move = rng.choice(["layers", "width", "button"])
+            if move == "layers":
+                editor.set_layers(tuple(rng.randint(1, 9) for _ in range(rng.randint(1, 3))))
+                editor.changed.emit()
+            elif move == "width":
+                box = editor.width_box(rng.randrange(len(editor.layers())))
+                box.setValue(rng.randint(1, 12))
+            else:
+                buttons = [b for b in editor.findChildren(QAbstractButton) if b.isEnabled()]
+                if buttons:
+                    rng.choice(buttons).click()
+        elif isinstance(editor, PathEditor):
+            editor.set_path(rng.choice([*map(str, self.files["open"]), None, "nowhere.csv"]))
+            editor.changed.emit()
+        return f"edit {name}"
+
+    def number(self, name: str) -> float:
+        """A value for a number field: its ends, or a modest one (not a million samples: that
+        tests the machine's memory, which the resource budget guards, not the slots)."""
+        spec, rng = FIELDS[name], self.rng
+        if name == "samples":
+            return rng.choice([8, 40, 300, 1500])
+        value = rng.choice(
+            [spec.low, spec.high, rng.uniform(spec.low, min(spec.high, spec.low + 5))]
+        )
+        return int(value) if spec.kind == "int" else value
 
     def click_panel_button(self) -> str:
         buttons = [b for b in self.window.controls.findChildren(QPushButton) if b.isEnabled()]
@@ -299,8 +308,11 @@ def test_a_thousand_random_actions_raise_nothing_and_leave_nothing(
     done: list[str] = []
     with qtbot.captureExceptions() as exceptions:
         for _ in range(ACTIONS):
+            started = time.perf_counter()
             done.append(monkey.act())
             QApplication.processEvents()
+            if os.environ.get("NNVIZ_RANDOM_TRACE"):
+                print(f"{time.perf_counter() - started:7.3f} s  {done[-1]}", flush=True)
             if exceptions:
                 break
         window.play_action.trigger()  # still alive and training after all that
