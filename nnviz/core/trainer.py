@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import Config, ConfigError
+from .config import LIVE_FIELDS, Config, ConfigError
 from .datasets import Dataset, load_dataset
 from .files import load_weights
 from .history import COLUMNS, History, HistoryArrays
@@ -214,8 +214,7 @@ class Trainer:
         """Apply a new config whose changes are all live (learning rate, momentum, l1, l2, ...)."""
         if not self.config.is_live_change(config):
             raise ValueError(
-                "only learning_rate, momentum, l1, l2, threshold and iterations "
-                "can change without a new Trainer"
+                f"only {', '.join(sorted(LIVE_FIELDS))} can change without a new Trainer"
             )
         self.config = config
         self._save_checkpoint(self.iteration, batch_drawn=False)  # replays use the new values

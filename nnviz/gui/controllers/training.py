@@ -10,6 +10,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ...core import Config, ConfigError, DataError, Dataset, Trainer, load_dataset
+from ...core.config import DATA_FIELDS
 from ...core.files import FileFormatError
 from ...service.protocol import (
     Command,
@@ -25,8 +26,6 @@ from ..state import AppState
 
 #: Draw at most this often (40 Hz); snapshots arriving faster are coalesced, newest wins.
 MIN_REDRAW_SECONDS = 1 / 40
-#: Fields whose change means new data, not only a new network.
-DATA_FIELDS = ("dataset", "csv_path", "samples", "noise", "data_seed", "test_size", "split_seed")
 
 
 class TrainingClient(Protocol):
