@@ -118,6 +118,14 @@ def test_contour_saddle_is_resolved_by_the_centre(level, expected):
     assert _segments(x, y) == expected
 
 
+def test_contour_of_values_near_the_float_limits_stays_in_the_plot():
+    """A diverging node map spans the float range: the crossing quotient overflowed (found by
+    the random-actions test); it is clipped to its edge and raises no warning."""
+    z = np.array([[-1.7e308, 1.7e308, 3.0], [1e-300, 1.7e308, -2.0]])
+    x, y = threshold_contour(z, (0, 2, 0, 1), 0.5)
+    assert len(x) > 0 and np.all((0 <= x) & (x <= 2)) and np.all((0 <= y) & (y <= 1))
+
+
 def test_contour_ignores_non_finite_cells():
     z = np.full((4, 4), np.nan)
     x, y = threshold_contour(z, (0, 1, 0, 1), 0.5)

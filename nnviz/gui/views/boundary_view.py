@@ -42,9 +42,10 @@ def threshold_contour(
     z_bl, z_br, z_tl, z_tr = z[j, i], z[j, i + 1], z[j + 1, i], z[j + 1, i + 1]
 
     def crossing(z0: np.ndarray, z1: np.ndarray) -> np.ndarray:
-        """Where along an edge from z0 to z1 the level lies, as a fraction in [0, 1]."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (level - z0) / (z1 - z0)
+        """Where along an edge from z0 to z1 the level lies, as a fraction in [0, 1] (clipped:
+        with values near the float limits, as a diverging node map has, the quotient overflows)."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.clip((level - z0) / (z1 - z0), 0.0, 1.0)
 
     # The crossing point on each edge of each cell: bottom, top, left, right (in grid units).
     i, j = i.astype(float), j.astype(float)
