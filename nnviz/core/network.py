@@ -317,7 +317,3 @@ def forward_layers(
 def predict_proba(weights: Weights, x: np.ndarray, activation: str) -> np.ndarray:
     """P(class 1) for each row of `x`, from a weight dict such as a snapshot's."""
     return forward_layers(weights, x, activation)[-1][1][:, 0]
-
-
-def logits(weights: Weights, x: np.ndarray, activation: str) -> np.ndarray:
-    return forward_layers(weights, x, activation)[-1][0][:, 0]

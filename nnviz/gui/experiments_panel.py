@@ -10,8 +10,6 @@ closeEvent, and the panel calls it itself when it is closed or destroyed.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import threading
 import time
@@ -700,8 +698,3 @@ class ExperimentsPanel(QtWidgets.QWidget):
     def _show_status(self, text: str, *, error: bool = False) -> None:
         self.status_label.setStyleSheet("color: #b3261e;" if error else "")
         self.status_label.setText(text)
-
-
-def csv_rows(text: str) -> list[list[str]]:
-    """Parse CSV text (for tests and the clipboard)."""
-    return list(csv.reader(io.StringIO(text)))

@@ -9,8 +9,6 @@ ORANGE = (245, 147, 34)  # negative weights, class 0
 BLUE = (8, 119, 189)  # positive weights, class 1
 NEUTRAL = (232, 234, 237)
 TEXT = (40, 40, 40)
-TRAIN_COLOR = (31, 119, 180)
-TEST_COLOR = (214, 39, 40)
 
 
 def probability_colormap() -> pg.ColorMap:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import time
 import xml.etree.ElementTree as ET
 
@@ -14,11 +16,16 @@ from PySide6.QtCore import Qt
 import nnviz.gui  # noqa: F401  (binds pyqtgraph to PySide6)
 from nnviz import Config
 from nnviz.core.sweep import COLUMNS, run_sweep
-from nnviz.gui.experiments_panel import _LIVE_THREADS, ExperimentsPanel, csv_rows
+from nnviz.gui.experiments_panel import _LIVE_THREADS, ExperimentsPanel
 
 BASE = Config.preset("seed", iterations=200)
 #: A sweep long enough that it is surely still running when the test cancels it.
 LONG = Config.preset("seed", iterations=2_000_000)
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """The rows of CSV text, as a spreadsheet pasting the clipboard would read them."""
+    return list(csv.reader(io.StringIO(text)))
 
 
 def _without_seconds(rows):
