@@ -134,9 +134,9 @@ class MainWindow(QMainWindow):
             self.weights,
             {
                 "network": lambda: self.network_view.plot_widget,
-                "loss": lambda: self.loss_view.plot,
-                "boundary": lambda: self.boundary_view.plot,
-                "roc": lambda: self.roc_view.plot,
+                "loss": lambda: self.loss_view.plot_widget,
+                "boundary": lambda: self.boundary_view.plot_widget,
+                "roc": lambda: self.roc_view.plot_widget,
             },
             settings,
             self,

@@ -79,17 +79,12 @@ def quiet_offscreen() -> Iterator[None]:
         qInstallMessageHandler(previous)
 
 
-def _plot_area(view: QWidget) -> QWidget:
-    """The part of a view that goes into the picture: the plot, without the view's checkboxes."""
-    return view.plot_widget if isinstance(view, NetworkView) else view.plot
-
-
 def _laid_out(view: QWidget, size: QSize) -> QWidget:
     """Show `view` off screen and resize it until its plot area is exactly `size`."""
     view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     view.resize(size)
     view.show()
-    area = _plot_area(view)
+    area = view.plot_widget  # the plot, without the view's checkboxes
     for _ in range(4):  # the first pass learns the controls' height; one more is enough
         QApplication.processEvents()
         if area.size() == size:

@@ -51,7 +51,7 @@ def _pixels(view) -> np.ndarray:
 
 
 def _scene_item_count(view) -> tuple[int, int]:
-    return len(view.plot.getPlotItem().items), len(view.plot.scene().items())
+    return len(view.plot_widget.getPlotItem().items), len(view.plot_widget.scene().items())
 
 
 def _probability_at(frame: Frame, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -171,10 +171,10 @@ def test_boundary_image_is_placed_on_the_extent(qtbot, frames):
     assert rect.top() == pytest.approx(ymin - dy / 2) and rect.bottom() == pytest.approx(
         ymax + dy / 2
     )
-    (vx0, vx1), (vy0, vy1) = view.plot.getPlotItem().viewRange()
+    (vx0, vx1), (vy0, vy1) = view.plot_widget.getPlotItem().viewRange()
     assert vx0 <= xmin and vx1 >= xmax and vy0 <= ymin and vy1 >= ymax  # the whole extent shows
-    assert view.plot.getPlotItem().getAxis("bottom").labelText == "x1"
-    assert view.plot.getPlotItem().getAxis("left").labelText == "x2"
+    assert view.plot_widget.getPlotItem().getAxis("bottom").labelText == "x1"
+    assert view.plot_widget.getPlotItem().getAxis("left").labelText == "x2"
 
 
 def test_boundary_contour_follows_the_threshold(qtbot, frames):
@@ -243,7 +243,7 @@ def test_loss_curves_hold_the_history_per_point(qtbot, frames):
     np.testing.assert_array_equal(x, history.iteration)
     np.testing.assert_allclose(y, history.test_loss / len(frame.data.y_test))
     assert len(x) == len(history) > 100
-    item = view.plot.getPlotItem()
+    item = view.plot_widget.getPlotItem()
     assert item.getAxis("left").labelText == "loss per point (SSE / n)"
     assert item.getAxis("bottom").labelText == "iteration"
     assert [label.text for _, label in view.legend.items] == ["train", "test"]
@@ -257,14 +257,14 @@ def test_loss_curves_plot_mean_losses_as_is(qtbot, loss):
     view.show_frame(frame)
     _, y = view.train_curve.getOriginalDataset()
     np.testing.assert_array_equal(y, frame.snapshot.history.train_loss)
-    assert view.plot.getPlotItem().getAxis("left").labelText == LOSS_LABELS[loss]
+    assert view.plot_widget.getPlotItem().getAxis("left").labelText == LOSS_LABELS[loss]
     assert LOSS_LABELS[loss] == f"loss ({loss.upper()})"
 
 
 def test_loss_log_scale_toggle(qtbot, frames):
     view = _shown(qtbot, LossView())
     view.show_frame(frames[1])
-    axis = view.plot.getPlotItem().getAxis("left")
+    axis = view.plot_widget.getPlotItem().getAxis("left")
     assert not axis.logMode and not view.log_scale()
     view.set_log_scale(True)
     assert axis.logMode and view.log_scale() and view.train_curve.opts["logMode"][1]
@@ -311,7 +311,7 @@ def test_roc_nan_auc_reads_n_a(qtbot, frames):
 
 def test_roc_axes_are_fixed(qtbot, frames):
     view = _shown(qtbot, RocView())
-    item = view.plot.getPlotItem()
+    item = view.plot_widget.getPlotItem()
     view.show_frame(frames[0])
     ranges = item.viewRange()
     view.show_frame(frames[1])

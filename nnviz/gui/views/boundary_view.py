@@ -103,8 +103,8 @@ class BoundaryView(QtWidgets.QWidget):
         )
         self.test_points_check.toggled.connect(self._on_test_points_toggled)
 
-        self.plot = style.light_plot_widget("x1", "x2")
-        item = self.plot.getPlotItem()
+        self.plot_widget = style.light_plot_widget("x1", "x2")
+        item = self.plot_widget.getPlotItem()
         # A fixed picture of the data's extent: no zoom or pan (the grid has no finer detail to
         # show), and the range changes only with the extent.
         item.disableAutoRange()
@@ -160,7 +160,7 @@ class BoundaryView(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(controls)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot_widget, 1)
 
         self._data = None
         self._placed: tuple | None = None  # (extent, shape) the image was placed for
@@ -192,14 +192,14 @@ class BoundaryView(QtWidgets.QWidget):
         if frame is not None and (self._placed is None or self._placed[1] != grid.shape):
             self._set_extent(tuple(float(v) for v in frame.extent), grid.shape)
         self.colorbar.setLevels(levels)
-        self.plot.setTitle(title, size="9pt")
+        self.plot_widget.setTitle(title, size="9pt")
 
     def clear_node_map(self) -> None:
         """Back to p(class 1)."""
         if not self._node_map:
             return
         self._node_map = False
-        self.plot.setTitle(None)
+        self.plot_widget.setTitle(None)
         self.colorbar.setLevels((0.0, 1.0))
         if self._frame is not None:
             self._placed = None
@@ -234,7 +234,7 @@ class BoundaryView(QtWidgets.QWidget):
         ny, nx = shape
         dx, dy = (xmax - xmin) / (nx - 1), (ymax - ymin) / (ny - 1)
         self.image.setRect(QtCore.QRectF(xmin - dx / 2, ymin - dy / 2, nx * dx, ny * dy))
-        item = self.plot.getPlotItem()
+        item = self.plot_widget.getPlotItem()
         ratio = (xmax - xmin) / (ymax - ymin)
         item.setAspectLocked(1.0 / MAX_ASPECT <= ratio <= MAX_ASPECT, ratio=1.0)
         item.setRange(xRange=(xmin, xmax), yRange=(ymin, ymax), padding=0)

@@ -50,10 +50,10 @@ class LossView(QtWidgets.QWidget):
         self.log_scale_check.setToolTip("Show the loss on a logarithmic axis.")
         self.log_scale_check.toggled.connect(self._on_log_scale_toggled)
 
-        self.plot = style.light_plot_widget(
+        self.plot_widget = style.light_plot_widget(
             "iteration", LOSS_LABELS["sse"], axis_items={"left": LossAxis("left")}
         )
-        item = self.plot.getPlotItem()
+        item = self.plot_widget.getPlotItem()
         # A fixed width, so the plot does not jump as the tick labels get longer during training.
         item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
         item.setLimits(xMin=0)  # iteration 0 alone would otherwise centre the axis on 0
@@ -83,7 +83,7 @@ class LossView(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(controls)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot_widget, 1)
 
     def show_frame(self, frame: Frame) -> None:
         iteration, train, test = loss_curves(frame)
@@ -92,7 +92,7 @@ class LossView(QtWidgets.QWidget):
         if frame.config.loss != self._loss:
             self._loss = frame.config.loss
             label = LOSS_LABELS.get(self._loss, f"loss ({self._loss})")
-            self.plot.getPlotItem().setLabel("left", label)
+            self.plot_widget.getPlotItem().setLabel("left", label)
 
     def set_log_scale(self, log: bool) -> None:
         self.log_scale_check.setChecked(log)
@@ -102,4 +102,4 @@ class LossView(QtWidgets.QWidget):
 
     @QtCore.Slot(bool)
     def _on_log_scale_toggled(self, checked: bool) -> None:
-        self.plot.getPlotItem().setLogMode(y=checked)
+        self.plot_widget.getPlotItem().setLogMode(y=checked)

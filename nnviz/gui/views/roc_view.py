@@ -28,8 +28,8 @@ class RocView(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = style.light_plot_widget("false positive rate", "true positive rate")
-        item = self.plot.getPlotItem()
+        self.plot_widget = style.light_plot_widget("false positive rate", "true positive rate")
+        item = self.plot_widget.getPlotItem()
         item.disableAutoRange()
         item.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=PADDING)
         item.setMouseEnabled(x=False, y=False)
@@ -71,7 +71,7 @@ class RocView(QtWidgets.QWidget):
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot_widget, 1)
 
     def show_frame(self, frame: Frame) -> None:
         train, test = frame.train_roc, frame.test_roc
