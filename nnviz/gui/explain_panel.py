@@ -233,9 +233,13 @@ class ExplainPanel(QWidget):
 
     @Slot(object)
     def select_hit(self, hit) -> None:
-        """Select what a `NetworkView.Hit` names (connect `item_clicked` here)."""
-        if hit is not None:
-            self._select(Item(hit.kind, hit.layer, hit.unit, hit.source))
+        """Select what a `NetworkView.Hit` names (connect `item_clicked` here). A click on a
+        diagram that already shows another network than the step's is ignored."""
+        if hit is None:
+            return
+        item = Item(hit.kind, hit.layer, hit.unit, hit.source)
+        if self.step is None or self._valid(item):
+            self._select(item)
 
     def clear_selection(self) -> None:
         """Let the formula follow the active layer again."""

@@ -145,6 +145,9 @@ def test_a_network_view_hit_selects_what_was_clicked(panel):
     assert panel.selection == Item("bias", 1, 2)
     panel.select_hit(None)
     assert panel.selection == Item("bias", 1, 2)
+    panel.select_hit(Hit("edge", 2, 0, 7))  # from a diagram of a wider network: ignored
+    panel.select_hit(Hit("node", 1, 9))
+    assert panel.selection == Item("bias", 1, 2)
 
 
 def test_the_update_phase_of_adam_says_whose_update_it_is(panel):
