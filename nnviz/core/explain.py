@@ -40,7 +40,7 @@ import numpy as np
 
 from .config import Config
 from .datasets import Dataset
-from .network import Layout, Pass, forward_layers
+from .network import Layout, Pass, forward_layers, layer_name, unit_name
 from .optimizers import ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, OPTIMIZERS
 
 __all__ = [
@@ -380,16 +380,10 @@ class StepThrough:
         return tuple(phases)
 
     def column_name(self, column: int) -> str:
-        if column == 0:
-            return "input"
-        return "output" if column == self.depth else f"hidden {column}"
+        return layer_name(column, self.depth)
 
     def unit_name(self, column: int, unit: int) -> str:
-        if column == 0:
-            return f"input x{unit + 1}"
-        if column == self.depth:
-            return "output p" if self.sizes[-1] == 1 else f"output p{unit + 1}"
-        return f"hidden {column} unit {unit + 1}"
+        return unit_name(self.sizes, column, unit)
 
     def position(self, sample: int) -> int | None:
         """Where training sample `sample` sits in this iteration's batch, or None."""

@@ -91,6 +91,23 @@ class Layout:
         return f"weights are for {theirs} but the network is {self.describe()}: "
 
 
+def layer_name(layer: int, depth: int) -> str:
+    """'input', 'hidden 2' or 'output' for column `layer` of a network of `depth` weight layers:
+    the one naming the diagram, the explain panel and the node maps share."""
+    if layer == 0:
+        return "input"
+    return "output" if layer == depth else f"hidden {layer}"
+
+
+def unit_name(sizes: tuple[int, ...], layer: int, unit: int) -> str:
+    """'input x1', 'hidden 2 unit 3', 'output p' (or 'output p2' with several outputs)."""
+    if layer == 0:
+        return f"input x{unit + 1}"
+    if layer == len(sizes) - 1:
+        return "output p" if sizes[-1] == 1 else f"output p{unit + 1}"
+    return f"hidden {layer} unit {unit + 1}"
+
+
 def describe_weights(weights: Weights) -> str | None:
     """The architecture a weight dict is for, e.g. '2-8-1', or None if its W1, W2, ... do not chain."""
     shapes: list[tuple[int, ...]] = []

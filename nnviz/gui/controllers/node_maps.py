@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Slot
 
 from ...core.explain import node_levels, node_output_grid
+from ...core.network import unit_name
 from ..frame import GRID_SIZE, Frame
 from ..state import AppState
 
@@ -16,13 +17,6 @@ from ..state import AppState
 class NodeMapView(Protocol):
     def show_node_map(self, grid: np.ndarray, levels: tuple[float, float], title: str) -> None: ...
     def clear_node_map(self) -> None: ...
-
-
-def unit_name(layer: int, depth: int) -> str:
-    """'input', 'hidden 2' or 'output' for layer `layer` of a network with `depth` weight layers."""
-    if layer == 0:
-        return "input"
-    return "output" if layer == depth else f"hidden {layer}"
 
 
 class NodeMapController(QObject):
@@ -50,7 +44,8 @@ class NodeMapController(QObject):
         depth = len(weights) // 2
         grid = node_output_grid(weights, activation, layer, unit, frame.extent, GRID_SIZE)
         levels = node_levels(activation, layer, depth, grid)
-        title = f"{unit_name(layer, depth)} unit {unit + 1}: its output over the input plane"
+        sizes = (weights["W1"].shape[0], *(weights[f"W{k}"].shape[1] for k in range(1, depth + 1)))
+        title = f"{unit_name(sizes, layer, unit)}: its output over the input plane"
         self.view.show_node_map(grid, levels, title)
 
     @Slot(object)

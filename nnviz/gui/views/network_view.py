@@ -85,7 +85,7 @@ from ...core.diagram import (
     place_labels,
 )
 from ...core.explain import UPDATE, PhaseView, node_levels, node_output_grids
-from ...core.network import forward_layers
+from ...core.network import forward_layers, unit_name
 from .. import style
 from ..frame import Frame
 
@@ -875,21 +875,13 @@ class NetworkView(QWidget):
             self._layers_cache = (frame, layers)
         return self._layers_cache[1]
 
-    @staticmethod
-    def _unit_name(sizes: tuple[int, ...], layer: int, unit: int) -> str:
-        if layer == 0:
-            return f"input x{unit + 1}"
-        if layer == len(sizes) - 1:
-            return "output p" if sizes[layer] == 1 else f"output p{unit + 1}"
-        return f"hidden {layer} unit {unit + 1}"
-
     def _describe(self, picture: _Picture, hit: Hit) -> str:
         """The hover text of `hit`, which `picture.diagram` contains."""
         weights, sizes = picture.frame.snapshot.weights, picture.diagram.sizes
         if hit.kind == "edge":
             value = float(weights[f"W{hit.layer}"][hit.source, hit.unit])
-            source = self._unit_name(sizes, hit.layer - 1, hit.source)
-            target = self._unit_name(sizes, hit.layer, hit.unit)
+            source = unit_name(sizes, hit.layer - 1, hit.source)
+            target = unit_name(sizes, hit.layer, hit.unit)
             if hit.layer == len(sizes) - 1 and sizes[-1] == 1:
                 target = "output"
             return (
@@ -900,7 +892,7 @@ class NetworkView(QWidget):
             value = float(weights[f"b{hit.layer}"][hit.unit])
             return (
                 f"bias b{hit.layer}[{hit.unit + 1}] of "
-                f"{self._unit_name(sizes, hit.layer, hit.unit)} = {format_value(value)}"
+                f"{unit_name(sizes, hit.layer, hit.unit)} = {format_value(value)}"
             )
         return self._describe_node(picture, hit.layer, hit.unit)
 
@@ -924,7 +916,7 @@ class NetworkView(QWidget):
             mean, low, high = values.mean(), values.min(), values.max()
             mean_a = a[:, unit].mean()
         return (
-            f"{self._unit_name(sizes, layer, unit)}\n"
+            f"{unit_name(sizes, layer, unit)}\n"
             f"bias b{layer}[{unit + 1}] = {format_value(bias)}\n"
             f"{name} = {function}(a) over {len(x)} training samples:\n"
             f"  mean {name} = {format_value(mean)}, min {format_value(low)}, "
