@@ -1,18 +1,16 @@
-"""The Experiments panel: run a sweep (or the article's three tables) off the GUI thread.
+"""The Experiments panel: the form, table, plot and buttons of a sweep (or the article's three
+tables).
 
-The sweep runs in a `SweepThread`, a QThread whose `run()` calls `nnviz.core.sweep.run_sweeps`;
-the training itself happens in joblib's worker processes, so the window stays responsive. The
-thread stops cooperatively: `stop()` sets a `threading.Event` that `run_sweeps` polls every 20 ms,
-and `run_sweeps` then stops its workers between chunks of training (well within a second).
-`ExperimentsPanel.shutdown()` stops and joins the thread; the main window calls it from its
-closeEvent, and the panel calls it itself when it is closed or destroyed.
+The sweep itself (its thread, cancel, and the end of joblib's worker processes) belongs to an
+`ExperimentsController` (`controllers/experiments.py`), which the panel builds unless it is given
+one, and whose signals it draws. `ExperimentsPanel.shutdown()` shuts the controller down; the main
+window calls it from its closeEvent, and the panel calls it itself when it is closed. Deleting
+the panel deletes the controller it built, which stops and joins a running sweep.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -24,16 +22,15 @@ from ..core.files import FileFormatError, write_text
 from ..core.sweep import (
     METRICS,
     Sweep,
-    SweepCancelled,
     SweepProgress,
     SweepResult,
     SweepRow,
     article_tables,
     field_label,
     parse_values,
-    run_sweeps,
     value_text,
 )
+from .controllers.experiments import ExperimentsController
 from .export import save_png, save_svg
 from .views.sweep_view import SweepView
 
@@ -52,72 +49,6 @@ EXAMPLE_VALUES = {
 }
 #: Sort key of the value column, and of every numeric column.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-#: At most this many progress updates a second reach the progress bar.
-PROGRESS_HZ = 20.0
-
-
-# -- the thread ------------------------------------------------------------------------------
-
-
-class SweepThread(QtCore.QThread):
-    """Runs `run_sweeps(sweeps)` once and reports through signals (queued to the GUI thread).
-
-    Exactly one of `sweep_finished(list)`, `sweep_cancelled()` or `sweep_failed(str)` is emitted
-    at the end. Results are frozen dataclasses, so sending them by reference is safe.
-    """
-
-    progress_changed = QtCore.Signal(object)  # SweepProgress
-    sweep_finished = QtCore.Signal(object)  # list[SweepResult]
-    sweep_cancelled = QtCore.Signal()
-    sweep_failed = QtCore.Signal(str)
-
-    def __init__(self, sweeps: list[Sweep], n_jobs: int | None = None) -> None:
-        super().__init__()  # no parent: the panel keeps it and joins it (see ExperimentsPanel)
-        self._sweeps = list(sweeps)
-        self._n_jobs = n_jobs
-        self._stop = threading.Event()
-        self._last_progress = 0.0
-        self._progress_lock = threading.Lock()
-
-    def stop(self) -> None:
-        """Ask the sweep to stop (from any thread); it ends within about a second."""
-        self._stop.set()
-        self.requestInterruption()
-
-    @QtCore.Slot()
-    def stop_and_wait(self) -> None:
-        """Stop and join (GUI thread). Also connected to the panel's `destroyed`."""
-        self.stop()
-        self.wait()
-        _LIVE_THREADS.discard(self)
-
-    def run(self) -> None:
-        try:
-            results = run_sweeps(
-                self._sweeps, n_jobs=self._n_jobs, progress=self._report, cancel=self._stop
-            )
-        except SweepCancelled:
-            self.sweep_cancelled.emit()
-        except Exception as error:  # a worker's DataError, a broken pool: show it, do not crash
-            self.sweep_failed.emit(f"{type(error).__name__}: {error}")
-        else:
-            if self._stop.is_set():
-                self.sweep_cancelled.emit()
-            else:
-                self.sweep_finished.emit(results)
-
-    def _report(self, progress: SweepProgress) -> None:
-        """Called by run_sweeps, possibly from its helper thread: emit at most PROGRESS_HZ."""
-        with self._progress_lock:
-            now = time.perf_counter()
-            final = progress.trainings_done == progress.trainings_total
-            if final or now - self._last_progress >= 1.0 / PROGRESS_HZ:
-                self._last_progress = now
-                self.progress_changed.emit(progress)
-
-
-#: Threads still running, kept alive until joined even if their panel is collected first.
-_LIVE_THREADS: set[SweepThread] = set()
 
 
 # -- the table -------------------------------------------------------------------------------
@@ -234,21 +165,14 @@ class _SortProxy(QtCore.QSortFilterProxyModel):
 # -- the panel -------------------------------------------------------------------------------
 
 
-def release_workers() -> None:
-    """End joblib's idle worker processes: loky keeps them for minutes after a sweep, for the
-    next one, and they must not outlive the window."""
-    from joblib.externals.loky import get_reusable_executor
-
-    get_reusable_executor().shutdown(wait=True, kill_workers=True)
-
-
 class ExperimentsPanel(QtWidgets.QWidget):
     """Choose a sweep, run it with progress and Cancel, and read, sort, copy and export the results.
 
     Signals: `config_chosen(Config)` on a double-click of a row (the main window loads it),
     `sweep_started()`, `results_ready(list[SweepResult])`, `sweep_cancelled()` and
     `sweep_failed(str)`. Call `set_base_config(config)` to sweep around the window's current setup
-    and `shutdown()` from the window's closeEvent.
+    and `shutdown()` from the window's closeEvent. `controller` runs the sweeps: the panel builds
+    its own (as its child) unless it is given one.
     """
 
     config_chosen = QtCore.Signal(object)
@@ -257,11 +181,16 @@ class ExperimentsPanel(QtWidgets.QWidget):
     sweep_cancelled = QtCore.Signal()
     sweep_failed = QtCore.Signal(str)
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None, *, n_jobs: int = 2) -> None:
+    def __init__(
+        self,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        n_jobs: int = 2,
+        controller: ExperimentsController | None = None,
+    ) -> None:
         super().__init__(parent)
         self._base = Config.preset("seed")
-        self._thread: SweepThread | None = None
-        self._started_workers = False  # a sweep ran here: its idle workers end with the panel
+        self.controller = controller if controller is not None else ExperimentsController(self)
         self._results: list[SweepResult] = []
 
         # -- what to run
@@ -390,6 +319,11 @@ class ExperimentsPanel(QtWidgets.QWidget):
         self.export_plot_button.clicked.connect(self._on_export_plot_clicked)
         self.table_combo.currentIndexChanged.connect(self._on_table_combo_changed)
         self.table_view.doubleClicked.connect(self._on_table_double_clicked)
+        self.controller.started.connect(self._on_controller_started)
+        self.controller.progress_changed.connect(self._on_controller_progress_changed)
+        self.controller.finished.connect(self._on_controller_finished)
+        self.controller.cancelled.connect(self._on_controller_cancelled)
+        self.controller.failed.connect(self._on_controller_failed)
 
         self.field_combo.setCurrentIndex(SWEEPABLE.index("hidden"))
         self._on_field_combo_changed(self.field_combo.currentIndex())
@@ -437,47 +371,25 @@ class ExperimentsPanel(QtWidgets.QWidget):
         except ConfigError as error:
             self._show_status(str(error), error=True)
             return False
-        thread = SweepThread(sweeps, n_jobs=self.jobs_spin.value())
-        thread.progress_changed.connect(self._on_thread_progress_changed)
-        thread.sweep_finished.connect(self._on_thread_sweep_finished)
-        thread.sweep_cancelled.connect(self._on_thread_sweep_cancelled)
-        thread.sweep_failed.connect(self._on_thread_sweep_failed)
-        self._thread = thread
-        # Kept alive until joined, and joined even if the panel is deleted mid-run without
-        # shutdown(): Qt must never destroy a running QThread.
-        _LIVE_THREADS.add(thread)
-        self.destroyed.connect(thread.stop_and_wait)
-        self._set_running(True)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("starting workers…")
-        self._show_status("")
-        thread.start()
-        self._started_workers = True
-        self.sweep_started.emit()
-        return True
+        return self.controller.start(sweeps, n_jobs=self.jobs_spin.value())
 
     def cancel(self) -> None:
         """Ask a running sweep to stop; `sweep_cancelled` follows within about a second."""
-        if self._thread is not None:
-            self._thread.stop()
+        if self.controller.cancel():
             self.cancel_button.setEnabled(False)
             self.progress_bar.setFormat("cancelling…")
 
     def is_running(self) -> bool:
-        return self._thread is not None
+        return self.controller.is_running()
 
     def shutdown(self) -> None:
         """Stop a running sweep, join its thread and end the worker processes of every sweep
         run here (the main window's closeEvent calls this)."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.stop_and_wait()
-            self.destroyed.disconnect(thread.stop_and_wait)
+        running = self.controller.is_running()
+        self.controller.shutdown()
+        if running:
             self._set_running(False)
             self.progress_bar.setFormat("stopped")
-        if self._started_workers:
-            release_workers()
-            self._started_workers = False
 
     def results(self) -> list[SweepResult]:
         return list(self._results)
@@ -567,20 +479,24 @@ class ExperimentsPanel(QtWidgets.QWidget):
     def _on_cancel_clicked(self) -> None:
         self.cancel()
 
+    @QtCore.Slot()
+    def _on_controller_started(self) -> None:
+        self._set_running(True)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("starting workers…")
+        self._show_status("")
+        self.sweep_started.emit()
+
     @QtCore.Slot(object)
-    def _on_thread_progress_changed(self, progress: SweepProgress) -> None:
-        if not self._from_current_thread():
-            return
+    def _on_controller_progress_changed(self, progress: SweepProgress) -> None:
         self.progress_bar.setValue(round(1000 * progress.fraction))
         self.progress_bar.setFormat(
             f"{progress.trainings_done}/{progress.trainings_total} trainings  %p%"
         )
 
     @QtCore.Slot(object)
-    def _on_thread_sweep_finished(self, results: list[SweepResult]) -> None:
-        if not self._from_current_thread():
-            return  # a thread that shutdown() already joined
-        self._finish_thread()
+    def _on_controller_finished(self, results: list[SweepResult]) -> None:
+        self._set_running(False)
         self.progress_bar.setValue(1000)
         self.progress_bar.setFormat("done")
         runs = sum(len(row.runs) for result in results for row in result.rows)
@@ -589,20 +505,16 @@ class ExperimentsPanel(QtWidgets.QWidget):
         self.results_ready.emit(results)
 
     @QtCore.Slot()
-    def _on_thread_sweep_cancelled(self) -> None:
-        if not self._from_current_thread():
-            return
-        self._finish_thread()
+    def _on_controller_cancelled(self) -> None:
+        self._set_running(False)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("cancelled")
         self._show_status("cancelled")
         self.sweep_cancelled.emit()
 
     @QtCore.Slot(str)
-    def _on_thread_sweep_failed(self, message: str) -> None:
-        if not self._from_current_thread():
-            return
-        self._finish_thread()
+    def _on_controller_failed(self, message: str) -> None:
+        self._set_running(False)
         self.progress_bar.setFormat("failed")
         self._show_status(message, error=True)
         self.sweep_failed.emit(message)
@@ -652,18 +564,6 @@ class ExperimentsPanel(QtWidgets.QWidget):
             self._show_status(str(error), error=True)
         else:
             self._show_status(f"wrote {written}")
-
-    def _from_current_thread(self) -> bool:
-        """True for a signal of the running sweep's thread, not of one stopped earlier."""
-        return self._thread is not None and self.sender() is self._thread
-
-    def _finish_thread(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.wait()  # it has emitted its last signal and is returning
-            _LIVE_THREADS.discard(thread)
-            self.destroyed.disconnect(thread.stop_and_wait)
-        self._set_running(False)
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)

@@ -16,7 +16,8 @@ from PySide6.QtCore import Qt
 import nnviz.gui  # noqa: F401  (binds pyqtgraph to PySide6)
 from nnviz import Config
 from nnviz.core.sweep import COLUMNS, run_sweep
-from nnviz.gui.experiments_panel import _LIVE_THREADS, ExperimentsPanel
+from nnviz.gui.controllers.experiments import _LIVE_THREADS
+from nnviz.gui.experiments_panel import ExperimentsPanel
 
 BASE = Config.preset("seed", iterations=200)
 #: A sweep long enough that it is surely still running when the test cancels it.
@@ -190,7 +191,7 @@ def test_shutdown_and_destroy_mid_run_join_the_thread(qtbot):
     panel.set_base_config(LONG)
     panel.set_custom_sweep("hidden", "3,4")
     panel.run()
-    thread = panel._thread
+    thread = panel.controller._thread
     assert thread is not None and thread.isRunning()
     qtbot.waitUntil(lambda: panel.progress_bar.value() > 0, timeout=30_000)  # training now
     started = time.perf_counter()
@@ -203,7 +204,7 @@ def test_shutdown_and_destroy_mid_run_join_the_thread(qtbot):
     other.set_base_config(LONG)
     other.set_custom_sweep("hidden", "3,4")
     other.run()
-    running = other._thread
+    running = other.controller._thread
     qtbot.waitUntil(lambda: other.progress_bar.value() > 0, timeout=30_000)
     assert running.isRunning()
     other.deleteLater()
@@ -246,3 +247,21 @@ def test_sweep_view_axes_and_error_bars(qtbot):
     assert "2 weight seeds" in view.caption_text()
     view.show_result(None)
     assert len(view.plotted_data("auc")["x"] or []) == 0
+
+
+def test_a_given_controller_runs_the_panels_sweeps(qtbot):
+    """A panel given a controller builds none of its own, and shows sweeps started on it."""
+    from nnviz.core.sweep import Sweep
+    from nnviz.gui.controllers.experiments import ExperimentsController
+
+    controller = ExperimentsController()
+    panel = ExperimentsPanel(controller=controller)
+    qtbot.addWidget(panel)
+    assert panel.controller is controller
+    with qtbot.waitSignal(panel.results_ready, timeout=60_000):
+        assert controller.start([Sweep("hidden", [(2,), (3,)], BASE)], n_jobs=1)
+        assert panel.is_running() and not panel.run_button.isEnabled()
+    assert [row.value for row in panel.displayed_rows()] == [(2,), (3,)]
+    assert panel.progress_bar.format() == "done" and panel.run_button.isEnabled()
+    panel.shutdown()
+    assert not controller.is_running()
