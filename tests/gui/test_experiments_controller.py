@@ -3,10 +3,8 @@ refusal while running, cancel, failure, and the end of its worker processes at s
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+from window_helpers import child_processes
 
 from nnviz import Config
 from nnviz.core.sweep import Sweep, SweepProgress
@@ -19,25 +17,8 @@ TIMEOUT = 60_000
 
 
 def loky_workers() -> list[str]:
-    """The command lines of this process's live loky worker processes (as child_processes() in
-    test_random_actions.py lists children, without the resource trackers)."""
-    me, workers = os.getpid(), []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if (
-            int(fields[1]) == me
-            and fields[0] != "Z"
-            and "resource_tracker" not in command
-            and "loky" in command
-        ):
-            workers.append(command)
-    return workers
+    """The command lines of this process's live loky worker processes."""
+    return [command for command in child_processes() if "loky" in command]
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QPushButton,
 )
-from window_helpers import TIMEOUT
+from window_helpers import TIMEOUT, child_processes
 
 from nnviz.core import Config, Trainer
 from nnviz.core.config import FIELDS
@@ -46,23 +46,6 @@ KEYS = [
 SPARED = ("Quit", "Close")
 #: Small settings: the point is the interleaving, not heavy training.
 SMALL = Config(hidden=(4,), samples=300, iterations=3000)
-
-
-def child_processes() -> list[str]:
-    """The command lines of live processes whose parent is this one, except the resource
-    trackers of multiprocessing and loky: they end with this process, whatever the window does."""
-    me, children = os.getpid(), []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if int(fields[1]) == me and fields[0] != "Z" and "resource_tracker" not in command:
-            children.append(command)
-    return children
 
 
 @pytest.fixture
