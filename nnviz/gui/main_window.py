@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -59,6 +60,8 @@ SPEEDS = [
     ("3 it/s", 3.0),
     ("1 it/s", 1.0),
 ]
+#: Docks narrower than their content scroll: with one open the window still fits 1280 px.
+DOCK_MIN_WIDTH = 260
 DEFAULT_SIZE = (1440, 900)
 BANNER_STYLE = "background: #fdecea; color: #8a1f11; border: 1px solid #e0a39a; padding: 6px;"
 
@@ -292,8 +295,12 @@ class MainWindow(QMainWindow):
         self.resize(*DEFAULT_SIZE)
 
     def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
+        """A dock that scrolls rather than widen the window past a 1280 px screen."""
         dock = QDockWidget(title, self, objectName=name)
-        dock.setWidget(widget)
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        scroll.setMinimumWidth(min(widget.minimumSizeHint().width(), DOCK_MIN_WIDTH))
+        dock.setWidget(scroll)
         dock.setAllowedAreas(
             Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.BottomDockWidgetArea
         )

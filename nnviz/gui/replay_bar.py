@@ -111,7 +111,7 @@ class ReplayExportDialog(QtWidgets.QDialog):
 
 
 class ReplayBar(QtWidgets.QWidget):
-    """A slider over the kept states, with Live, "Resume from here" and "Export replay…"."""
+    """A slider over the kept states, with Live, "Resume here" and "Export…" (a replay)."""
 
     def __init__(
         self, state: AppState, replay: ReplayController, parent: QtWidgets.QWidget | None = None
@@ -133,7 +133,7 @@ class ReplayBar(QtWidgets.QWidget):
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
         self.slider.setPageStep(8)
-        self.slider.setMinimumWidth(120)
+        self.slider.setMinimumWidth(60)
         self.slider.setToolTip(
             "Scrub back through training. Early states are kept log-spaced, recent ones densely, "
             "so the whole run fits in a bounded memory."
@@ -142,16 +142,18 @@ class ReplayBar(QtWidgets.QWidget):
 
         self.label = QtWidgets.QLabel()
         self.label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        # room for a usual run's text, so the bar never jumps; longer runs widen it (the window
+        # must still fit 1280 px with a dock open)
         self.label.setMinimumWidth(
-            self.label.fontMetrics().horizontalAdvance("replay  iteration 20,000,000 of 20,000,000")
+            self.label.fontMetrics().horizontalAdvance("replay  iteration 20,000 of 20,000")
         )
 
-        self.resume_button = QtWidgets.QPushButton("Resume from here")
+        self.resume_button = QtWidgets.QPushButton("Resume here")
         self.resume_button.setToolTip(
             "Continue training from the state shown, forgetting the states after it"
         )
         self.resume_button.clicked.connect(self._on_resume_button_clicked)
-        self.export_button = QtWidgets.QPushButton("Export replay…")
+        self.export_button = QtWidgets.QPushButton("Export…")
         self.export_button.setToolTip("Save the replay as an animated GIF or a series of PNGs")
         self.export_button.clicked.connect(self._on_export_button_clicked)
 

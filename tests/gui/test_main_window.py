@@ -267,3 +267,13 @@ def test_a_refused_edit_is_kept_for_the_next_one(qtbot, window, tmp_path):
     window.controls.csv_path.setText(str(points))
     window.controls.field_edited.emit("csv_path")  # what Browse… does
     assert window.config.dataset == "csv" and window.config.csv_path == str(points)
+
+
+@pytest.mark.parametrize("docks", [(), ("metrics", "experiments"), ("explain",)])
+def test_the_window_fits_a_1280_px_screen_with_any_dock_open(qtbot, window, docks):
+    """Docks scroll rather than widen the window (it was 1504 px wide with Metrics open)."""
+    for name in docks:
+        getattr(window, f"{name}_action").trigger()
+    qtbot.waitUntil(lambda: all(getattr(window, f"{n}_dock").isVisible() for n in docks))
+    assert window.minimumSizeHint().width() <= 1270  # and a few pixels of window frame
+    assert window.minimumSizeHint().height() <= 680

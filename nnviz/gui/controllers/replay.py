@@ -1,4 +1,4 @@
-"""Replay: the history slider's choices become the state's shown frame, and "Resume from here"
+"""Replay: the history slider's choices become the state's shown frame, and "Resume here"
 continues training from a past state."""
 
 from __future__ import annotations
