@@ -118,7 +118,7 @@ class FileMenu(QObject):
     def _import_weights(self) -> None:
         path = self._ask("Import weights", "", "Weights (*.npz *.json)", save=False)
         if path:
-            self.files.weights.import_weights(path)
+            self.files.open_path(path)  # by its suffix: weights
 
     def _export_view(self, name: str, scale: float, kind: str) -> None:
         suffix = f"@{int(scale)}x" if scale != 1 else ""

@@ -6,10 +6,19 @@ means is decided by a controller, and what is on screen comes from the state's f
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import partial
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -32,6 +41,7 @@ from ..core import Config, Dataset, load_dataset
 from ..core.replay import ReplayPoint
 from .control_panel import ControlPanel
 from .controllers.config_edits import ConfigEditController
+from .controllers.experiments import ExperimentsController
 from .controllers.explain import ExplainController
 from .controllers.files import FileController
 from .controllers.node_maps import NodeMapController
@@ -118,9 +128,15 @@ class MainWindow(QMainWindow):
         self.loss_view.set_log_scale(True)  # the interesting part of a loss curve is its tail
         self.metrics_view = MetricsView()
         self.explain_panel = ExplainPanel()
-        self.experiments_panel = ExperimentsPanel()
+        self.experiments = ExperimentsController(self)
+        self.experiments_panel = ExperimentsPanel(controller=self.experiments)
         self.explain = ExplainController(
-            self.state, self.training_thread, self.explain_panel, self.network_view, self
+            self.state,
+            self.training_thread,
+            self.training,
+            self.explain_panel,
+            self.network_view,
+            self,
         )
         self.replay = ReplayController(self.state, self.training_thread, self)
         self.replay_bar = ReplayBar(self.state, self.replay)
@@ -172,7 +188,16 @@ class MainWindow(QMainWindow):
 
     # -- building --------------------------------------------------------------------------
 
-    def _action(self, text, slot, shortcut=None, tip="", icon=None, checkable=False) -> QAction:
+    def _action(
+        self,
+        text: str,
+        slot: Callable[..., object],
+        shortcut: str | None = None,
+        tip: str = "",
+        icon: QStyle.StandardPixmap | None = None,
+        checkable: bool = False,
+    ) -> QAction:
+        """A window action (its key works whatever has focus) whose tooltip shows its key."""
         action = QAction(text, self, checkable=checkable)
         if icon is not None:
             action.setIcon(self.style().standardIcon(icon))
@@ -342,7 +367,7 @@ class MainWindow(QMainWindow):
         state, thread, training = self.state, self.training_thread, self.training
         thread.snapshot_ready.connect(training.on_snapshot_ready)
         thread.failed.connect(training.on_failed)
-        thread.process_died.connect(training.on_failed)
+        thread.process_died.connect(training.on_process_died)
         thread.explained.connect(self.explain.on_explained)
         thread.session_saved.connect(self.files.on_session_saved)
         thread.run_written.connect(self.files.on_run_written)
@@ -351,7 +376,7 @@ class MainWindow(QMainWindow):
         state.frame_changed.connect(self._on_state_frame_changed)
         state.playing_changed.connect(self._on_state_playing_changed)
         state.message_changed.connect(self._on_state_message_changed)
-        state.network_changed.connect(self._on_state_config_changed)
+        state.network_changed.connect(self._on_state_network_changed)
         state.config_changed.connect(self._on_state_config_changed)
 
         controls, edits = self.controls, self.config_edits
@@ -414,8 +439,12 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(bool(text))
 
     @Slot()
-    def _on_state_config_changed(self, *_) -> None:
+    def _on_state_network_changed(self) -> None:
         self.experiments_panel.set_base_config(self.state.config)
+
+    @Slot(object)
+    def _on_state_config_changed(self, config: Config) -> None:
+        self.experiments_panel.set_base_config(config)
 
     @Slot(str)
     def _on_files_status(self, text: str) -> None:
@@ -466,11 +495,11 @@ class MainWindow(QMainWindow):
     def play(self) -> None:
         self.training.play()
 
-    def dragEnterEvent(self, event) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:
+    def dropEvent(self, event: QDropEvent) -> None:
         for url in event.mimeData().urls():
             if url.isLocalFile():
                 self.files.open_path(url.toLocalFile())
@@ -479,7 +508,7 @@ class MainWindow(QMainWindow):
 
     # -- settings and closing --------------------------------------------------------------
 
-    def showEvent(self, event) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.views_area.setFocus()  # the window's keys work at once, not into a spin box
 

@@ -326,8 +326,14 @@ class ReplayBar(QtWidgets.QWidget):
     @QtCore.Slot()
     def _on_export_button_clicked(self) -> None:
         dialog = ReplayExportDialog(len(self.state.replay), self)
-        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
-            return
+        try:
+            if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+                self._export(dialog)
+        finally:
+            dialog.deleteLater()
+
+    def _export(self, dialog: ReplayExportDialog) -> None:
+        """Ask where, then write the replay as the accepted `dialog` says, with a progress bar."""
         points = export_points(self.state.replay, dialog.frames.value())
         if dialog.is_gif():
             path, _ = QtWidgets.QFileDialog.getSaveFileName(
@@ -366,6 +372,7 @@ class ReplayBar(QtWidgets.QWidget):
             self.state.set_message(str(error))
         finally:
             progress.close()
+            progress.deleteLater()
 
 
 def _fit(rgb: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

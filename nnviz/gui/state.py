@@ -35,6 +35,7 @@ class AppState(QObject):
         self._replayed: ReplayPoint | None = None  # None while following training
         self._playing = False
         self._message = ""
+        self._newest_message = ""  # the divergence message of the newest snapshot
         self._frozen = False  # while a replay export draws past states
         self.replay = ReplayStore()
 
@@ -98,6 +99,7 @@ class AppState(QObject):
         self.replay.clear()
         self._set_playing(False)
         self.set_message(message)
+        self._newest_message = message
         self.network_changed.emit()
         self.receive(snapshot, False, message)
 
@@ -123,6 +125,9 @@ class AppState(QObject):
         self._set_playing(playing)
         if message:
             self.set_message(message)
+        elif self._message == self._newest_message:  # the run left its divergence behind
+            self.set_message("")
+        self._newest_message = message
         self._newest = snapshot
         incoming = [p.iteration for p in points if p.iteration < snapshot.iteration]
         first = min([*incoming, snapshot.iteration])
@@ -157,8 +162,10 @@ class AppState(QObject):
             self._draw(self._newest)
 
     def forget_after(self, point: ReplayPoint) -> None:
-        """Training resumes from `point`: the states after it are gone."""
+        """Training resumes from `point`: the states after it are gone, and `point` is the
+        newest until the process reports (so neither the views nor Play see the old future)."""
         self.replay.truncate_after(point.iteration)
+        self._newest = self.replay.snapshot(point)
         self.go_live()
 
     def draw_past(self, point: ReplayPoint) -> Frame:

@@ -105,13 +105,19 @@ class TrainingThread(QThread):
 
     def configure(self, config: Config, dataset: Dataset) -> None:
         """Start a new run; replies from the previous run still in flight are dropped."""
-        self.run_number += 1
-        self.send(Configure(self.run_number, config, dataset))
+        self.send(Configure(self._next_run(), config, dataset))
 
     def open_session(self, data: bytes, name: str) -> None:
         """Start a new run from a session file's bytes."""
-        self.run_number += 1
-        self.send(OpenSession(self.run_number, data, name))
+        self.send(OpenSession(self._next_run(), data, name))
+
+    def _next_run(self) -> int:
+        """Number a new run and forget the old run's snapshot, in one step that the reading
+        thread cannot come between."""
+        with self._lock:
+            self.run_number += 1
+            self._mailbox = None
+            return self.run_number
 
     def take(self) -> SnapshotReply | None:
         """The newest snapshot reply, or None if nothing arrived since the last take."""
@@ -141,10 +147,10 @@ class TrainingThread(QThread):
 
     def _dispatch(self, reply: Reply) -> None:
         if isinstance(reply, SnapshotReply):
-            if reply.run == self.run_number:
-                self._deliver(reply)
+            self._deliver(reply)
         elif isinstance(reply, Explained):
-            self.explained.emit(reply.step)
+            if reply.run == self.run_number:  # a step-through of the old network is stale
+                self.explained.emit(reply.step)
         elif isinstance(reply, Saved):
             self.session_saved.emit(reply.path)
         elif isinstance(reply, RunWritten):
@@ -154,6 +160,8 @@ class TrainingThread(QThread):
 
     def _deliver(self, reply: SnapshotReply) -> None:
         with self._lock:
+            if reply.run != self.run_number:  # from the run before: already on its way
+                return
             previous = self._mailbox
             if previous is not None:  # the newest snapshot wins, but no replay point is lost
                 reply = dataclasses.replace(reply, points=previous.points + reply.points)

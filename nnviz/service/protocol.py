@@ -153,6 +153,9 @@ class SnapshotReply:
 
 @dataclass(frozen=True)
 class Explained:
+    """The next iteration of run `run`, taken apart."""
+
+    run: int
     step: StepThrough
 
 

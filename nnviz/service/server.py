@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -56,8 +57,8 @@ SEND_RATE = 40.0
 CHUNK_SECONDS = 0.005
 #: Slow motion wakes up at most this many times a second.
 PACED_WAKEUPS = 50
-#: Commands that need no network yet; every other one fails until a run starts.
-WITHOUT_NETWORK = (Quit, Configure, OpenSession, SetSpeed)
+#: Commands that end a long Step early (the rest wait until it is done, in order).
+ENDS_A_STEP = (Pause, Reset, Quit, Configure, OpenSession, Resume, SetWeights, SetWeight, Step)
 
 
 class NoNetwork(ValueError):
@@ -78,6 +79,7 @@ class TrainingServer:
         self.last_sent = 0.0
         self.next_due = 0.0  # when slow motion trains next
         self.running = True
+        self.pending: deque[Command] = deque()  # read while stepping, handled next
         self._handlers: dict[type, Callable[[Any], None]] = {
             Configure: self._configure,
             OpenSession: self._open_session,
@@ -108,10 +110,10 @@ class TrainingServer:
     def serve(self) -> None:
         """Answer commands until `Quit`; while playing, train between them."""
         while self.running:
-            if not self.playing:
+            if not (self.playing or self.pending):
                 self.commands.poll(None)
-            while self.running and self.commands.poll():
-                self.handle(self.commands.recv())
+            while self.running and (self.pending or self.commands.poll()):
+                self.handle(self.pending.popleft() if self.pending else self.commands.recv())
             if self.playing and self.running:
                 try:
                     self.train_for_a_while()
@@ -145,13 +147,7 @@ class TrainingServer:
         trainer, recorder = self.trainer, self.recorder
         remaining = trainer.config.iterations - trainer.iteration
         if self.speed is None:
-            n = min(self.chunk, remaining)
-            started = time.perf_counter()
-            recorder.advance(n)
-            elapsed = time.perf_counter() - started
-            # keep each chunk near CHUNK_SECONDS so commands are answered promptly
-            scale = CHUNK_SECONDS / max(elapsed, 1e-6)
-            self.chunk = max(1, min(100_000, int(self.chunk * min(max(scale, 0.5), 2.0))))
+            self._advance_a_chunk(remaining)
         else:  # paced: a few wake-ups a second, on a clock that commands do not reset
             now = time.perf_counter()
             if now < self.next_due:
@@ -166,6 +162,14 @@ class TrainingServer:
             self.playing = False
         if finished or time.perf_counter() - self.last_sent >= 1.0 / SEND_RATE:
             self.send()
+
+    def _advance_a_chunk(self, limit: int) -> None:
+        """Train at most `limit` iterations, in chunks kept near CHUNK_SECONDS so that commands
+        are answered promptly."""
+        started = time.perf_counter()
+        self.recorder.advance(min(self.chunk, limit))
+        scale = CHUNK_SECONDS / max(time.perf_counter() - started, 1e-6)
+        self.chunk = max(1, min(100_000, int(self.chunk * min(max(scale, 0.5), 2.0))))
 
     # -- replies -----------------------------------------------------------------------------
 
@@ -216,11 +220,23 @@ class TrainingServer:
         self.send()
 
     def _step(self, command: Step) -> None:
+        """Train `count` iterations in chunks, reading commands between them: one that changes
+        the run (Pause, Reset, Quit, ...) ends the step early; the others wait their turn."""
         if command.count < 0:
             raise ValueError("the number of iterations must be >= 0")
-        self.trainer  # noqa: B018
+        trainer = self.trainer
         self.playing = False
-        self.recorder.advance(command.count)
+        target = trainer.iteration + command.count
+        while True:
+            self._advance_a_chunk(target - trainer.iteration)
+            if trainer.iteration >= target or trainer.diverged_at is not None:
+                break
+            if self.commands.poll():
+                self.pending.append(self.commands.recv())
+                if isinstance(self.pending[-1], ENDS_A_STEP):
+                    break
+            if time.perf_counter() - self.last_sent >= 1.0 / SEND_RATE:
+                self.send()
         self.send()
 
     def _reset(self, command: Reset) -> None:
@@ -253,7 +269,7 @@ class TrainingServer:
         self.send()
 
     def _explain(self, command: Explain) -> None:
-        self.reply(Explained(explain_step(self.trainer)))
+        self.reply(Explained(self.run, explain_step(self.trainer)))
 
     def _save_session(self, command: SaveSession) -> None:
         self.reply(Saved(str(save_session(command.path, self.trainer))))

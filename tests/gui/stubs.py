@@ -18,11 +18,11 @@ class RecordingClient:
         self.commands.append(command)
 
     def configure(self, config: Config, dataset: Dataset) -> None:
-        self.run += 1
+        self.run, self._mailbox = self.run + 1, None
         self.send(Configure(self.run, config, dataset))
 
     def open_session(self, data: bytes, name: str) -> None:
-        self.run += 1
+        self.run, self._mailbox = self.run + 1, None
         self.send(OpenSession(self.run, data, name))
 
     def take(self) -> SnapshotReply | None:

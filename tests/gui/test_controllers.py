@@ -14,7 +14,7 @@ from nnviz.core.files import save_weights
 from nnviz.gui.controllers.config_edits import ConfigEditController
 from nnviz.gui.controllers.explain import ExplainController
 from nnviz.gui.controllers.node_maps import NodeMapController
-from nnviz.gui.controllers.training import TrainingController
+from nnviz.gui.controllers.training import REFUSALS, TrainingController
 from nnviz.gui.controllers.weights import WeightEditController
 from nnviz.gui.state import AppState
 from nnviz.service.protocol import (
@@ -171,7 +171,7 @@ def test_a_data_change_loads_new_data(state, client, training):
 
 
 def test_a_refused_config_changes_nothing(state, client, training, tmp_path):
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(REFUSALS) as refused:
         training.apply(CONFIG.replace(dataset="csv", csv_path=str(tmp_path / "missing.csv")))
     assert "missing.csv" in str(refused.value)
     assert client.commands == [] and state.config == CONFIG
@@ -233,8 +233,8 @@ def explain_views() -> StubExplainViews:
 
 
 @pytest.fixture
-def explain(state, client, explain_views) -> ExplainController:
-    return ExplainController(state, client, explain_views, explain_views)
+def explain(state, client, training, explain_views) -> ExplainController:
+    return ExplainController(state, client, training, explain_views, explain_views)
 
 
 def test_explain_pauses_and_asks_for_a_step_through(state, client, training, explain):
@@ -355,3 +355,21 @@ def test_a_unit_that_does_not_exist_clears_the_map(state, training):
     for node in ((1, 3), (5, 0), (0, 2), (-1, 0), None):
         maps.on_node_hovered(node)
     assert len(view.maps) == 1 and view.cleared == 6
+
+
+def test_a_reply_sent_before_pause_does_not_undo_it(qtbot, state, client, training):
+    trainer = Trainer(CONFIG, state.dataset)
+    training.play()
+    training.pause()
+    deliver(qtbot, training, client, trainer.step(3), playing=True)  # on its way before Pause
+    assert not state.playing
+    deliver(qtbot, training, client, trainer.step(1), playing=False)  # the process paused
+    training.play()
+    deliver(qtbot, training, client, trainer.step(1), playing=True)
+    assert state.playing
+
+
+def test_a_dead_process_stops_playing(state, training):
+    training.play()
+    training.on_process_died("the training process stopped unexpectedly (exit code -9)")
+    assert not state.playing and "exit code -9" in state.message

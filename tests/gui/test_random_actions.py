@@ -231,7 +231,7 @@ class Monkey:
 
     def hover_or_click_network(self) -> str:
         view = self.window.network_view
-        target = view.plot_widget.viewport() if hasattr(view, "plot_widget") else view
+        target = view.plot_widget.viewport()
         point = QPoint(
             self.rng.randrange(max(target.width(), 1)), self.rng.randrange(max(target.height(), 1))
         )

@@ -172,24 +172,55 @@ def test_write_run_lists_the_files_it_wrote(server, tmp_path):
         assert (tmp_path / "out").joinpath(path).is_file()
 
 
-def test_the_loop_plays_to_the_target_and_quits(server):
-    """`serve` trains while playing, sends the final snapshot, then answers Quit."""
+@pytest.fixture
+def serving():
+    """`serve` in a thread, with the window's ends of both pipes."""
     commands_in, commands = multiprocessing.Pipe(duplex=False)
     replies, replies_out = multiprocessing.Pipe(duplex=False)
     worker = threading.Thread(target=serve, args=(commands_in, replies_out))
     worker.start()
+    yield commands, replies
+    commands.send(Quit())
+    worker.join(10)
+    assert not worker.is_alive()
+
+
+def replies_until(replies, done):
+    """Replies read until `done(reply)`; fails if the server stops answering."""
+    seen = []
+    while not seen or not done(seen[-1]):
+        assert replies.poll(10), "the server stopped answering"
+        seen.append(replies.recv())
+    return seen
+
+
+def test_a_long_step_ends_early_on_pause(serving):
+    commands, replies = serving
+    config = CONFIG.replace(iterations=10**8)
+    commands.send(Configure(1, config, load_dataset(config)))
+    commands.send(Step(10**8))  # hours of training
+    commands.send(Pause())
+    seen = replies_until(replies, lambda r: isinstance(r, SnapshotReply) and r.snapshot.iteration)
+    assert 0 < seen[-1].snapshot.iteration < 10**8 and not seen[-1].playing
+
+
+def test_commands_after_a_step_see_its_end(serving):
+    """Explain after Step explains the iteration after the step, however long it is."""
+    commands, replies = serving
+    commands.send(Configure(1, CONFIG, load_dataset(CONFIG)))
+    commands.send(Step(5000))
+    commands.send(Explain())
+    seen = replies_until(replies, lambda r: isinstance(r, Explained))
+    assert seen[-1].step.iteration == 5000
+    assert [r.snapshot.iteration for r in seen if isinstance(r, SnapshotReply)][-1] == 5000
+
+
+def test_the_loop_plays_to_the_target(serving):
+    """`serve` trains while playing and sends the final snapshot, paused."""
+    commands, replies = serving
     config = CONFIG.replace(iterations=500)
     commands.send(Configure(1, config, load_dataset(config)))
     commands.send(SetSpeed(None))
     commands.send(Play())
-    last = None
-    while True:
-        assert replies.poll(10), "the server stopped answering"
-        last = replies.recv()
-        if isinstance(last, SnapshotReply) and last.snapshot.iteration == 500:
-            break
-    assert last.playing is False
-    commands.send(Pause())
-    commands.send(Quit())
-    worker.join(5)
-    assert not worker.is_alive()
+    seen = replies_until(replies, lambda r: r.snapshot.iteration == 500)
+    assert seen[-1].playing is False

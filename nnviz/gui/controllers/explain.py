@@ -11,8 +11,9 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from ...core import Config
 from ...core.explain import StepThrough
-from ...service.protocol import Explain, Pause, Step
+from ...service.protocol import Explain
 from ..state import AppState
 from .training import TrainingClient
 
@@ -26,6 +27,13 @@ class ExplainDiagram(Protocol):
     def clear_explain(self) -> None: ...
 
 
+class TrainingCommands(Protocol):
+    """Pause and Step as the training controller gives them (the state shows them at once)."""
+
+    def pause(self) -> None: ...
+    def step(self, count: int = 1) -> None: ...
+
+
 class ExplainController(QObject):
     """Explain mode for `state`, shown in `panel` and `diagram`."""
 
@@ -35,14 +43,16 @@ class ExplainController(QObject):
         self,
         state: AppState,
         client: TrainingClient,
+        training: TrainingCommands,
         panel: ExplainPanelView,
         diagram: ExplainDiagram,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.state, self.client, self.panel, self.diagram = state, client, panel, diagram
+        self.state, self.client, self.training = state, client, training
+        self.panel, self.diagram = panel, diagram
         self.active = False
-        state.network_changed.connect(self._on_state_changed_network)
+        state.network_changed.connect(self._on_state_network_changed)
         state.config_changed.connect(self._on_state_config_changed)
         state.playing_changed.connect(self._on_state_playing_changed)
 
@@ -52,7 +62,7 @@ class ExplainController(QObject):
         self.active = active
         if active:
             if self.state.playing:
-                self.client.send(Pause())
+                self.training.pause()
             self.state.go_live()  # the step-through explains the newest state
             self.client.send(Explain())
         else:
@@ -63,8 +73,7 @@ class ExplainController(QObject):
         """Train one iteration, then explain the one after it (commands run in order)."""
         if not self.active:
             return
-        self.state.go_live()
-        self.client.send(Step(1))
+        self.training.step(1)
         self.client.send(Explain())
 
     def select_sample(self, index: int) -> None:
@@ -78,13 +87,13 @@ class ExplainController(QObject):
             self.panel.set_step(step)
 
     @Slot()
-    def _on_state_changed_network(self) -> None:
+    def _on_state_network_changed(self) -> None:
         if self.active:  # explain the new network's first iteration
             self.diagram.clear_explain()
             self.client.send(Explain())
 
     @Slot(object)
-    def _on_state_config_changed(self, config) -> None:
+    def _on_state_config_changed(self, config: Config) -> None:
         if self.active:  # the update phase depends on the learning rate, L1, L2
             self.client.send(Explain())
 

@@ -22,7 +22,7 @@ class NodeMapView(Protocol):
 class NodeMapController(QObject):
     """Shows the hovered unit's map of `state`'s shown network in `view`."""
 
-    def __init__(self, state: AppState, view: NodeMapView, parent: QObject | None = None):
+    def __init__(self, state: AppState, view: NodeMapView, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state, self.view = state, view
         self.hovered: tuple[int, int] | None = None

@@ -14,7 +14,9 @@ from .training import TrainingClient
 class ReplayController(QObject):
     """Replays kept states of `state` and resumes training from them through `client`."""
 
-    def __init__(self, state: AppState, client: TrainingClient, parent: QObject | None = None):
+    def __init__(
+        self, state: AppState, client: TrainingClient, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.state, self.client = state, client
 

@@ -29,7 +29,8 @@ MIN_REDRAW_SECONDS = 1 / 40
 
 
 class TrainingClient(Protocol):
-    """What the controllers need of the training thread (a stub in tests)."""
+    """What the controllers need of the training thread (a stub in tests). `configure` and
+    `open_session` start a new run: no snapshot of the run before is taken after them."""
 
     def send(self, command: Command) -> None: ...
     def configure(self, config: Config, dataset: Dataset) -> None: ...
@@ -42,12 +43,15 @@ class TrainingController(QObject):
 
     ready = Signal()  # the training process answered for the first time
 
-    def __init__(self, state: AppState, client: TrainingClient, parent: QObject | None = None):
+    def __init__(
+        self, state: AppState, client: TrainingClient, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.state, self.client = state, client
         self.speed: float | None = None  # iterations per second, None = as fast as possible
         self.process_ready = False
         self.iterations_per_second = 0.0
+        self._pausing = False  # Pause sent, not yet confirmed by a paused reply
         self._rate_mark: tuple[float, int] | None = None
         self._last_draw = 0.0
         self._draw_timer = QTimer(self, singleShot=True)
@@ -73,14 +77,21 @@ class TrainingController(QObject):
             return
         state.set_message("")
         state.go_live()
+        self._pausing = False
         state.set_playing(True)
         self.client.send(Play())
 
     def pause(self) -> None:
+        # replies the process sent before it read Pause still say "playing": until one says
+        # paused, they must not turn playing back on
+        self._pausing = True
         self.state.set_playing(False)
         self.client.send(Pause())
 
     def step(self, count: int = 1) -> None:
+        """Train `count` iterations, then pause (a step while playing pauses too)."""
+        if self.state.playing:
+            self.pause()
         self.state.go_live()
         self.client.send(Step(count))
 
@@ -97,8 +108,8 @@ class TrainingController(QObject):
     def apply(self, config: Config) -> None:
         """Train `config`: a live update when only live fields differ, else a new run.
 
-        Raises ConfigError, DataError or FileFormatError (with `.field` where one is to blame)
-        before anything changes, so a refused config leaves the run as it was.
+        Raises one of REFUSALS (with `.field` where one field is to blame) before anything
+        changes, so a refused config leaves the run as it was.
         """
         state = self.state
         if config == state.config:
@@ -115,7 +126,6 @@ class TrainingController(QObject):
     def start_run(self, config: Config, dataset: Dataset, trainer: Trainer | None = None) -> None:
         """A new network on `dataset`, drawn untrained at once (from `trainer` when given)."""
         self.client.configure(config, dataset)
-        self.client.take()  # a snapshot of the previous run must not be drawn with this one
         self.client.send(SetSpeed(self.speed))
         self._rate_mark = None
         trainer = trainer or Trainer(config, dataset)
@@ -124,11 +134,9 @@ class TrainingController(QObject):
     def adopt_session(self, trainer: Trainer, data: bytes, name: str) -> None:
         """Show a reopened session and hand its exact state to the training process."""
         self.client.open_session(data, name)
-        self.client.take()
         self._rate_mark = None
-        state = self.state
-        state.start_run(trainer.config, trainer.data, trainer.snapshot(), "")
-        state.set_message(trainer.divergence_message())
+        message = trainer.divergence_message()
+        self.state.start_run(trainer.config, trainer.data, trainer.snapshot(), message)
 
     # -- replies ---------------------------------------------------------------------------
 
@@ -147,13 +155,21 @@ class TrainingController(QObject):
             return
         self._last_draw = time.perf_counter()
         self._measure_rate(reply)
-        self.state.receive(reply.snapshot, reply.playing, reply.message, reply.points)
+        self._pausing = self._pausing and reply.playing
+        playing = reply.playing and not self._pausing
+        self.state.receive(reply.snapshot, playing, reply.message, reply.points)
         if not self.process_ready:
             self.process_ready = True
             self.ready.emit()
 
     @Slot(str)
     def on_failed(self, message: str) -> None:
+        self.state.set_message(message)
+
+    @Slot(str)
+    def on_process_died(self, message: str) -> None:
+        """Nothing trains any more: say so, and stop showing Pause."""
+        self.state.set_playing(False)
         self.state.set_message(message)
 
     def _measure_rate(self, reply: SnapshotReply) -> None:
@@ -167,5 +183,7 @@ class TrainingController(QObject):
             self._rate_mark = (now, iteration)
 
 
-#: What `apply` raises for a config that cannot be trained.
+#: What `apply` raises for a config that cannot be trained: the core's errors, and the
+#: ValueError of a Trainer whose initial weights do not fit (all are ValueErrors; named for
+#: the reader).
 REFUSALS = (ConfigError, DataError, FileFormatError, ValueError)
