@@ -13,21 +13,26 @@ from nnviz.core.explain import explain_step
 from nnviz.core.files import save_weights
 from nnviz.gui.controllers.config_edits import ConfigEditController
 from nnviz.gui.controllers.explain import ExplainController
+from nnviz.gui.controllers.files import VIEW_NAMES, FileController
 from nnviz.gui.controllers.node_maps import NodeMapController
 from nnviz.gui.controllers.training import REFUSALS, TrainingController
 from nnviz.gui.controllers.weights import WeightEditController
 from nnviz.gui.state import AppState
+from nnviz.gui.style import light_plot_widget
 from nnviz.service.protocol import (
     Configure,
     Explain,
     Pause,
     Play,
+    RunWritten,
+    SaveSession,
     SetSpeed,
     SetWeight,
     SetWeights,
     SnapshotReply,
     Step,
     UpdateConfig,
+    WriteRun,
 )
 
 CONFIG = Config(hidden=(4,), samples=200, iterations=50)
@@ -373,3 +378,42 @@ def test_a_dead_process_stops_playing(state, training):
     training.play()
     training.on_process_died("the training process stopped unexpectedly (exit code -9)")
     assert not state.playing and "exit code -9" in state.message
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def files(qtbot, state, client, training, edits, weights, tmp_path) -> FileController:
+    from PySide6.QtCore import QSettings
+
+    plot = light_plot_widget("x", "y")
+    qtbot.addWidget(plot)
+    plot.resize(200, 150)
+    views = {name: (lambda: plot) for name in VIEW_NAMES}
+    settings = QSettings(str(tmp_path / "nnviz.ini"), QSettings.Format.IniFormat)
+    return FileController(state, client, training, edits, weights, views, settings)
+
+
+def test_a_session_is_remembered_once_the_process_wrote_it(files, client, tmp_path):
+    path = files.save_session(tmp_path / "run")
+    assert path.name == "run.nnviz" and client.commands[-1] == SaveSession(str(path))
+    assert files.recent == []  # not yet written
+    files.on_session_saved(str(tmp_path / "elsewhere.nnviz"))  # not asked for here
+    files.on_session_saved(str(path))
+    assert files.recent == [str(path.resolve())]
+
+
+def test_export_all_counts_the_pictures_and_the_run_files(qtbot, files, client, tmp_path):
+    folder = tmp_path / "all"
+    pictures = files.export_all(folder)
+    assert len(pictures) == 2 * len(VIEW_NAMES) and all(p.exists() for p in pictures)
+    assert client.commands[-1] == WriteRun(str(folder))
+    with qtbot.waitSignal(files.status) as report:
+        files.on_run_written(RunWritten(str(folder), ("config.json", "weights.npz")))
+    assert report.args == [f"wrote {len(pictures) + 2} files to {folder}"]
+
+
+def test_a_file_of_another_kind_is_refused_by_name(files, state, tmp_path):
+    assert not files.open_path(tmp_path / "notes.txt")
+    assert "notes.txt" in state.message
