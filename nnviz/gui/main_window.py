@@ -476,7 +476,8 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_explain_dock_visibility_changed(self, visible: bool) -> None:
-        if not visible and not self.explain_dock.isVisible():
+        """Closing the Explain dock leaves explain mode; another dock's tab in front does not."""
+        if not visible and self.explain_dock.isHidden():
             self.explain.set_active(False)
 
     def _raise_dock(self, dock: QDockWidget) -> None:
