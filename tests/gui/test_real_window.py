@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings
 
 from nnviz.core.session import load_session
 
@@ -84,7 +85,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def test_keys_work_from_launch_and_the_window_fits_the_screen(display, tmp_path):
+def test_keys_work_from_launch_and_the_window_fits_the_screen(qapp, display, tmp_path):
     env = display
     marker = f"NNVIZ_REAL_WINDOW_TEST={tmp_path}"  # marks the app and whatever it starts
     app = subprocess.Popen(
@@ -126,3 +127,15 @@ def test_keys_work_from_launch_and_the_window_fits_the_screen(display, tmp_path)
             app.wait()
     left = lambda: processes_started_with(marker.encode())  # noqa: E731
     wait_for(lambda: not left(), 10, "no process left after closing")
+
+    # The docks E, M and X opened, as the window saved them for the next launch (restored here
+    # offscreen from the settings file the real window wrote).
+    from nnviz.gui.main_window import MainWindow
+
+    stored = Path(env["XDG_CONFIG_HOME"]) / "nnviz" / "nnviz.conf"
+    restored = MainWindow(settings=QSettings(str(stored), QSettings.Format.IniFormat))
+    try:
+        for dock in (restored.explain_dock, restored.metrics_dock, restored.experiments_dock):
+            assert not dock.isHidden(), dock.objectName()
+    finally:
+        restored.close()
