@@ -171,25 +171,39 @@ def find_cycles(graph: dict[str, dict[str, Import]]) -> list[list[Import]]:
 
 
 def _cycle_through(graph: dict[str, dict[str, Import]], component: set[str]) -> list[Import]:
-    """The shortest cycle from the component's first module back to itself (breadth first)."""
+    """The shortest cycle from the component's first module back to itself."""
     start = min(component)
+    came_from = _breadth_first(graph, start, within=component)
+    if start not in came_from:  # pragma: no cover
+        raise AssertionError(f"no cycle through {sorted(component)}")
+    return _path(came_from, start, start)
+
+
+def _breadth_first(
+    graph: dict[str, dict[str, Import]], start: str, within: set[str] | None = None
+) -> dict[str, Import]:
+    """For each module reachable from `start` (only through `within`, if given; `start` itself if
+    a cycle returns to it), the import that reached it first: a shortest path leads back."""
     came_from: dict[str, Import] = {}
     frontier = [start]
     while frontier:
         following = []
         for module in frontier:
             for target, found in sorted(graph[module].items()):
-                if target not in component or target in came_from:
+                if target in came_from or (within is not None and target not in within):
                     continue
                 came_from[target] = found
-                if target == start:
-                    cycle = [found]
-                    while cycle[0].source != start:
-                        cycle.insert(0, came_from[cycle[0].source])
-                    return cycle
                 following.append(target)
         frontier = following
-    raise AssertionError(f"no cycle through {sorted(component)}")  # pragma: no cover
+    return came_from
+
+
+def _path(came_from: dict[str, Import], start: str, target: str) -> list[Import]:
+    """The imports from `start` to `target`, following `_breadth_first`'s answer back."""
+    path = [came_from[target]]
+    while path[0].source != start:
+        path.insert(0, came_from[path[0].source])
+    return path
 
 
 def describe(cycle: list[Import]) -> str:
@@ -254,22 +268,10 @@ def test_core_and_service_never_reach_the_gui_through_other_modules():
     graph = import_graph(PACKAGE_DIR)
     wrong = []
     for start in sorted(module for module in graph if _in(module, "nnviz.core", "nnviz.service")):
-        came_from: dict[str, Import] = {}
-        frontier = [start]
-        while frontier:
-            following = []
-            for module in frontier:
-                for target, found in sorted(graph[module].items()):
-                    if target in came_from or target == start:
-                        continue
-                    came_from[target] = found
-                    following.append(target)
-            frontier = following
+        came_from = _breadth_first(graph, start)
         reached = sorted(module for module in came_from if _in(module, "nnviz.gui"))
         if reached:
-            chain = [came_from[reached[0]]]
-            while chain[0].source != start:
-                chain.insert(0, came_from[chain[0].source])
+            chain = _path(came_from, start, reached[0])
             wrong.append(describe(chain))
     if wrong:
         pytest.fail("nnviz.core/nnviz.service depend on the GUI:\n" + "\n".join(wrong), False)
