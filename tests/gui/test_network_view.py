@@ -327,9 +327,7 @@ def test_each_edge_is_painted_in_the_colour_of_its_weight(qtbot, hidden):
 def test_a_selection_in_a_bigger_network_never_indexes_the_smaller_one(qtbot):
     """Select hidden 1 unit 8 of 2-8-1 and hover it, then draw 2-2-1: the selection, the
     overlay and the hover are dropped, and hovering and clicking anywhere raises nothing."""
-    from PySide6.QtCore import QEvent, QPointF, Qt
-    from PySide6.QtGui import QMouseEvent
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QPointF, Qt
 
     from nnviz.core.diagram import Hit
     from nnviz.core.explain import Item
@@ -348,15 +346,7 @@ def test_a_selection_in_a_bigger_network_never_indexes_the_smaller_one(qtbot):
     viewport = view.plot_widget.viewport()
 
     def move(point: QPointF) -> None:
-        event = QMouseEvent(
-            QEvent.Type.MouseMove,
-            point,
-            QPointF(viewport.mapToGlobal(point)),
-            Qt.MouseButton.NoButton,
-            Qt.MouseButton.NoButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
-        QApplication.sendEvent(viewport, event)
+        send_mouse_move(view, point)
 
     view.show_frame(big)
     view.show_explain(step.phase_view(0, None, Item("node", 1, 7)))
@@ -718,6 +708,25 @@ def widget_point(view: NetworkView, x: float, y: float):
     return view.plot_widget.mapFromScene(view.view_box.mapViewToScene(QPointF(x, y)))
 
 
+def send_mouse_move(view: NetworkView, point) -> None:
+    """A mouse move to widget `point`, sent directly (Qt drops a repeated move to one point)."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    viewport = view.plot_widget.viewport()
+    point = QPointF(point)
+    event = QMouseEvent(
+        QEvent.Type.MouseMove,
+        point,
+        QPointF(viewport.mapToGlobal(point)),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(viewport, event)
+
+
 def test_the_bias_square_is_a_hit_of_its_own(view):
     frame = trained_frame(2000)
     view.show_frame(frame)
@@ -806,29 +815,16 @@ def test_hovering_a_node_emits_it_and_leaving_emits_none(view, qtbot):
     view.show()
     qtbot.waitExposed(view)
     view.show_frame(trained_frame(2000))
-    viewport = view.plot_widget.viewport()
     hovered = []
     view.node_hovered.connect(hovered.append)
 
     def hover_until(x: float, y: float, expected) -> None:
         """Move there until the signal comes: pyqtgraph drops moves less than 10 ms apart
         (and Qt drops a repeated move to the same point, so the event is sent directly)."""
-        from PySide6.QtCore import QEvent, QPointF, Qt
-        from PySide6.QtGui import QMouseEvent
-        from PySide6.QtWidgets import QApplication
-
-        point = QPointF(widget_point(view, x, y))
-        event = QMouseEvent(
-            QEvent.Type.MouseMove,
-            point,
-            QPointF(viewport.mapToGlobal(point)),
-            Qt.MouseButton.NoButton,
-            Qt.MouseButton.NoButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
+        point = widget_point(view, x, y)
 
         def arrived() -> bool:
-            QApplication.sendEvent(viewport, event)
+            send_mouse_move(view, point)
             return bool(hovered) and hovered[-1] == expected
 
         qtbot.waitUntil(arrived, timeout=3000)
