@@ -133,7 +133,10 @@ def run_gui(args: argparse.Namespace, config: Config) -> int:
     explicit = bool(config_overrides(args))
     if settings is not None and not explicit and args.preset is None:
         config = stored_config(settings) or config
-    window = MainWindow(config, settings, preset=args.preset or ("seed" if not explicit else None))
+    preset = args.preset or ("seed" if not explicit else None)
+    # A session or a scripted run starts at once; a plain launch shows the window first.
+    loads_later = not scripted and not args.session
+    window = MainWindow(config, settings, preset=preset, load_after_show=loads_later)
     window.setWindowIcon(app_icon())
     if args.window_size:
         window.resize(*args.window_size)

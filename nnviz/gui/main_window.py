@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import Config, Dataset, load_dataset
+from ..core.datasets import load_points_csv
 from ..core.replay import ReplayPoint
 from .control_panel import ControlPanel
 from .controllers.config_edits import ConfigEditController
@@ -46,7 +47,7 @@ from .controllers.explain import ExplainController
 from .controllers.files import FileController
 from .controllers.node_maps import NodeMapController
 from .controllers.replay import ReplayController
-from .controllers.training import TrainingController
+from .controllers.training import REFUSALS, TrainingController
 from .controllers.weights import WeightEditController
 from .experiments_panel import ExperimentsPanel
 from .explain_panel import ExplainPanel
@@ -73,6 +74,8 @@ SPEEDS = [
 #: Docks narrower than their content scroll: with one open the window still fits 1280 px.
 DOCK_MIN_WIDTH = 260
 DEFAULT_SIZE = (1440, 900)
+#: Wait at most this many 10 ms turns for the window to be exposed before loading the data.
+EXPOSE_WAITS = 100
 BANNER_STYLE = "background: #fdecea; color: #8a1f11; border: 1px solid #e0a39a; padding: 6px;"
 
 
@@ -108,15 +111,21 @@ class MainWindow(QMainWindow):
         *,
         preset: str | None = "seed",
         dataset: Dataset | None = None,
+        load_after_show: bool = False,
     ) -> None:
+        """With `load_after_show`, the data is loaded and the first run started once the window
+        is on screen (importing scikit-learn would otherwise double the time to a window)."""
         super().__init__()
         self.settings = settings
         self.setWindowTitle("Watch a neural network learn")
         self.setAcceptDrops(True)
         config = config or Config.preset("seed")
         self.redraws = 0
+        self._expose_waits = 0
 
-        self.state = AppState(config, dataset or load_dataset(config), self)
+        if dataset is None and not load_after_show:
+            dataset = load_dataset(config)
+        self.state = AppState(config, dataset, self)
         self.training_thread = TrainingThread()
         self.training = TrainingController(self.state, self.training_thread, self)
         self.controls = ControlPanel()
@@ -173,7 +182,11 @@ class MainWindow(QMainWindow):
         self.controls.set_config(config, preset)
         self.experiments_panel.set_base_config(config)
         self.training_thread.start()
-        self.training.start_run(config, self.state.dataset)
+        self._first_run_pending = dataset is None
+        if dataset is not None:
+            self.training.start_run(config, dataset)
+        else:
+            self.status.setText("Loading scikit-learn and the data…")
         self._restore_geometry()
 
     # -- reading ---------------------------------------------------------------------------
@@ -512,6 +525,34 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.views_area.setFocus()  # the window's keys work at once, not into a spin box
+        if self._first_run_pending:
+            QTimer.singleShot(0, self._start_first_run_when_drawn)
+
+    @Slot()
+    def _start_first_run_when_drawn(self) -> None:
+        """Load the data once the window is on screen and painted: the load blocks the event
+        loop for a second or two, and keys pressed meanwhile wait in the queue for the run."""
+        handle = self.windowHandle()
+        if handle is not None and not handle.isExposed() and self._expose_waits < EXPOSE_WAITS:
+            self._expose_waits += 1
+            QTimer.singleShot(10, self._start_first_run_when_drawn)
+            return
+        if not self._first_run_pending:
+            return
+        self._first_run_pending = False
+        self.repaint()
+        config, message = self.state.config, ""
+        try:
+            dataset = load_dataset(config)
+        except REFUSALS as error:  # the remembered setup's data is gone or unreadable
+            message = (
+                f"The last setup's data could not be loaded ({error}); this is the seed setup."
+            )
+            config = Config.preset("seed")
+            dataset = load_dataset(config)
+            self.controls.set_config(config, "seed")
+        self.training.start_run(config, dataset)
+        self.state.set_message(message)
 
     def _restore_geometry(self) -> None:
         geometry = self.settings.value("window/geometry") if self.settings else None
@@ -552,7 +593,8 @@ def stored_config(settings: QSettings) -> Config | None:
         return None
     try:
         config = Config.from_dict(json.loads(text))
-        load_dataset(config)
+        if config.dataset == "csv":  # cheap; generated data needs scikit-learn, loaded later
+            load_points_csv(config.csv_path)
     except (ValueError, TypeError, OSError):
         return None
     return config

@@ -26,10 +26,14 @@ class AppState(QObject):
     replay_changed = Signal()  # points were kept or forgotten, or live/replay switched
     message_changed = Signal(str)  # the banner's text; "" hides it
 
-    def __init__(self, config: Config, dataset: Dataset, parent: QObject | None = None) -> None:
+    def __init__(
+        self, config: Config, dataset: Dataset | None, parent: QObject | None = None
+    ) -> None:
+        """`dataset` may be None until the first run starts: the window shows itself before
+        it loads scikit-learn and the data, which take most of a launch."""
         super().__init__(parent)
         self._config, self._dataset = config, dataset
-        self._grid = grid_points(dataset.bounds)
+        self._grid = None if dataset is None else grid_points(dataset.bounds)
         self._newest: Snapshot | None = None
         self._frame: Frame | None = None
         self._replayed: ReplayPoint | None = None  # None while following training

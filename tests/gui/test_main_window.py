@@ -232,6 +232,30 @@ def test_a_stored_config_whose_csv_is_gone_is_ignored(settings, tmp_path):
     assert stored_config(settings) is None
 
 
+def test_a_window_that_loads_after_show_draws_its_first_frame_once_shown(qtbot, settings):
+    win = MainWindow(Config.preset("seed"), settings, load_after_show=True)
+    assert win.state.frame is None and "Loading" in win.status.text()
+    with qtbot.waitSignal(win.frame_drawn, timeout=TIMEOUT, check_params_cb=drawn_at(0)):
+        win.show()
+    expected = Trainer(Config.preset("seed"))
+    np.testing.assert_array_equal(win.state.dataset.x_train, expected.data.x_train)
+    np.testing.assert_array_equal(win.state.shown.weights["W1"], expected.weights()["W1"])
+    assert "iteration 0" in win.status.text()
+    win.close()
+
+
+def test_data_that_fails_after_show_opens_the_seed_setup_with_a_message(qtbot, settings, tmp_path):
+    points = tmp_path / "points.csv"
+    points.write_text("x1,x2,label\n1,2,0\n")  # too few rows: refused by the loader
+    win = MainWindow(Config(dataset="csv", csv_path=str(points)), settings, load_after_show=True)
+    with qtbot.waitSignal(win.frame_drawn, timeout=TIMEOUT):
+        win.show()
+    assert win.state.config == Config.preset("seed")
+    assert "could not be loaded" in win.state.message and "at least 8" in win.state.message
+    assert win.banner.isVisible()
+    win.close()
+
+
 def test_a_dead_training_process_is_reported_and_closing_does_not_hang(qtbot, window):
     import os
     import signal
