@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from ..core import PRESETS, Config, ConfigError
 from ..core.config import EFFECT_TEXT, FIELDS, GROUPS, LAYERS_MAX, FieldSpec
+from .color_scheme import error_color
 
 #: What the preset box shows when the config is none of the presets.
 CUSTOM = "custom"
@@ -334,7 +335,6 @@ class ControlPanel(QWidget):
         editor.setToolTip(tip)
         self._editors[name] = editor
         error = QLabel(wordWrap=True)
-        error.setStyleSheet("color: #c0392b;")
         error.hide()
         self._errors[name] = error
         column = QWidget()
@@ -391,6 +391,7 @@ class ControlPanel(QWidget):
 
     def show_error(self, name: str, message: str) -> None:
         label = self._errors.get(name) or self._errors["dataset"]
+        label.setStyleSheet(f"color: {error_color(self)};")  # read against today's scheme
         label.setText(message)
         label.show()
 

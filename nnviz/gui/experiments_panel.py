@@ -30,6 +30,7 @@ from ..core.sweep import (
     parse_values,
     value_text,
 )
+from .color_scheme import error_color
 from .controllers.experiments import ExperimentsController
 from .export import save_png, save_svg
 from .views.sweep_view import SweepView
@@ -596,5 +597,5 @@ class ExperimentsPanel(QtWidgets.QWidget):
         self.base_label.setText(text)
 
     def _show_status(self, text: str, *, error: bool = False) -> None:
-        self.status_label.setStyleSheet("color: #b3261e;" if error else "")
+        self.status_label.setStyleSheet(f"color: {error_color(self)};" if error else "")
         self.status_label.setText(text)

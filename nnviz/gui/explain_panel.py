@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.explain import Formula, Item, PhaseView, StepThrough
+from .color_scheme import muted_color
 
 __all__ = ["BATCH", "ExplainPanel", "formula_html"]
 
@@ -36,7 +37,6 @@ __all__ = ["BATCH", "ExplainPanel", "formula_html"]
 BATCH = -1
 
 _GREEK = {"delta": "δ", "eta": "η", "mu": "μ"}
-_MUTED = "#6e6e6e"
 
 
 def _pretty(text: str) -> str:
@@ -54,7 +54,7 @@ def _pretty(text: str) -> str:
     return re.sub(r"\^(\w+|\([^)]*\))", r"<sup>\1</sup>", text)
 
 
-def formula_html(formula: Formula) -> str:
+def formula_html(formula: Formula, muted: str = "#6e6e6e") -> str:
     """Rich text for the panel: the title, each equation broken at its "=" signs, then notes."""
     parts = [f"<p style='margin-bottom:6px'><b>{html.escape(formula.title)}</b></p>"]
     for line in formula.lines:
@@ -68,7 +68,7 @@ def formula_html(formula: Formula) -> str:
                 f"{_pretty(piece)}{ends}</p>"
             )
     for note in formula.notes:
-        parts.append(f"<p style='color:{_MUTED}; margin-top:0px'>{_pretty(note)}</p>")
+        parts.append(f"<p style='color:{muted}; margin-top:0px'>{_pretty(note)}</p>")
     return "".join(parts)
 
 
@@ -301,7 +301,7 @@ class ExplainPanel(QWidget):
             self.sample_info.setText(f"x = ({x}), y = {values.y:g}; {where}")
         selection = self.selection
         formula = step.formula(self._index, selection, self._sample)
-        self.formula_view.setHtml(formula_html(formula))
+        self.formula_view.setHtml(formula_html(formula, muted_color(self)))
         self._view = step.phase_view(self._index, self._sample, selection)
         self.phase_changed.emit(self._view)
 

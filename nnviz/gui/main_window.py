@@ -12,14 +12,17 @@ from functools import partial
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QAction,
+    QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
+    QGuiApplication,
     QImage,
     QKeySequence,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QFrame,
@@ -40,6 +43,7 @@ from PySide6.QtWidgets import (
 from ..core import Config, Dataset, load_dataset
 from ..core.datasets import load_points_csv
 from ..core.replay import ReplayPoint
+from .color_scheme import SCHEMES, apply_scheme
 from .control_panel import ControlPanel
 from .controllers.config_edits import ConfigEditController
 from .controllers.experiments import ExperimentsController
@@ -175,6 +179,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_layout()
         self._build_docks()
+        self._build_view_menu()
         self.status = QLabel()
         self.statusBar().addWidget(self.status, 1)
         self._connect()
@@ -188,6 +193,9 @@ class MainWindow(QMainWindow):
         else:
             self.status.setText("Loading scikit-learn and the data…")
         self._restore_geometry()
+        stored_scheme = self.settings.value("view/color_scheme") if self.settings else None
+        self.set_color_scheme(stored_scheme if stored_scheme in SCHEMES else "auto")
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_desktop_scheme_changed)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -376,6 +384,26 @@ class MainWindow(QMainWindow):
         for action in (self.explain_panel.previous_action, self.explain_panel.next_action):
             self.addAction(action)
 
+    def _build_view_menu(self) -> None:
+        """Colours (follow the desktop, light, dark) and Restore defaults, under the docks."""
+        menu = self.view_menu
+        menu.addSeparator()
+        colours = menu.addMenu("&Colours")
+        group = QActionGroup(self)
+        self.scheme_actions: dict[str, QAction] = {}
+        for name, text in SCHEMES.items():
+            action = QAction(text, self, checkable=True)
+            action.triggered.connect(partial(self.set_color_scheme, name))
+            group.addAction(action)
+            colours.addAction(action)
+            self.scheme_actions[name] = action
+        menu.addSeparator()
+        self.restore_defaults_action = menu.addAction("&Restore defaults", self.restore_defaults)
+        self.restore_defaults_action.setToolTip(
+            "The seed setup, the default window layout and colours; recent files are kept"
+        )
+        self._default_state = self.saveState()
+
     def _connect(self) -> None:
         state, thread, training = self.state, self.training_thread, self.training
         thread.snapshot_ready.connect(training.on_snapshot_ready)
@@ -504,6 +532,28 @@ class MainWindow(QMainWindow):
         else:
             self._raise_dock(dock)
 
+    def set_color_scheme(self, choice: str, *_) -> None:
+        """Colours from View > Colours: "auto" follows the desktop, "light" or "dark" do not."""
+        self.color_scheme = choice
+        self.scheme_actions[choice].setChecked(True)
+        apply_scheme(QApplication.instance(), choice)
+
+    @Slot()
+    def _on_desktop_scheme_changed(self) -> None:
+        if self.color_scheme == "auto":
+            self.set_color_scheme("auto")
+
+    def restore_defaults(self) -> None:
+        """Forget what the window remembered: the seed setup, default layout and colours."""
+        self.explain.set_active(False)
+        self.restoreState(self._default_state)
+        self.resize(*self._default_size())
+        self.speed.setCurrentIndex(0)
+        self.step_count.setValue(100)
+        self.set_color_scheme("auto")
+        self.config_edits.load(Config.preset("seed"), "seed")
+        self.save_settings()
+
     # -- for scripts and tests -------------------------------------------------------------
 
     def play(self) -> None:
@@ -558,21 +608,28 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry") if self.settings else None
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        elif self.settings is not None and self.screen() is not None:
-            available = self.screen().availableGeometry()  # a first start on a small screen
-            self.resize(
-                min(DEFAULT_SIZE[0], int(available.width() * 0.95)),
-                min(DEFAULT_SIZE[1], int(available.height() * 0.95)),
-            )
+        elif self.settings is not None:
+            self.resize(*self._default_size())
         if self.settings is None:
             return
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
 
+    def _default_size(self) -> tuple[int, int]:
+        """DEFAULT_SIZE, or 95 % of a smaller screen."""
+        if self.screen() is None:
+            return DEFAULT_SIZE
+        available = self.screen().availableGeometry()
+        return (
+            min(DEFAULT_SIZE[0], int(available.width() * 0.95)),
+            min(DEFAULT_SIZE[1], int(available.height() * 0.95)),
+        )
+
     def save_settings(self) -> None:
         if self.settings is None:
             return
+        self.settings.setValue("view/color_scheme", self.color_scheme)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("config", self.state.config.to_json())

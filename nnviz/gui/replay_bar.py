@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ..core.files import FileFormatError, atomic_write
 from ..core.gif import GifWriter, build_palette
 from ..core.replay import ReplayPoint, ReplayStore
+from .color_scheme import is_dark
 from .controllers.replay import ReplayController
 from .state import AppState
 
@@ -30,7 +31,8 @@ GIF_MAX_WIDTH = 960
 LAST_FRAME_MS = 1500
 #: GIF frames the palette is built from; window pictures share most colours, so a few suffice.
 PALETTE_SAMPLES = 8
-REPLAY_COLOR = "#b35c00"  # the label while replaying: a dark orange that reads as "not live"
+#: The label while replaying: an orange that reads as "not live", on light and on dark.
+REPLAY_COLORS = {False: "#b35c00", True: "#ffad5c"}
 
 
 def export_points(store: ReplayStore, count: int) -> list[ReplayPoint]:
@@ -295,7 +297,7 @@ class ReplayBar(QtWidgets.QWidget):
             self.label.setText(f"<b>live</b>  iteration {latest.iteration:,}")
         else:
             self.label.setText(
-                f"<span style='color:{REPLAY_COLOR}'><b>replay</b>  iteration "
+                f"<span style='color:{REPLAY_COLORS[is_dark(self)]}'><b>replay</b>  iteration "
                 f"{replayed.iteration:,}</span> of {latest.iteration:,}"
             )
 

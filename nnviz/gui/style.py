@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6 import QtCore
 
 ORANGE = (245, 147, 34)  # negative weights, class 0
 BLUE = (8, 119, 189)  # positive weights, class 1
@@ -59,6 +60,14 @@ def light_plot_widget(
     item.setLabel("bottom", x_label, **label_style)
     item.setLabel("left", y_label, **label_style)
     return widget
+
+
+def legend_below(item: pg.PlotItem, columns: int) -> pg.LegendItem:
+    """A one-row legend under the x axis: it can never cover a curve, wherever the curve goes."""
+    legend = pg.LegendItem(colCount=columns, labelTextColor=TEXT, labelTextSize="9pt")
+    legend.layout.setHorizontalSpacing(14)
+    item.layout.addItem(legend, 4, 1, QtCore.Qt.AlignmentFlag.AlignHCenter)
+    return legend
 
 
 def light_legend(item: pg.PlotItem, offset: tuple[float, float]) -> pg.LegendItem:

@@ -72,6 +72,18 @@ def test_reset_restores_bit_identical_initial_weights(qtbot, window):
         np.testing.assert_array_equal(window.state.newest.weights[name], array)
 
 
+def test_after_a_reset_the_loss_axis_starts_over_then_follows_training(qtbot, window):
+    plot = window.loss_view.plot_widget.getPlotItem()
+    window.step_count.setValue(2000)
+    run_command(qtbot, window, window.step_n_action.trigger, 2000)
+    qtbot.waitUntil(lambda: plot.viewRange()[0][1] > 1900)  # auto range settles on a repaint
+    run_command(qtbot, window, window.reset_action.trigger, 0)
+    assert plot.viewRange()[0] == [0.0, 1.0]
+    window.step_count.setValue(300)
+    run_command(qtbot, window, window.step_n_action.trigger, 300)
+    qtbot.waitUntil(lambda: 250 < plot.viewRange()[0][1] < 400)
+
+
 def test_a_data_change_resets_training(qtbot, window):
     run_command(qtbot, window, window.step_action.trigger, 1)
     run_command(qtbot, window, lambda: window.controls.editor("noise").setValue(0.1), 0)
@@ -301,3 +313,38 @@ def test_the_window_fits_a_1280_px_screen_with_any_dock_open(qtbot, window, dock
     qtbot.waitUntil(lambda: all(getattr(window, f"{n}_dock").isVisible() for n in docks))
     assert window.minimumSizeHint().width() <= 1270  # and a few pixels of window frame
     assert window.minimumSizeHint().height() <= 680
+
+
+def mean_brightness(widget) -> float:
+    return float(image_array(widget.grab().toImage()).mean())
+
+
+def test_dark_colours_darken_the_chrome_keep_the_plots_white_and_are_remembered(
+    qtbot, window, settings
+):
+    light_panel = mean_brightness(window.controls)
+    window.set_color_scheme("dark")
+    try:
+        qtbot.waitUntil(lambda: mean_brightness(window.controls) < 90)  # palettes propagate
+        assert light_panel > 200
+        assert mean_brightness(window.loss_view.plot_widget) > 200  # a figure stays paper-white
+        window.save_settings()
+        assert settings.value("view/color_scheme") == "dark"
+        again = MainWindow(Config.preset("seed"), settings)
+        assert again.scheme_actions["dark"].isChecked()
+        again.close()
+    finally:
+        window.set_color_scheme("auto")
+    qtbot.waitUntil(lambda: mean_brightness(window.controls) > 200)
+
+
+def test_restore_defaults_brings_back_the_seed_setup_and_layout(qtbot, window):
+    window.config_edits.load(Config.preset("seed", learning_rate=0.5, hidden=(4, 3)))
+    window.metrics_action.trigger()
+    window.speed.setCurrentIndex(3)
+    assert window.metrics_dock.isVisible() and window.controls.preset.currentText() == "custom"
+    window.restore_defaults()
+    assert window.config == Config.preset("seed")
+    assert window.controls.preset.currentText() == "seed"
+    assert not window.metrics_dock.isVisible() and window.speed.currentIndex() == 0
+    assert window.settings.value("config") == Config.preset("seed").to_json()

@@ -74,6 +74,7 @@ class LossView(QtWidgets.QWidget):
             **curve_options,
         )
         self._loss: str | None = None
+        self._empty = False  # showing a run with fewer than two points (a fixed 0-1 x range)
 
         controls = QtWidgets.QHBoxLayout()
         controls.setContentsMargins(4, 0, 4, 0)
@@ -89,10 +90,20 @@ class LossView(QtWidgets.QWidget):
         iteration, train, test = loss_curves(frame)
         self.train_curve.setData(iteration, train)
         self.test_curve.setData(iteration, test)
+        self._fit_x_range(len(iteration))
         if frame.config.loss != self._loss:
             self._loss = frame.config.loss
             label = LOSS_LABELS.get(self._loss, f"loss ({self._loss})")
             self.plot_widget.getPlotItem().setLabel("left", label)
+
+    def _fit_x_range(self, points: int) -> None:
+        """A new run starts from an empty axis, not the last run's range; then it follows."""
+        item = self.plot_widget.getPlotItem()
+        if points < 2 and not self._empty:
+            item.setXRange(0, 1, padding=0)
+        elif points >= 2 and self._empty:
+            item.enableAutoRange(x=True)
+        self._empty = points < 2
 
     def set_log_scale(self, log: bool) -> None:
         self.log_scale_check.setChecked(log)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import style
 from ..frame import Frame, RocCurve
@@ -15,6 +15,8 @@ from ..frame import Frame, RocCurve
 #: the "1.0" tick labels fit (pyqtgraph hides a tick label that would cross the axis' end).
 PADDING = 0.04
 GRID_COLOR = (232, 232, 232)
+#: (legend columns, least view width in px): the legend under the plot never runs off its edge.
+LEGEND_COLUMNS = ((3, 520), (2, 360), (1, 0))
 
 
 def auc_text(split: str, roc: RocCurve) -> str:
@@ -50,12 +52,13 @@ class RocView(QtWidgets.QWidget):
             [0.0, 1.0],
             pen=pg.mkPen(*style.CHANCE_COLOR, width=1, style=QtCore.Qt.PenStyle.DashLine),
         )
-        self.legend = style.light_legend(item, offset=(-10, -10))
-        self.train_curve = item.plot(name="train", pen=pg.mkPen(*style.TRAIN_CURVE, width=2))
+        self.legend = style.legend_below(item, columns=3)
+        self.train_curve = item.plot(pen=pg.mkPen(*style.TRAIN_CURVE, width=2))
         self.test_curve = item.plot(
-            name="test",
-            pen=pg.mkPen(*style.TEST_CURVE, width=2, style=QtCore.Qt.PenStyle.DashLine),
+            pen=pg.mkPen(*style.TEST_CURVE, width=2, style=QtCore.Qt.PenStyle.DashLine)
         )
+        self.legend.addItem(self.train_curve, "train")
+        self.legend.addItem(self.test_curve, "test")
         marker = {"size": 10, "pen": pg.mkPen(255, 255, 255, width=1.5)}
         self.train_point = pg.ScatterPlotItem(brush=pg.mkBrush(*style.TRAIN_CURVE), **marker)
         self.test_point = pg.ScatterPlotItem(brush=pg.mkBrush(*style.TEST_CURVE), **marker)
@@ -72,6 +75,14 @@ class RocView(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget, 1)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        """Three legend entries side by side where they fit, else two rows or three."""
+        super().resizeEvent(event)
+        width = event.size().width()
+        columns = next(n for n, least in LEGEND_COLUMNS if width >= least)
+        if columns != self.legend.columnCount:
+            self.legend.setColumnCount(columns)
 
     def show_frame(self, frame: Frame) -> None:
         train, test = frame.train_roc, frame.test_roc
