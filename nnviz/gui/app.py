@@ -17,6 +17,7 @@ from .. import __version__
 from ..core import Config
 from ..flags import USER_ERRORS, config_from_args, config_overrides, gui_parser, usage_error
 from .main_window import MainWindow, stored_config
+from .plots import quiet_offscreen
 
 APP_ID = "io.github.nnviz.nnviz"
 #: The stall probe ticks this often; a longer gap between ticks is event-loop stall.
@@ -126,6 +127,11 @@ class ScriptedRun(QObject):
 def run_gui(args: argparse.Namespace, config: Config) -> int:
     """Open the window (the default command); returns the exit code."""
     multiprocessing.freeze_support()
+    with quiet_offscreen():  # the offscreen platform's notice on every shown window is noise
+        return _run_window(args, config)
+
+
+def _run_window(args: argparse.Namespace, config: Config) -> int:
     app = application()
     scripted = args.train is not None
     # A scripted run is reproducible: it neither reads nor overwrites the user's settings.

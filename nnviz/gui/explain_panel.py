@@ -90,13 +90,13 @@ class ExplainPanel(QWidget):
         self._chosen: Item | None = None  # what the user picked; None follows the phase
         self._view: PhaseView | None = None
 
-        self.previous_action = QAction("Previous phase", self)
+        self.previous_action = QAction("Previous", self)
         self.previous_action.setShortcuts(
             [QKeySequence(Qt.Key.Key_BracketLeft), QKeySequence(Qt.Key.Key_PageUp)]
         )
         self.previous_action.setToolTip("Previous phase of the iteration ([ or Page Up)")
         self.previous_action.triggered.connect(self._on_previous_triggered)
-        self.next_action = QAction("Next phase", self)
+        self.next_action = QAction("Next", self)
         self.next_action.setShortcuts(
             [QKeySequence(Qt.Key.Key_BracketRight), QKeySequence(Qt.Key.Key_PageDown)]
         )
@@ -115,7 +115,8 @@ class ExplainPanel(QWidget):
         self.next_button.setArrowType(Qt.ArrowType.RightArrow)
         for button in (self.previous_button, self.next_button):
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.phase_label = QLabel()
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.phase_label = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.phase_label.setTextFormat(Qt.TextFormat.RichText)
 
         self.sample_box = QSpinBox()
@@ -142,20 +143,23 @@ class ExplainPanel(QWidget):
         self.formula_view.setOpenLinks(False)
         self.formula_view.setMinimumHeight(140)
 
+        # Every row wraps or shares its width, so the panel fits a narrow dock without
+        # scrolling sideways, and a longer phase name never moves the dock's edge.
         navigation = QHBoxLayout()
         navigation.addWidget(self.previous_button)
-        navigation.addWidget(self.phase_label, 1, Qt.AlignmentFlag.AlignCenter)
         navigation.addWidget(self.next_button)
         sample_row = QHBoxLayout()
         sample_row.addWidget(QLabel("Sample"))
         sample_row.addWidget(self.sample_box)
-        sample_row.addWidget(self.sample_info, 1)
+        sample_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
+        layout.addWidget(self.phase_label)
         layout.addLayout(navigation)
         layout.addWidget(self.phase_list)
         layout.addLayout(sample_row)
+        layout.addWidget(self.sample_info)
         layout.addWidget(self.formula_view, 1)
         self._update_actions()
 

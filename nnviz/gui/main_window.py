@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from ..core import Config, Dataset, load_dataset
 from ..core.datasets import load_points_csv
 from ..core.replay import ReplayPoint
+from .banner import Banner
 from .color_scheme import SCHEMES, apply_scheme
 from .control_panel import ControlPanel
 from .controllers.config_edits import ConfigEditController
@@ -78,9 +79,13 @@ SPEEDS = [
 #: Docks narrower than their content scroll: with one open the window still fits 1280 px.
 DOCK_MIN_WIDTH = 260
 DEFAULT_SIZE = (1440, 900)
+#: In Explain, the network row's share of the views' height, and the shares of boundary, loss
+#: and (hidden) ROC in the row below.
+EXPLAIN_TOP_SHARE = 0.55
+EXPLAIN_BOTTOM_SHARES = (0.5, 0.5, 0.0)
+EXPLAIN_DOCK_WIDTH = 380
 #: Wait at most this many 10 ms turns for the window to be exposed before loading the data.
 EXPOSE_WAITS = 100
-BANNER_STYLE = "background: #fdecea; color: #8a1f11; border: 1px solid #e0a39a; padding: 6px;"
 
 
 def _titled(title: str, view: QWidget, menu: QMenu) -> QWidget:
@@ -126,6 +131,7 @@ class MainWindow(QMainWindow):
         config = config or Config.preset("seed")
         self.redraws = 0
         self._expose_waits = 0
+        self._sizes_before_explain: list[list[int]] | None = None
 
         if dataset is None and not load_after_show:
             dataset = load_dataset(config)
@@ -308,17 +314,15 @@ class MainWindow(QMainWindow):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(self.controls.sizeHint().width() + 24)
 
-        self.banner = QLabel(wordWrap=True)
-        self.banner.setStyleSheet(BANNER_STYLE)
-        self.banner.hide()
-
         menu = self.file_menu.view_menu
-        top = QSplitter(Qt.Orientation.Horizontal)
+        self.top_row = top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(_titled("Network", self.network_view, menu("network", self)))
-        top.addWidget(_titled("Decision boundary", self.boundary_view, menu("boundary", self)))
-        bottom = QSplitter(Qt.Orientation.Horizontal)
+        self.boundary_box = _titled("Decision boundary", self.boundary_view, menu("boundary", self))
+        top.addWidget(self.boundary_box)
+        self.bottom_row = bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(_titled("Loss", self.loss_view, menu("loss", self)))
-        bottom.addWidget(_titled("ROC", self.roc_view, menu("roc", self)))
+        self.roc_box = _titled("ROC", self.roc_view, menu("roc", self))
+        bottom.addWidget(self.roc_box)
         self.views_area = views = QSplitter(Qt.Orientation.Vertical)
         views.addWidget(top)
         views.addWidget(bottom)
@@ -328,9 +332,9 @@ class MainWindow(QMainWindow):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.banner)
         right_layout.addWidget(views, 1)
         right_layout.addWidget(self.replay_bar)
+        self.banner = Banner(right)
 
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(scroll)
@@ -340,10 +344,13 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(main)
         self.resize(*DEFAULT_SIZE)
 
-    def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
-        """A dock that scrolls rather than widen the window past a 1280 px screen."""
+    def _dock(self, title: str, widget: QWidget, name: str, sideways: bool = True) -> QDockWidget:
+        """A dock that scrolls rather than widen the window past a 1280 px screen; a dock
+        whose content wraps (`sideways=False`) scrolls only up and down."""
         dock = QDockWidget(title, self, objectName=name)
         scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        if not sideways:
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(widget)
         scroll.setMinimumWidth(min(widget.minimumSizeHint().width(), DOCK_MIN_WIDTH))
         dock.setWidget(scroll)
@@ -362,7 +369,9 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_docks(self) -> None:
-        self.explain_dock = self._dock("Explain", self.explain_panel, "explain_dock")
+        self.explain_dock = self._dock(
+            "Explain", self.explain_panel, "explain_dock", sideways=False
+        )
         self.metrics_dock = self._dock("Metrics", self.metrics_view, "metrics_dock")
         self.experiments_dock = self._dock(
             "Experiments", self.experiments_panel, "experiments_dock"
@@ -413,6 +422,7 @@ class MainWindow(QMainWindow):
         thread.session_saved.connect(self.files.on_session_saved)
         thread.run_written.connect(self.files.on_run_written)
         self.files.status.connect(self._on_files_status)
+        self.banner.closed.connect(self._on_banner_closed)
 
         state.frame_changed.connect(self._on_state_frame_changed)
         state.playing_changed.connect(self._on_state_playing_changed)
@@ -476,8 +486,11 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_state_message_changed(self, text: str) -> None:
-        self.banner.setText(text)
-        self.banner.setVisible(bool(text))
+        self.banner.show_text(text)
+
+    @Slot()
+    def _on_banner_closed(self) -> None:
+        self.state.set_message("")
 
     @Slot()
     def _on_state_network_changed(self) -> None:
@@ -512,8 +525,40 @@ class MainWindow(QMainWindow):
         self.explain_action.setChecked(active)
         if active:
             self._raise_dock(self.explain_dock)
+            self._give_the_diagram_room()
         else:
             self.explain_dock.hide()
+            self._put_the_views_back()
+
+    def _give_the_diagram_room(self) -> None:
+        """Explain draws its numbers on the diagram: the network takes the whole top row, the
+        boundary (to pick a sample) and the loss share the row below, the ROC steps aside (the
+        status bar keeps its AUC), and the dock is wide enough for the formulas. Leaving
+        Explain puts every view and size back."""
+        if self._sizes_before_explain is not None:
+            return
+        splitters = (self.views_area, self.top_row, self.bottom_row)
+        self._sizes_before_explain = [splitter.sizes() for splitter in splitters]
+        self.bottom_row.insertWidget(0, self.boundary_box)
+        self.roc_box.hide()
+        height = sum(self.views_area.sizes())
+        top = round(height * EXPLAIN_TOP_SHARE)
+        self.views_area.setSizes([top, height - top])
+        width = sum(self.bottom_row.sizes())
+        self.bottom_row.setSizes([round(width * share) for share in EXPLAIN_BOTTOM_SHARES])
+        dock_width = min(EXPLAIN_DOCK_WIDTH, self.width() // 4)
+        self.resizeDocks([self.explain_dock], [dock_width], Qt.Orientation.Horizontal)
+
+    def _put_the_views_back(self) -> None:
+        if self._sizes_before_explain is None:
+            return
+        self.top_row.insertWidget(1, self.boundary_box)
+        self.roc_box.show()
+        self.layout().activate()  # the views take the dock's room back before their sizes
+        splitters = (self.views_area, self.top_row, self.bottom_row)
+        for splitter, sizes in zip(splitters, self._sizes_before_explain):
+            splitter.setSizes(sizes)
+        self._sizes_before_explain = None
 
     @Slot(bool)
     def _on_explain_dock_visibility_changed(self, visible: bool) -> None:

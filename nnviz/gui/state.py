@@ -39,6 +39,7 @@ class AppState(QObject):
         self._replayed: ReplayPoint | None = None  # None while following training
         self._playing = False
         self._message = ""
+        self._notice = False  # the message answers one action (not an error that stays)
         self._newest_message = ""  # the divergence message of the newest snapshot
         self._frozen = False  # while a replay export draws past states
         self.replay = ReplayStore()
@@ -189,10 +190,20 @@ class AppState(QObject):
     # -- messages --------------------------------------------------------------------------
 
     def set_message(self, text: str) -> None:
-        """Say what went wrong (or what was reached) in the banner; "" hides it."""
+        """Say what went wrong in the banner; "" hides it."""
+        self._notice = False
         if text != self._message:
             self._message = text
             self.message_changed.emit(text)
+
+    def show_notice(self, text: str) -> None:
+        """A banner that only answers the last action: the next one clears it."""
+        self.set_message(text)
+        self._notice = True
+
+    def clear_notice(self) -> None:
+        if self._notice:
+            self.set_message("")
 
     # -- internals -------------------------------------------------------------------------
 

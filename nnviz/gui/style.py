@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 ORANGE = (245, 147, 34)  # negative weights, class 0
 BLUE = (8, 119, 189)  # positive weights, class 1
@@ -66,6 +66,9 @@ def legend_below(item: pg.PlotItem, columns: int) -> pg.LegendItem:
     """A one-row legend under the x axis: it can never cover a curve, wherever the curve goes."""
     legend = pg.LegendItem(colCount=columns, labelTextColor=TEXT, labelTextSize="9pt")
     legend.layout.setHorizontalSpacing(14)
+    # Never wider than the plot: a narrow view clips the legend's text, not its own axes.
+    policy = QtWidgets.QSizePolicy.Policy
+    legend.setSizePolicy(policy.Ignored, policy.Preferred)
     item.layout.addItem(legend, 4, 1, QtCore.Qt.AlignmentFlag.AlignHCenter)
     return legend
 

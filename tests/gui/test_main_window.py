@@ -348,3 +348,39 @@ def test_restore_defaults_brings_back_the_seed_setup_and_layout(qtbot, window):
     assert window.controls.preset.currentText() == "seed"
     assert not window.metrics_dock.isVisible() and window.speed.currentIndex() == 0
     assert window.settings.value("config") == Config.preset("seed").to_json()
+
+
+def test_explain_gives_the_network_the_top_row_and_puts_every_view_back(qtbot, window):
+    qtbot.waitUntil(lambda: window.process_ready, timeout=TIMEOUT)
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: window.width() == 1280)
+    network = window.network_view
+    before = (network.width(), network.height(), window.views_area.sizes())
+    window.explain_action.trigger()
+    qtbot.waitUntil(lambda: network.width() > 1.5 * before[0])
+    assert network.height() > before[1]
+    assert network.width() >= window.views_area.width() - 20  # the whole row
+    assert not window.roc_view.isVisible() and window.boundary_view.isVisible()
+    qtbot.waitUntil(lambda: window.explain_dock.width() >= 300)  # room for the formulas
+    window.explain_action.trigger()
+    qtbot.waitUntil(lambda: window.roc_view.isVisible())
+    assert window.views_area.sizes() == before[2]
+    assert abs(network.width() - before[0]) <= 2
+
+
+def test_the_banner_floats_over_the_views_and_a_notice_goes_with_the_next_action(qtbot, window):
+    qtbot.waitUntil(lambda: window.process_ready, timeout=TIMEOUT)
+    window.config_edits.load(Config.preset("seed", iterations=5))
+    run_command(qtbot, window, window.play_action.trigger, 5)
+    qtbot.waitUntil(lambda: not window.state.playing, timeout=TIMEOUT)
+    views = window.views_area.geometry()
+    window.play_action.trigger()  # at the target: Play says so
+    assert window.banner.isVisible() and "Reached the target" in window.banner.text()
+    assert window.views_area.geometry() == views  # nothing moved
+    assert window.banner.geometry().top() < views.top() + 20
+    window.explain_action.trigger()
+    assert not window.banner.isVisible()
+    window.state.set_message("an error stays")
+    window.explain_action.trigger()
+    window.explain_action.trigger()
+    assert window.banner.text() == "an error stays" and window.banner.isVisible()

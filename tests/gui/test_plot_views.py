@@ -322,6 +322,19 @@ def test_roc_axes_are_fixed(qtbot, frames):
     assert item.getAxis("left").labelText == "true positive rate"
 
 
+@pytest.mark.parametrize(("width", "columns"), [(700, 3), (430, 2), (285, 1)])
+def test_roc_legend_sits_under_the_plot_and_never_widens_it(qtbot, frames, width, columns):
+    view = _shown(qtbot, RocView())
+    view.show_frame(frames[1])
+    view.resize(width, 320)
+    qtbot.waitUntil(lambda: view.plot_widget.width() == width)
+    item = view.plot_widget.getPlotItem()
+    assert view.legend.columnCount == columns
+    assert item.geometry().width() <= width  # the axes are not cut off at the right
+    legend_top = view.legend.geometry().top()
+    assert legend_top >= item.getAxis("bottom").geometry().bottom() - 1  # below the x axis
+
+
 def test_roc_redraw_adds_no_items(qtbot, frames):
     view = _shown(qtbot, RocView())
     view.show_frame(frames[0])

@@ -60,6 +60,7 @@ class ExplainController(QObject):
         if active == self.active:
             return
         self.active = active
+        self.state.clear_notice()
         if active:
             if self.state.playing:
                 self.training.pause()

@@ -70,7 +70,7 @@ class TrainingController(QObject):
         if state.playing:
             return
         if state.finished:
-            state.set_message(
+            state.show_notice(
                 f"Reached the target of {state.config.iterations:,} iterations. "
                 "Raise Iterations to train further, or Reset."
             )
@@ -90,6 +90,7 @@ class TrainingController(QObject):
 
     def step(self, count: int = 1) -> None:
         """Train `count` iterations, then pause (a step while playing pauses too)."""
+        self.state.clear_notice()
         if self.state.playing:
             self.pause()
         self.state.go_live()

@@ -36,7 +36,7 @@ class WeightEditController(QObject):
     def on_edit_requested(self, name: str, index: tuple, value: float) -> None:
         """An edge or bias was clicked: ask for its new value, then set it."""
         if not self.state.is_live:
-            self.state.set_message("Go back to live training (End) to edit weights.")
+            self.state.show_notice("Go back to live training (End) to edit weights.")
             return
         if self._entry(name, index) is None:  # the click came from a network that is gone
             return

@@ -15,8 +15,8 @@ from ..frame import Frame, RocCurve
 #: the "1.0" tick labels fit (pyqtgraph hides a tick label that would cross the axis' end).
 PADDING = 0.04
 GRID_COLOR = (232, 232, 232)
-#: (legend columns, least view width in px): the legend under the plot never runs off its edge.
-LEGEND_COLUMNS = ((3, 520), (2, 360), (1, 0))
+#: Width the legend leaves free beside it, px: it never widens the plot past its view.
+LEGEND_MARGIN = 40
 
 
 def auc_text(split: str, roc: RocCurve) -> str:
@@ -79,10 +79,15 @@ class RocView(QtWidgets.QWidget):
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         """Three legend entries side by side where they fit, else two rows or three."""
         super().resizeEvent(event)
-        width = event.size().width()
-        columns = next(n for n, least in LEGEND_COLUMNS if width >= least)
-        if columns != self.legend.columnCount:
+        room = event.size().width() - LEGEND_MARGIN
+        for columns in (3, 2, 1):
             self.legend.setColumnCount(columns)
+            if self.legend.layout.preferredWidth() <= room:
+                break
+        # The plot was fitted to the view before the legend narrowed (its minimum width held
+        # it wider): fit it again.
+        size = self.plot_widget.size()
+        self.plot_widget.getPlotItem().setGeometry(0, 0, size.width(), size.height())
 
     def show_frame(self, frame: Frame) -> None:
         train, test = frame.train_roc, frame.test_roc
