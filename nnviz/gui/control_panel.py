@@ -9,7 +9,9 @@ update or reset), so the panel never touches the trainer.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QToolButton,
@@ -212,6 +215,20 @@ class HiddenLayersEditor(QWidget):
         self.changed.emit()
 
 
+def shown_order(layout: QLayout) -> Iterator[QWidget]:
+    """The widgets that take focus with Tab in `layout`, in layout order (nested layouts and
+    containers included)."""
+    for index in range(layout.count()):
+        item = layout.itemAt(index)
+        widget, inner = item.widget(), item.layout()
+        if widget is not None and widget.layout() is not None:
+            yield from shown_order(widget.layout())
+        elif widget is not None and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+            yield widget
+        elif inner is not None:
+            yield from shown_order(inner)
+
+
 class PathEditor(QWidget):
     """A file path: read-only text, … to browse for a file, ✕ for no file."""
 
@@ -297,6 +314,8 @@ class ControlPanel(QWidget):
         for other in {spec.used_if[0] for spec in FIELDS.values() if spec.used_if}:
             self._editors[other].currentTextChanged.connect(self._update_enabled)
         self._update_enabled()
+        self.hidden.changed.connect(self._order_tabs)
+        self._order_tabs()
 
     # -- building --------------------------------------------------------------------------
 
@@ -385,6 +404,13 @@ class ControlPanel(QWidget):
             editor.blockSignals(False)
         self._show_preset(config, preset)
         self._update_enabled()
+        self._order_tabs()
+
+    def _order_tabs(self) -> None:
+        """Tab walks the controls as they are shown, top to bottom (not in creation order,
+        which follows the Config's fields, nor missing the layer boxes added later)."""
+        for before, after in pairwise(shown_order(self.layout())):
+            QWidget.setTabOrder(before, after)
 
     def editor(self, name: str) -> QWidget:
         return self._editors[name]

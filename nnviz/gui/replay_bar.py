@@ -278,9 +278,10 @@ class ReplayBar(QtWidgets.QWidget):
         count, latest = len(store), store.latest
         self._setting_slider = True
         try:
-            self.slider.setRange(0, max(count - 1, 0))
+            # One state (a new run, a reopened session) is the live end: the handle sits right.
+            self.slider.setRange(0, max(count - 1, 1))
             if replayed is None:
-                self.slider.setValue(max(count - 1, 0))
+                self.slider.setValue(self.slider.maximum())
             else:
                 self.slider.setValue(store.index_of(replayed.iteration))
         finally:

@@ -230,3 +230,33 @@ def test_set_config_emits_no_edits(panel, qtbot):
     with qtbot.assertNotEmitted(panel.field_edited):
         panel.set_config(EVERYTHING)
         panel.set_config(Config())
+
+
+def test_tab_walks_every_control_top_to_bottom(qtbot):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    panel = ControlPanel()
+    qtbot.addWidget(panel)
+    panel.set_config(Config.preset("seed", hidden=(4, 3)))
+    panel.resize(320, 1100)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.activateWindow()
+    panel.preset.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.preset)
+    visited = [panel.preset]
+    for _ in range(60):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        widget = QApplication.focusWidget()
+        if widget is panel.preset:
+            break
+        visited.append(widget)
+    rows = [widget.mapTo(panel, QPoint(0, 0)).y() for widget in visited]
+    assert rows == sorted(rows)  # never jumps back up
+    for name in FIELDS:
+        editor = panel.editor(name)
+        if editor.isEnabled() and editor.focusPolicy() & Qt.FocusPolicy.TabFocus:
+            assert editor in visited, name
+    assert panel.hidden.width_box(1) in visited  # a layer box added after construction

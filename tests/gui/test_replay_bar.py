@@ -114,6 +114,14 @@ def test_live_mode_follows_new_snapshots(bar, trainer):
     assert selected(bar).iteration == 3100 and "3,100" in bar.label.text()
 
 
+def test_one_state_puts_the_handle_at_the_live_end(qtbot, trainer, client):
+    widget = _make_bar(qtbot, trainer, client)
+    trainer.step(500)  # as a reopened session: one state, well past iteration 0
+    widget.state.start_run(trainer.config, trainer.data, trainer.snapshot())
+    assert widget.slider.value() == widget.slider.maximum() > widget.slider.minimum()
+    assert not widget.slider.isEnabled() and "live" in widget.label.text()
+
+
 def test_scrubbing_shows_the_chosen_points(qtbot, bar, trainer):
     shown = []
     bar.state.frame_changed.connect(lambda frame: shown.append(frame.snapshot.iteration))
