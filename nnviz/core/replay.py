@@ -122,19 +122,41 @@ def resume_state(trainer: Trainer, point: ReplayPoint) -> dict[str, Any]:
         raise ValueError(
             f"cannot resume from iteration {point.iteration}: the run is at {trainer.iteration}"
         )
+    history = _cut(trainer.history.arrays(), point.iteration, point)
+    return _continued(trainer, point.iteration, point.seconds, point.weights, history)
+
+
+def restart_state(trainer: Trainer, snapshot: Snapshot) -> dict[str, Any]:
+    """A `Trainer.training_state()` that continues from `snapshot` on a new `trainer` of the
+    same config and data: after the training process died, the window's newest snapshot is all
+    that is left of the run. Weights, iteration, seconds and history are the snapshot's; the
+    optimizer starts again from zero, as with `resume_state`."""
+    return _continued(
+        trainer, snapshot.iteration, snapshot.seconds, snapshot.weights, snapshot.history
+    )
+
+
+def _continued(
+    trainer: Trainer,
+    iteration: int,
+    seconds: float,
+    weights: Mapping[str, np.ndarray],
+    history: HistoryArrays,
+) -> dict[str, Any]:
+    """`trainer`'s training state moved to `iteration` with `weights` and a fresh optimizer."""
     state = trainer.training_state()
-    params = trainer.layout.from_weights(point.weights)
+    params = trainer.layout.from_weights(weights)
     optimizer = OPTIMIZERS[trainer.config.optimizer](trainer.layout.size).state()
     sampler = state["sampler"]
     state.update(
-        iteration=point.iteration,
-        seconds=point.seconds,
+        iteration=iteration,
+        seconds=seconds,
         diverged_at=None,
         params=params,
         optimizer=optimizer,
-        history=_cut(state["history"], point.iteration, point),
+        history=history,
         checkpoint={
-            "iteration": point.iteration,
+            "iteration": iteration,
             "params": params.copy(),
             "optimizer": {name: array.copy() for name, array in optimizer.items()},
             "sampler": None if sampler is None else {**sampler, "order": sampler["order"].copy()},

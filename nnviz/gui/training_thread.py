@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from ..core import Config, Dataset
+from ..core import Config, Dataset, Snapshot
 from ..service.protocol import (
     Command,
     Configure,
@@ -27,6 +27,7 @@ from ..service.protocol import (
     OpenSession,
     Quit,
     Reply,
+    Restore,
     RunWritten,
     Saved,
     SnapshotReply,
@@ -71,6 +72,12 @@ class TrainingThread(QThread):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._lock = threading.Lock()
+        self._mailbox: SnapshotReply | None = None
+        self.run_number = 0  # which run replies belong to (see `configure`)
+        self._new_process()
+
+    def _new_process(self) -> None:
         context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
         self._commands_in, self._commands = context.Pipe(duplex=False)
         self._replies, self._replies_out = context.Pipe(duplex=False)
@@ -80,9 +87,24 @@ class TrainingThread(QThread):
             name="nnviz-training",
             daemon=True,
         )
-        self._lock = threading.Lock()
-        self._mailbox: SnapshotReply | None = None
-        self.run_number = 0  # which run replies belong to (see `configure`)
+
+    @property
+    def process_alive(self) -> bool:
+        return self._process.is_alive()
+
+    @property
+    def process_id(self) -> int | None:
+        return self._process.pid
+
+    def restart(self) -> None:
+        """A new training process after the last one died; the next command starts a run."""
+        self.requestInterruption()
+        self.wait()  # run() returned when it saw the process go
+        self._process.join()
+        self._commands.close()
+        self._replies.close()
+        self._new_process()
+        self.start()
 
     def start(self) -> None:  # type: ignore[override]
         with _main_module_hidden():
@@ -94,18 +116,19 @@ class TrainingThread(QThread):
         super().start()
 
     def send(self, command: Command) -> None:
-        """Queue a command for the training process (called from the GUI thread only)."""
-        if not self._process.is_alive():
-            self.process_died.emit("the training process has stopped; restart nnviz")
-            return
-        try:
+        """Queue a command for the training process (called from the GUI thread only).
+
+        A dead process takes nothing: `run()` sees it go and emits `process_died` once."""
+        with contextlib.suppress(BrokenPipeError, OSError):
             self._commands.send(command)
-        except (BrokenPipeError, OSError):
-            self.process_died.emit("the training process has stopped; restart nnviz")
 
     def configure(self, config: Config, dataset: Dataset) -> None:
         """Start a new run; replies from the previous run still in flight are dropped."""
         self.send(Configure(self._next_run(), config, dataset))
+
+    def restore(self, config: Config, dataset: Dataset, snapshot: Snapshot) -> None:
+        """Start a new run that continues from `snapshot` (after a restart)."""
+        self.send(Restore(self._next_run(), config, dataset, snapshot))
 
     def open_session(self, data: bytes, name: str) -> None:
         """Start a new run from a session file's bytes."""
@@ -139,8 +162,7 @@ class TrainingThread(QThread):
                 if not self.isInterruptionRequested():
                     code = self._process.exitcode
                     self.process_died.emit(
-                        f"the training process stopped unexpectedly (exit code {code}); "
-                        "restart nnviz"
+                        f"the training process stopped unexpectedly (exit code {code})"
                     )
                 return
             self._dispatch(reply)

@@ -39,6 +39,17 @@ class OpenSession:
 
 
 @dataclass(frozen=True)
+class Restore:
+    """Start a new run that continues from `snapshot` (the window's newest state, after the
+    previous training process died): its weights, iteration and history, a fresh optimizer."""
+
+    run: int
+    config: Config
+    dataset: Dataset
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True)
 class UpdateConfig:
     """Apply a config that differs only in live fields (learning rate, iterations, ...)."""
 
@@ -122,6 +133,7 @@ class Quit:
 Command = (
     Configure
     | OpenSession
+    | Restore
     | UpdateConfig
     | Play
     | Pause

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..core import Trainer, TrainingDiverged
 from ..core.explain import explain_step
-from ..core.replay import ReplayRecorder, resume_state
+from ..core.replay import ReplayRecorder, restart_state, resume_state
 from ..core.run_files import write_run
 from ..core.session import load_session_bytes, save_session
 from .protocol import (
@@ -38,6 +38,7 @@ from .protocol import (
     Quit,
     Reply,
     Reset,
+    Restore,
     Resume,
     RunWritten,
     Saved,
@@ -58,7 +59,18 @@ CHUNK_SECONDS = 0.005
 #: Slow motion wakes up at most this many times a second.
 PACED_WAKEUPS = 50
 #: Commands that end a long Step early (the rest wait until it is done, in order).
-ENDS_A_STEP = (Pause, Reset, Quit, Configure, OpenSession, Resume, SetWeights, SetWeight, Step)
+ENDS_A_STEP = (
+    Pause,
+    Reset,
+    Quit,
+    Configure,
+    OpenSession,
+    Restore,
+    Resume,
+    SetWeights,
+    SetWeight,
+    Step,
+)
 
 
 class NoNetwork(ValueError):
@@ -83,6 +95,7 @@ class TrainingServer:
         self._handlers: dict[type, Callable[[Any], None]] = {
             Configure: self._configure,
             OpenSession: self._open_session,
+            Restore: self._restore,
             UpdateConfig: self._update_config,
             Play: self._play,
             Pause: self._pause,
@@ -203,6 +216,11 @@ class TrainingServer:
 
     def _open_session(self, command: OpenSession) -> None:
         self.adopt(command.run, load_session_bytes(command.data, command.name))
+
+    def _restore(self, command: Restore) -> None:
+        trainer = Trainer(command.config, command.dataset)
+        trainer.restore_training_state(restart_state(trainer, command.snapshot))
+        self.adopt(command.run, trainer)
 
     def _update_config(self, command: UpdateConfig) -> None:
         self.trainer.update_config(command.config)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nnviz.core import Config, Dataset
-from nnviz.service.protocol import Command, Configure, OpenSession, SnapshotReply
+from nnviz.core import Config, Dataset, Snapshot
+from nnviz.service.protocol import Command, Configure, OpenSession, Restore, SnapshotReply
 
 
 class RecordingClient:
@@ -13,6 +13,8 @@ class RecordingClient:
         self.commands: list[Command] = []
         self.run = 0
         self._mailbox: SnapshotReply | None = None
+        self.process_alive = True
+        self.restarts = 0
 
     def send(self, command: Command) -> None:
         self.commands.append(command)
@@ -24,6 +26,15 @@ class RecordingClient:
     def open_session(self, data: bytes, name: str) -> None:
         self.run, self._mailbox = self.run + 1, None
         self.send(OpenSession(self.run, data, name))
+
+    def restore(self, config: Config, dataset: Dataset, snapshot: Snapshot) -> None:
+        self.run, self._mailbox = self.run + 1, None
+        self.send(Restore(self.run, config, dataset, snapshot))
+
+    def restart(self) -> None:
+        """As the thread's restart: a live process again."""
+        self.restarts += 1
+        self.process_alive = True
 
     def take(self) -> SnapshotReply | None:
         reply, self._mailbox = self._mailbox, None

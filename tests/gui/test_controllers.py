@@ -24,6 +24,7 @@ from nnviz.service.protocol import (
     Explain,
     Pause,
     Play,
+    Restore,
     RunWritten,
     SaveSession,
     SetSpeed,
@@ -374,10 +375,29 @@ def test_a_reply_sent_before_pause_does_not_undo_it(qtbot, state, client, traini
     assert state.playing
 
 
-def test_a_dead_process_stops_playing(state, training):
+def test_a_dead_process_is_restarted_from_the_newest_state(qtbot, state, client, training):
+    trainer = Trainer(CONFIG, state.dataset)
     training.play()
+    deliver(qtbot, training, client, trainer.step(40), playing=True)
+    client.process_alive = False
     training.on_process_died("the training process stopped unexpectedly (exit code -9)")
-    assert not state.playing and "exit code -9" in state.message
+    assert not state.playing and client.restarts == 1
+    (restore,) = client.sent(Restore)
+    assert restore.snapshot is state.newest and restore.snapshot.iteration == 40
+    assert restore.config == state.config and restore.run == client.run
+    assert "exit code -9" in state.message and "iteration 40" in state.message
+
+
+def test_a_late_death_report_after_a_restart_changes_nothing(state, client, training):
+    training.on_process_died("the training process stopped unexpectedly (exit code -9)")
+    assert client.restarts == 0 and not client.sent(Restore)  # the process is alive
+
+
+def test_a_process_that_keeps_dying_is_given_up(state, client, training):
+    for _ in range(4):
+        client.process_alive = False
+        training.on_process_died("the training process stopped unexpectedly (exit code -9)")
+    assert client.restarts == 3 and "Restart nnviz" in state.message
 
 
 # -- files -------------------------------------------------------------------------------------

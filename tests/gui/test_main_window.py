@@ -13,6 +13,7 @@ from PySide6.QtGui import QImage
 
 from nnviz import Config, Trainer
 from nnviz.gui.main_window import MainWindow, stored_config
+from nnviz.service.protocol import SaveSession
 
 TIMEOUT = 20_000  # ms; the first command waits for the training process to start
 
@@ -268,16 +269,33 @@ def test_data_that_fails_after_show_opens_the_seed_setup_with_a_message(qtbot, s
     win.close()
 
 
-def test_a_dead_training_process_is_reported_and_closing_does_not_hang(qtbot, window):
+def test_a_training_process_killed_mid_training_is_restarted_where_the_window_was(
+    qtbot, window, tmp_path
+):
     import os
     import signal
 
     qtbot.waitUntil(lambda: window.process_ready, timeout=TIMEOUT)
-    os.kill(window.training_thread._process.pid, signal.SIGKILL)
-    qtbot.waitUntil(lambda: "stopped unexpectedly" in window.banner.text(), timeout=TIMEOUT)
-    for _ in range(500):  # commands to a dead process must neither block nor raise
+    window.config_edits.load(Config.preset("seed", iterations=10_000_000))
+    window.play()
+    qtbot.waitUntil(lambda: window.state.newest.iteration > 2000, timeout=TIMEOUT)
+    old = window.training_thread.process_id
+    for _ in range(50):  # commands on their way to a dying process neither block nor raise
         window.step_action.trigger()
-    assert "stopped" in window.banner.text()
+    os.kill(old, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "started a new one" in window.banner.text(), timeout=TIMEOUT)
+    assert "exit code -9" in window.banner.text() and not window.state.playing
+    assert window.training_thread.process_id != old and window.training_thread.process_alive
+    kept = window.state.newest
+    np.testing.assert_array_equal(window.state.shown.weights["W1"], kept.weights["W1"])
+    run_command(qtbot, window, window.step_action.trigger, kept.iteration + 1)
+    reference = Trainer(window.config, window.state.dataset)
+    reference.set_weights({name: array.copy() for name, array in kept.weights.items()})
+    reference.step(1)  # plain gradient descent: one step from the kept weights is exact
+    np.testing.assert_array_equal(window.state.newest.weights["W2"], reference.weights()["W2"])
+    saved = tmp_path / "after.nnviz"
+    window.training_thread.send(SaveSession(str(saved)))
+    qtbot.waitUntil(saved.exists, timeout=TIMEOUT)  # Save works again
 
 
 def test_editing_one_control_changes_only_that_field(qtbot, settings):

@@ -20,6 +20,7 @@ from nnviz.service.protocol import (
     Play,
     Quit,
     Reset,
+    Restore,
     Resume,
     RunWritten,
     Saved,
@@ -126,6 +127,24 @@ def test_resume_continues_from_a_replay_point(server):
     early = next(point for point in points if point.iteration == 10)
     server.handle(Resume(early))
     assert server.read().snapshot.iteration == 10
+
+
+def test_restore_continues_a_new_run_from_a_snapshot_with_its_history(server):
+    config = CONFIG.replace(iterations=100)
+    data = load_dataset(config)
+    kept = Trainer(config, data)
+    kept.step(60)
+    snapshot = kept.snapshot()
+    server.handle(Restore(4, config, data, snapshot))
+    reply = server.read()
+    assert (reply.run, reply.snapshot.iteration, reply.playing) == (4, 60, False)
+    np.testing.assert_array_equal(reply.snapshot.history.train_loss, snapshot.history.train_loss)
+    server.handle(Step(40))
+    kept.step(40)  # plain gradient descent: the fresh optimizer changes nothing
+    restored = server.read().snapshot
+    for name, array in kept.weights().items():
+        np.testing.assert_array_equal(restored.weights[name], array)
+    assert restored.iteration == 100
 
 
 def test_explain_replies_with_a_step_through(server):

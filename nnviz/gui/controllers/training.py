@@ -9,7 +9,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from ...core import Config, ConfigError, DataError, Dataset, Trainer, load_dataset
+from ...core import Config, ConfigError, DataError, Dataset, Snapshot, Trainer, load_dataset
 from ...core.config import DATA_FIELDS
 from ...core.files import FileFormatError
 from ...service.protocol import (
@@ -24,6 +24,9 @@ from ...service.protocol import (
 )
 from ..state import AppState
 
+#: A training process that dies more often than this within the window is not restarted again.
+MAX_RESTARTS = 3
+RESTART_WINDOW_SECONDS = 60.0
 #: Draw at most this often (40 Hz); snapshots arriving faster are coalesced, newest wins.
 MIN_REDRAW_SECONDS = 1 / 40
 
@@ -35,7 +38,12 @@ class TrainingClient(Protocol):
     def send(self, command: Command) -> None: ...
     def configure(self, config: Config, dataset: Dataset) -> None: ...
     def open_session(self, data: bytes, name: str) -> None: ...
+    def restore(self, config: Config, dataset: Dataset, snapshot: Snapshot) -> None: ...
+    def restart(self) -> None: ...
     def take(self) -> SnapshotReply | None: ...
+
+    @property
+    def process_alive(self) -> bool: ...
 
 
 class TrainingController(QObject):
@@ -54,6 +62,7 @@ class TrainingController(QObject):
         self._pausing = False  # Pause sent, not yet confirmed by a paused reply
         self._rate_mark: tuple[float, int] | None = None
         self._last_draw = 0.0
+        self._deaths: list[float] = []  # when the training process died (monotonic seconds)
         self._draw_timer = QTimer(self, singleShot=True)
         self._draw_timer.timeout.connect(self._on_draw_timer_timeout)
 
@@ -169,9 +178,34 @@ class TrainingController(QObject):
 
     @Slot(str)
     def on_process_died(self, message: str) -> None:
-        """Nothing trains any more: say so, and stop showing Pause."""
-        self.state.set_playing(False)
-        self.state.set_message(message)
+        """Start a new training process that continues from the newest state the window holds,
+        paused; after MAX_RESTARTS deaths within RESTART_WINDOW_SECONDS, give up and say so."""
+        state = self.state
+        state.set_playing(False)
+        if self.client.process_alive:  # a late report of a process already replaced
+            return
+        now = time.monotonic()
+        self._deaths = [t for t in self._deaths if now - t < RESTART_WINDOW_SECONDS] + [now]
+        if len(self._deaths) > MAX_RESTARTS:
+            state.set_message(f"{message}, again and again; training stops here. Restart nnviz.")
+            return
+        self.client.restart()
+        self.client.send(SetSpeed(self.speed))
+        self._rate_mark = None
+        newest = state.newest
+        if newest is None:
+            self.client.configure(state.config, state.dataset)
+            state.set_message(f"{message}. nnviz started a new one.")
+            return
+        self.client.restore(state.config, state.dataset, newest)
+        optimizer = (
+            ""
+            if state.config.optimizer == "gd"
+            else f" ({state.config.optimizer} state starts again)"
+        )
+        state.set_message(
+            f"{message}. nnviz started a new one at iteration {newest.iteration:,}{optimizer}."
+        )
 
     def _measure_rate(self, reply: SnapshotReply) -> None:
         now, iteration = time.perf_counter(), reply.snapshot.iteration
