@@ -1,7 +1,9 @@
 """File formats: weights (.npz/.json), data and history CSV (the run folder is in `run_files`).
 
-Every write goes to a temporary file in the target folder and is renamed into place, so a failure
-never leaves a partial file. Every read refuses pickles, oversize claims and malformed arrays.
+Every write goes to a temporary file beside the file it replaces (through a symlink, beside the
+symlink's target) and is renamed into place, so a failure never leaves a partial file. Every read
+takes regular files only, through `readers`, within size and row caps, and refuses pickles,
+oversize claims, malformed arrays and values that are not finite.
 """
 
 from __future__ import annotations
@@ -11,19 +13,48 @@ import io
 import json
 import math
 import os
+import stat
+import struct
 import tempfile
 import zipfile
+import zlib
+from array import array
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from .datasets import Dataset
+from .config import SAMPLES_MAX
+from .datasets import MAX_CSV_BYTES, Dataset
 from .history import COLUMNS, HistoryArrays
+from .readers import (
+    check_zip_directory,
+    csv_rows,
+    kind_of,
+    open_regular,
+    parse_json,
+    read_capped,
+)
 
-#: Largest uncompressed size an .npz member may claim, and largest JSON weights file.
+#: Most bytes the arrays of one .npz may claim, together and each (a 4096 x 4096 layer is 128 MiB).
 MAX_ARRAY_BYTES = 256 * 1024 * 1024
+#: An .npz file: its arrays, plus the zip's own headers.
+MAX_NPZ_BYTES = MAX_ARRAY_BYTES + 2**20
+#: An .npz (or JSON weights file) holds at most this many arrays, listed in at most this many
+#: bytes of zip directory.
+MAX_ARRAYS = 64
+MAX_ZIP_DIRECTORY_BYTES = 2**20
+#: A JSON weights file: about 700,000 weights as `save_weights` writes them. Parsed JSON takes up
+#: to 12 times its text in memory, so larger networks are saved as .npz.
+MAX_JSON_BYTES = 16 * 1024 * 1024
+#: The lists and objects in a JSON weights file: one per matrix row is about 33,000 at most.
+MAX_JSON_CONTAINERS = 65_536
+#: A history file: the trainer keeps about 2048 rows; a row nnviz writes takes at most 117 bytes.
+MAX_HISTORY_ROWS = 65_536
+MAX_HISTORY_BYTES = 128 * MAX_HISTORY_ROWS
+#: Iterations are kept in the history's float64 column, exact up to here.
+MAX_ITERATION = 2**53
 
 
 class FileFormatError(ValueError):
@@ -31,11 +62,18 @@ class FileFormatError(ValueError):
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Call `write(handle)` on a temporary file beside `path`, then rename it into place."""
+    """Call `write(handle)` on a temporary file beside the file `path` names, then rename it
+    into place.
+
+    A symlink is written through: its target is replaced, with its permissions, and the link
+    stays. An existing path that is not a regular file (a device such as /dev/null, a FIFO, a
+    folder) is refused rather than replaced by a regular file.
+    """
     path = Path(path)
+    target, mode = _write_target(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as error:
         raise FileFormatError(f"cannot write {path}: {error.strerror or error}") from None
     try:
@@ -43,14 +81,29 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, _FILE_MODE)  # mkstemp makes 0600; give the usual permissions
-        os.replace(temp, path)
+        os.chmod(temp, mode)  # mkstemp makes 0600
+        os.replace(temp, target)
     except BaseException as error:
         Path(temp).unlink(missing_ok=True)
         if isinstance(error, OSError):
             raise FileFormatError(f"cannot write {path}: {error.strerror or error}") from None
         raise
     return path
+
+
+def _write_target(path: Path) -> tuple[Path, int]:
+    """The file `path` names, through any symlinks, and the permissions it is to have: its own
+    if it exists, else those a plain open() would give."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target, _FILE_MODE
+    except OSError as error:  # a symlink loop, or a file where a folder should be
+        raise FileFormatError(f"cannot write {path}: {error.strerror or error}") from None
+    if not stat.S_ISREG(mode):
+        raise FileFormatError(f"cannot write {path}: it is {kind_of(mode)}, not a regular file")
+    return target, stat.S_IMODE(mode)
 
 
 def _read_umask() -> int:
@@ -97,59 +150,157 @@ def save_weights(path: str | Path, weights: Mapping[str, np.ndarray]) -> Path:
 
 
 def load_weights(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a weight dict from .npz or .json; shapes are checked later against the network."""
+    """Read a weight dict from .npz or .json, a regular file only; shapes are checked later
+    against the network."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as error:
-        raise FileFormatError(f"cannot read {path}: {error.strerror or error}") from None
-    if path.suffix == ".json":
-        if size > MAX_ARRAY_BYTES:
-            raise FileFormatError(f"{path.name} is too large for a weights file ({size} bytes)")
+    is_json = path.suffix == ".json"
+    limit = MAX_JSON_BYTES if is_json else MAX_NPZ_BYTES
+    what = "JSON weights files" if is_json else ".npz weights files"
+    with open_regular(path, limit, FileFormatError, what) as handle:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise FileFormatError(f"{path.name} is not valid JSON: {error}") from None
-        if not isinstance(data, dict):
-            raise FileFormatError(f"{path.name} must hold an object of named arrays")
-        arrays = {}
-        for name, value in data.items():
-            try:
-                arrays[name] = np.array(value, dtype=float)
-            except (TypeError, ValueError):
-                raise FileFormatError(f"{path.name}: {name} is not a numeric array") from None
-        return _checked_arrays(arrays, path.name)
-    try:
-        with path.open("rb") as handle:
-            return read_npz(handle, path.name)
-    except OSError as error:
-        raise FileFormatError(f"cannot read {path}: {error.strerror or error}") from None
+            if is_json:
+                return _json_weights(
+                    read_capped(handle, limit, path.name, FileFormatError), path.name
+                )
+            return read_npz(handle, path.name, max_bytes=MAX_ARRAY_BYTES)
+        except OSError as error:
+            raise FileFormatError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def read_npz(source: IO[bytes] | bytes, name: str) -> dict[str, np.ndarray]:
-    """Arrays of an .npz, refusing pickles, huge claims (see `check_npz_claims`) and bad values."""
-    limit = 2 * MAX_ARRAY_BYTES + 2**20  # the members' cap plus the zip's own overhead
-    data = source if isinstance(source, bytes) else source.read(limit + 1)
-    if len(data) > limit:
-        raise FileFormatError(f"{name} is {len(data)} bytes or more, more than nnviz accepts")
-    check_npz_claims(data, name)
+def _json_weights(data: bytes, name: str) -> dict[str, np.ndarray]:
+    # Lists and strings cost most memory per byte of text (an empty list: 64 bytes for 3); a
+    # weights file has one list per matrix row and a name per array, so count them first.
+    containers, quotes = data.count(b"[") + data.count(b"{"), data.count(b'"')
+    if containers > MAX_JSON_CONTAINERS or quotes > 4 * MAX_ARRAYS:
+        raise FileFormatError(
+            f"{name} holds {containers:,} lists and {quotes:,} quotes; a weights file has at "
+            f"most {MAX_JSON_CONTAINERS:,} lists (one per matrix row) and {MAX_ARRAYS} names"
+        )
+    document = parse_json(data, name, FileFormatError)
+    if not isinstance(document, dict):
+        raise FileFormatError(f"{name} must hold an object of named arrays")
+    arrays = {}
+    for key, value in document.items():
+        try:
+            arrays[key] = np.array(value, dtype=float)
+        except OverflowError:  # an integer such as 10**400
+            raise FileFormatError(f"{name}: {key} holds a number too large for a float") from None
+        except (TypeError, ValueError):
+            raise FileFormatError(f"{name}: {key} is not a numeric array") from None
+    return _checked_arrays(arrays, name)
+
+
+def read_npz(source: IO[bytes] | bytes, name: str, *, max_bytes: int) -> dict[str, np.ndarray]:
+    """The arrays of an .npz (a seekable file or bytes), read one at a time.
+
+    NumPy's own loader allocates whatever shape an .npy header states before reading a byte of
+    data, so a tiny file could ask for terabytes. This refuses, before reading any array: too many
+    members, claims over `max_bytes` (each and together), encrypted or unknown compression,
+    pickled (object) arrays, types that are not numbers, and shapes larger than their member.
+    """
+    handle = io.BytesIO(source) if isinstance(source, bytes) else source
+    check_zip_directory(
+        handle,
+        name,
+        FileFormatError,
+        max_members=MAX_ARRAYS,
+        max_bytes=MAX_ZIP_DIRECTORY_BYTES,
+    )
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        with zipfile.ZipFile(handle) as archive:
+            infos = archive.infolist()
+            _check_claims(infos, name, max_bytes)
+            arrays = {}
+            for info in infos:
+                key = info.filename.removesuffix(".npy")
+                if key in arrays:
+                    raise FileFormatError(f"{name} holds {key} twice")
+                with archive.open(info) as member:
+                    arrays[key] = _read_npy(member, info, key, name)
+    except FileFormatError:
+        raise
+    except (
+        ValueError,
+        TypeError,
+        OSError,
+        EOFError,
+        struct.error,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+    ) as error:
         raise FileFormatError(f"{name} is not a valid .npz file: {error}") from None
     return _checked_arrays(arrays, name)
 
 
+def _check_claims(infos: list[zipfile.ZipInfo], name: str, max_bytes: int) -> None:
+    if len(infos) > MAX_ARRAYS:
+        raise FileFormatError(f"{name} holds {len(infos)} arrays; nnviz reads at most {MAX_ARRAYS}")
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise FileFormatError(f"{name}: member {info.filename} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise FileFormatError(
+                f"{name}: member {info.filename} uses an unsupported compression method"
+            )
+        if info.file_size > max_bytes:
+            raise FileFormatError(
+                f"{name}: member {info.filename} claims {info.file_size} bytes, more than nnviz "
+                f"accepts ({max_bytes})"
+            )
+    total = sum(info.file_size for info in infos)
+    if total > max_bytes:
+        raise FileFormatError(
+            f"{name}: its arrays claim {total} bytes, more than nnviz accepts ({max_bytes})"
+        )
+
+
+def _read_npy(member: IO[bytes], info: zipfile.ZipInfo, key: str, name: str) -> np.ndarray:
+    """One array, its header checked against its member before anything is allocated."""
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
+    else:
+        raise FileFormatError(f"{name}: {info.filename} is .npy version {version}, not 1.0 or 2.0")
+    if dtype.hasobject:
+        raise FileFormatError(f"{name} holds pickled objects, which nnviz refuses to load")
+    if dtype.kind not in "iuf":
+        raise FileFormatError(f"{name}: {key} has type {dtype}, expected numbers")
+    count = math.prod(shape)
+    if any(size < 0 for size in shape) or count * dtype.itemsize > info.file_size:
+        raise FileFormatError(
+            f"{name}: {info.filename} claims shape {shape} of {dtype}, more than its "
+            f"{info.file_size} bytes hold"
+        )
+    values = np.empty(count, dtype)
+    raw, filled = values.view(np.uint8), 0
+    while filled < raw.size:
+        chunk = member.read(min(2**20, raw.size - filled))
+        if not chunk:
+            raise FileFormatError(f"{name}: {info.filename} ends before its {shape} values")
+        raw[filled : filled + len(chunk)] = np.frombuffer(chunk, np.uint8)
+        filled += len(chunk)
+    if member.read(1):  # also where zipfile compares the CRC, at the member's end
+        raise FileFormatError(f"{name}: {info.filename} holds more than its {shape} values")
+    return values.reshape(shape[::-1]).T if fortran_order else values.reshape(shape)
+
+
 def _checked_arrays(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
-    for key, array in arrays.items():
-        if not isinstance(array, np.ndarray):
-            raise FileFormatError(f"{name}: member {key!r} is not a NumPy array")
-        if array.dtype.kind not in "iuf":
-            raise FileFormatError(f"{name}: {key} has type {array.dtype}, expected numbers")
-        if not np.all(np.isfinite(array)):
+    """The arrays as float64, if there are not too many and every value is finite."""
+    if len(arrays) > MAX_ARRAYS:
+        raise FileFormatError(
+            f"{name} holds {len(arrays)} arrays; nnviz reads at most {MAX_ARRAYS}"
+        )
+    checked = {}
+    for key, values in arrays.items():
+        values = values.astype(float, copy=False)  # a float128 too large for float64 is inf here
+        if not np.all(np.isfinite(values)):
             raise FileFormatError(f"{name}: {key} contains NaN or infinite values")
-    return {key: array.astype(float) for key, array in arrays.items()}
+        checked[key] = values
+    return checked
 
 
 # -- tables ----------------------------------------------------------------------------------
@@ -163,97 +314,8 @@ def _csv_text(header: list[str], rows) -> str:
     return buffer.getvalue()
 
 
-def save_data_csv(path: str | Path, data: Dataset) -> Path:
-    """x1, x2, label, split; floats in shortest round-trip form so they read back exactly."""
-    rows = []
-    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
-        rows.extend(
-            (repr(float(a)), repr(float(b)), int(label), split) for (a, b), label in zip(x, y)
-        )
-    return write_text(path, _csv_text(["x1", "x2", "label", "split"], rows))
-
-
-def save_history_csv(path: str | Path, history: HistoryArrays) -> Path:
-    columns = [getattr(history, name) for name in COLUMNS]
-    rows = [(int(row[0]), *(repr(float(v)) for v in row[1:])) for row in zip(*columns)]
-    return write_text(path, _csv_text(list(COLUMNS), rows))
-
-
-def load_history_csv(text: str, name: str = "history.csv") -> np.ndarray:
-    """A (rows, 5) table from history CSV text, checked for the header and numbers."""
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or rows[0] != list(COLUMNS):
-        raise FileFormatError(f"{name}: expected the header {','.join(COLUMNS)}")
-    try:
-        table = np.array([[float(v) for v in row] for row in rows[1:] if row], dtype=float)
-    except ValueError:
-        raise FileFormatError(f"{name}: every value must be a number") from None
-    if table.size and (table.ndim != 2 or table.shape[1] != len(COLUMNS)):
-        raise FileFormatError(f"{name}: every row needs {len(COLUMNS)} values")
-    return table.reshape(-1, len(COLUMNS))
-
-
-# -- helpers for sessions and other containers read from memory -------------------------------
-
-#: An .npz checked by `check_npz_claims` may hold at most this many arrays.
-MAX_NPZ_MEMBERS = 64
-
-
-def check_npz_claims(data: bytes, name: str, *, max_total: int = MAX_ARRAY_BYTES) -> None:
-    """Refuse an .npz whose claims would make NumPy allocate too much, before any array is read.
-
-    `read_npz` caps the size each member claims in the zip directory, but `np.load` allocates the
-    shape written in each .npy header before it reads the data, so a tiny file can ask for
-    terabytes. This reads only the headers and refuses too many members, a claimed total over
-    `max_total`, object (pickled) arrays, and a header whose shape needs more bytes than its member
-    holds. Call it before `read_npz`.
-    """
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-            if len(infos) > MAX_NPZ_MEMBERS:
-                raise FileFormatError(
-                    f"{name} holds {len(infos)} arrays; nnviz reads at most {MAX_NPZ_MEMBERS}"
-                )
-            for info in infos:
-                if info.file_size > MAX_ARRAY_BYTES:
-                    raise FileFormatError(
-                        f"{name}: member {info.filename} claims "
-                        f"{info.file_size} bytes, more than nnviz accepts"
-                    )
-            total = sum(info.file_size for info in infos)
-            if total > max_total:
-                raise FileFormatError(
-                    f"{name}: its arrays claim {total} bytes, more than nnviz accepts"
-                )
-            for info in infos:
-                with archive.open(info) as member:
-                    _check_npy_header(member, info, name)
-    except FileFormatError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise FileFormatError(f"{name} is not a valid .npz file: {error}") from None
-
-
-def _check_npy_header(member: IO[bytes], info: zipfile.ZipInfo, name: str) -> None:
-    version = np.lib.format.read_magic(member)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-    elif version == (2, 0):
-        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-    else:
-        raise FileFormatError(f"{name}: {info.filename} is .npy version {version}, not 1.0 or 2.0")
-    if dtype.hasobject:
-        raise FileFormatError(f"{name} holds pickled objects, which nnviz refuses to load")
-    if any(size < 0 for size in shape) or math.prod(shape) * dtype.itemsize > info.file_size:
-        raise FileFormatError(
-            f"{name}: {info.filename} claims shape {shape} of {dtype}, more than its "
-            f"{info.file_size} bytes hold"
-        )
-
-
 def data_csv_text(data: Dataset) -> str:
-    """The text `save_data_csv` writes: x1, x2, label, split, floats that read back exactly."""
+    """x1, x2, label, split; floats in shortest round-trip form so they read back exactly."""
     rows = []
     for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
         rows.extend(
@@ -262,18 +324,29 @@ def data_csv_text(data: Dataset) -> str:
     return _csv_text(["x1", "x2", "label", "split"], rows)
 
 
-def load_data_csv(text: str, name: str = "data.csv") -> Dataset:
-    """The Dataset of `data_csv_text` output, rows in file order, every value checked."""
-    try:
-        rows = iter(list(csv.reader(io.StringIO(text))))
-    except csv.Error as error:
-        raise FileFormatError(f"{name} is not readable CSV: {error}") from None
-    if next(rows, None) != ["x1", "x2", "label", "split"]:
+def history_csv_text(history: HistoryArrays) -> str:
+    """The text `save_history_csv` writes; `load_history_csv` reads it back exactly."""
+    columns = [getattr(history, name) for name in COLUMNS]
+    rows = [(int(row[0]), *(repr(float(v)) for v in row[1:])) for row in zip(*columns)]
+    return _csv_text(list(COLUMNS), rows)
+
+
+def save_data_csv(path: str | Path, data: Dataset) -> Path:
+    return write_text(path, data_csv_text(data))
+
+
+def save_history_csv(path: str | Path, history: HistoryArrays) -> Path:
+    return write_text(path, history_csv_text(history))
+
+
+def read_data_csv(stream: IO[bytes], name: str = "data.csv") -> Dataset:
+    """The Dataset of `data_csv_text` output, rows in file order, every value checked; at most
+    SAMPLES_MAX rows are read."""
+    rows = csv_rows(stream, name, FileFormatError, max_bytes=MAX_CSV_BYTES, max_rows=SAMPLES_MAX)
+    if next(rows, (0, None))[1] != ["x1", "x2", "label", "split"]:
         raise FileFormatError(f"{name}: expected the header x1,x2,label,split")
-    splits: dict[str, tuple[list, list]] = {"train": ([], []), "test": ([], [])}
-    for line, row in enumerate(rows, start=2):
-        if not row:
-            continue
+    splits = {"train": (array("d"), array("d")), "test": (array("d"), array("d"))}
+    for line, row in rows:
         try:
             if len(row) != 4:
                 raise ValueError
@@ -285,23 +358,55 @@ def load_data_csv(text: str, name: str = "data.csv") -> Dataset:
             ) from None
         if not (math.isfinite(x1) and math.isfinite(x2)) or label not in (0.0, 1.0):
             raise FileFormatError(f"{name} line {line}: needs finite x1, x2 and a label 0 or 1")
-        points.append((x1, x2))
-        labels.append(label)
-    (x_train, y_train), (x_test, y_test) = splits["train"], splits["test"]
-    if len(x_train) < 2 or not x_test:
-        raise FileFormatError(f"{name} needs at least 2 train rows and 1 test row")
-    if len(set(y_train + y_test)) < 2:
-        raise FileFormatError(f"{name} holds only one class; both 0 and 1 are needed")
-    return Dataset(
-        np.array(x_train, dtype=float).reshape(-1, 2),
-        np.array(y_train, dtype=float),
-        np.array(x_test, dtype=float).reshape(-1, 2),
-        np.array(y_test, dtype=float),
+        points.extend((x1, x2))
+        labels.append(label + 0.0)  # -0 reads as 0
+    (x_train, y_train), (x_test, y_test) = (
+        (np.array(points, dtype=float).reshape(-1, 2), np.array(labels, dtype=float))
+        for points, labels in splits.values()
     )
+    if len(x_train) < 2 or not len(x_test):
+        raise FileFormatError(f"{name} needs at least 2 train rows and 1 test row")
+    if np.unique(np.concatenate([y_train, y_test])).size < 2:
+        raise FileFormatError(f"{name} holds only one class; both 0 and 1 are needed")
+    return Dataset(x_train, y_train, x_test, y_test)
 
 
-def history_csv_text(history: HistoryArrays) -> str:
-    """The text `save_history_csv` writes; `load_history_csv` reads it back exactly."""
-    columns = [getattr(history, name) for name in COLUMNS]
-    rows = [(int(row[0]), *(repr(float(v)) for v in row[1:])) for row in zip(*columns)]
-    return _csv_text(list(COLUMNS), rows)
+def read_history_csv(stream: IO[bytes], name: str = "history.csv") -> np.ndarray:
+    """A (rows, 5) table of history CSV, every value checked: iterations whole, losses finite
+    and >= 0, accuracies from 0 to 1; at most MAX_HISTORY_ROWS rows are read."""
+    rows = csv_rows(
+        stream, name, FileFormatError, max_bytes=MAX_HISTORY_BYTES, max_rows=MAX_HISTORY_ROWS
+    )
+    if next(rows, (0, None))[1] != list(COLUMNS):
+        raise FileFormatError(f"{name}: expected the header {','.join(COLUMNS)}")
+    table = array("d")
+    for line, row in rows:
+        if len(row) != len(COLUMNS):
+            raise FileFormatError(f"{name} line {line}: every row needs {len(COLUMNS)} values")
+        try:
+            values = [float(value) for value in row]
+        except ValueError:
+            raise FileFormatError(f"{name} line {line}: every value must be a number") from None
+        problem = _history_problem(values)
+        if problem:
+            raise FileFormatError(f"{name} line {line}: {problem}")
+        table.extend(values)
+    return np.array(table, dtype=float).reshape(-1, len(COLUMNS))
+
+
+def _history_problem(row: list[float]) -> str | None:
+    iteration = row[0]
+    if not (0 <= iteration <= MAX_ITERATION and iteration % 1 == 0):
+        return f"iteration {row[0]!r} must be a whole number from 0 to 2**53"
+    for column, value in zip(COLUMNS[1:3], row[1:3]):
+        if not (math.isfinite(value) and value >= 0):
+            return f"{column} {value!r} must be a finite number >= 0"
+    for column, value in zip(COLUMNS[3:], row[3:]):
+        if not 0 <= value <= 1:
+            return f"{column} {value!r} must be from 0 to 1"
+    return None
+
+
+def load_history_csv(text: str, name: str = "history.csv") -> np.ndarray:
+    """`read_history_csv` for text already in memory."""
+    return read_history_csv(io.BytesIO(text.encode("utf-8")), name)

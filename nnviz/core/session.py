@@ -15,23 +15,26 @@ A session is a zip archive of plain files; nothing in it is pickled:
     checkpoint.npz       where the divergence check returns to: `params`, `optimizer.<name>`
                          and `sampler_order`
 
-Reading never extracts anything to disk and refuses, before reading any member, archives with
-more than MAX_MEMBERS members, unsafe or duplicate names, members that claim more than
-MAX_MEMBER_BYTES or MAX_TOTAL_BYTES together, and .npy headers that claim more than their member
-holds. Every refusal is a SessionError (a FileFormatError) that names the file and the problem.
+Reading takes a regular file only and never extracts anything to disk. Before reading any member
+it refuses archives whose directory announces more than MAX_MEMBERS entries (zip64 records
+included), unsafe or duplicate names, and members that claim more than their MEMBER_BYTES or
+MAX_TOTAL_BYTES together. Members are then read with those caps enforced while decompressing (a
+claimed size can lie): the CSV members line by line with row caps, the .npz members within what
+their network and data need. Every value is checked: a state nnviz could not have written (a NaN
+or negative loss, an accuracy over 1, a negative Adam second moment, an iteration past 2**53) is
+refused. Every refusal is a SessionError (a FileFormatError) that names the file and the problem.
 `load_session` builds a new Trainer or raises: nothing else changes.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,21 +42,23 @@ import numpy as np
 
 from ..version import __version__
 from .config import Config
-from .datasets import Dataset
+from .datasets import MAX_CSV_BYTES, Dataset
 from .files import (
     MAX_ARRAY_BYTES,
+    MAX_HISTORY_BYTES,
+    MAX_ITERATION,
     FileFormatError,
     atomic_write,
-    check_npz_claims,
     data_csv_text,
     history_csv_text,
-    load_data_csv,
-    load_history_csv,
     load_weights,
+    read_data_csv,
+    read_history_csv,
     read_npz,
 )
 from .history import HistoryArrays
 from .network import Layout
+from .readers import check_zip_directory, open_regular, parse_json, read_capped
 from .trainer import Snapshot, Trainer
 
 SESSION_SUFFIX = ".nnviz"
@@ -72,9 +77,17 @@ MEMBERS = (
 )
 #: Limits checked against what the zip directory claims, before any member is read.
 MAX_MEMBERS = 32
-MAX_MEMBER_BYTES = 256 * 1024 * 1024
 MAX_TOTAL_BYTES = 1024 * 1024 * 1024
 MAX_DIRECTORY_BYTES = 1024 * 1024
+#: The most each member may hold uncompressed; nnviz writes no more. The .npz members are then
+#: held to what their network and data need (see `_state_bytes`).
+MEMBER_BYTES = {
+    "session.json": 64 * 1024,
+    "config.json": 64 * 1024,
+    "data.csv": MAX_CSV_BYTES,
+    "history.csv": MAX_HISTORY_BYTES,
+    **{member: MAX_ARRAY_BYTES for member in MEMBERS if member.endswith(".npz")},
+}
 #: A session whose network and data would need more memory than this to train is refused.
 MAX_TRAINING_BYTES = 4 * 1024 * 1024 * 1024
 
@@ -90,7 +103,6 @@ _MANIFEST_KEYS = {
     "sampler",
     "checkpoint",
 }
-_END_RECORD = b"PK\x05\x06"
 _DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same state always gives the same bytes
 
 
@@ -116,7 +128,7 @@ def session_bytes(trainer: Trainer) -> bytes:
     """The bytes of a session file for `trainer` (what `save_session` writes)."""
     members = _members(trainer)
     for name, payload in members.items():
-        if len(payload) > MAX_MEMBER_BYTES:
+        if len(payload) > MEMBER_BYTES[name]:
             raise SessionError(f"{name} would be {len(payload)} bytes, too large for a session")
     if sum(len(payload) for payload in members.values()) > MAX_TOTAL_BYTES:
         raise SessionError("this run is too large to save as a session")
@@ -187,14 +199,10 @@ def _npz(arrays: Mapping[str, np.ndarray]) -> bytes:
 def load_session(path: str | Path) -> Trainer:
     """A new Trainer in exactly the saved state, or a SessionError; nothing else changes."""
     path = Path(path)
-    try:
-        handle = path.open("rb")
-    except OSError as error:
-        raise SessionError(f"cannot read {path}: {error.strerror or error}") from None
-    with handle:
+    with open_regular(path, MAX_TOTAL_BYTES, SessionError, "session files") as handle:
         try:
             return _load(handle, path.name)
-        except OSError as error:  # a disk error, or a file that cannot seek (a pipe)
+        except OSError as error:  # a disk error while reading
             raise SessionError(f"cannot read {path}: {error.strerror or error}") from None
 
 
@@ -204,26 +212,42 @@ def load_session_bytes(data: bytes, name: str = "session.nnviz") -> Trainer:
 
 
 def _load(handle: IO[bytes], name: str) -> Trainer:
-    members = _read_members(handle, name)
-    manifest = _manifest(members["session.json"], name)
-    config = _config(members["config.json"], name)
-    data_text = _text(members["data.csv"], "data.csv", name)
-    data = _guard(name, "data.csv", lambda: load_data_csv(data_text, f"data.csv in {name}"))
+    check_zip_directory(
+        handle, name, SessionError, max_members=MAX_MEMBERS, max_bytes=MAX_DIRECTORY_BYTES
+    )
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, EOFError, ValueError, struct.error) as error:
+        raise SessionError(f"{name} is not a session file (not a readable zip): {error}") from None
+    with archive:
+        _check_directory(archive.infolist(), name)
+        return _restore(archive, name)
+
+
+def _restore(archive: zipfile.ZipFile, name: str) -> Trainer:
+    """Read the members in the order that bounds them: the manifest and config, then the data,
+    whose size with the network's bounds the arrays."""
+    manifest = _manifest(_json(archive, "session.json", name), name)
+    config = _config(_json(archive, "config.json", name), name)
+    with _member(archive, "data.csv", name) as stream:
+        data = read_data_csv(stream, f"data.csv in {name}")
     layout = Layout(config.hidden, data.x_train.shape[1])
     _check_training_size(config, layout, data, name)
-    initial = _weights(members, "initial_weights.npz", layout, name)
-    params = layout.from_weights(_weights(members, "weights.npz", layout, name))
-    optimizer = _arrays(members, "optimizer.npz", name)
-    sampler_arrays = _arrays(members, "sampler.npz", name)
-    checkpoint_arrays = _arrays(members, "checkpoint.npz", name)
+    limit = _state_bytes(layout, data)
+    initial = _weights(archive, "initial_weights.npz", layout, limit, name)
+    params = layout.from_weights(_weights(archive, "weights.npz", layout, limit, name))
+    optimizer = _arrays(archive, "optimizer.npz", limit, name)
+    sampler_arrays = _arrays(archive, "sampler.npz", limit, name)
+    checkpoint_arrays = _arrays(archive, "checkpoint.npz", limit, name)
     _check_keys(sampler_arrays, {"order"} if manifest["sampler"] else set(), "sampler.npz", name)
     checkpoint_sampler = manifest["checkpoint"]["sampler"]
     fixed = {"params", "sampler_order"} if checkpoint_sampler else {"params"}
     optional = {key for key in checkpoint_arrays if key.startswith("optimizer.")}
     _check_keys(checkpoint_arrays, fixed | optional, "checkpoint.npz", name)
-    history_text = _text(members["history.csv"], "history.csv", name)
-    label = f"history.csv in {name}"
-    table = _guard(name, "history.csv", lambda: load_history_csv(history_text, label))
+    _check_second_moment(optimizer.get("second"), "optimizer.npz", name)
+    _check_second_moment(checkpoint_arrays.get("optimizer.second"), "checkpoint.npz", name)
+    with _member(archive, "history.csv", name) as stream:
+        table = read_history_csv(stream, f"history.csv in {name}")
     history = HistoryArrays(*table.T)  # restore_training_state checks the iterations
     state = {
         "iteration": manifest["iteration"],
@@ -255,66 +279,44 @@ def _load(handle: IO[bytes], name: str) -> Trainer:
     return trainer
 
 
-def _read_members(handle: IO[bytes], name: str) -> dict[str, bytes]:
-    """Every member's bytes, after checking everything the zip directory claims."""
-    _check_end_record(handle, name)
+def _check_directory(infos: list[zipfile.ZipInfo], name: str) -> None:
+    """Everything the zip directory claims, checked before any member is read."""
+    if len(infos) > MAX_MEMBERS:
+        raise SessionError(f"{name} has {len(infos)} members; a session has at most {MAX_MEMBERS}")
+    seen: set[str] = set()
+    for info in infos:
+        _check_member(info, seen, name)
+    total = sum(info.file_size for info in infos)
+    if total > MAX_TOTAL_BYTES:
+        raise SessionError(
+            f"{name}: its members claim {total} bytes uncompressed, more than nnviz accepts "
+            f"({MAX_TOTAL_BYTES} bytes)"
+        )
+    missing = [member for member in MEMBERS if member not in seen]
+    if missing:
+        raise SessionError(f"{name} is not a complete session: {', '.join(missing)} missing")
+
+
+@contextmanager
+def _member(archive: zipfile.ZipFile, member: str, name: str) -> Iterator[IO[bytes]]:
+    """`member` opened for reading; what goes wrong while it is read becomes a SessionError."""
     try:
-        archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as error:
-        raise SessionError(f"{name} is not a session file (not a readable zip): {error}") from None
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise SessionError(
-                f"{name} has {len(infos)} members; a session has at most {MAX_MEMBERS}"
-            )
-        seen: set[str] = set()
-        for info in infos:
-            _check_member(info, seen, name)
-        total = sum(info.file_size for info in infos)
-        if total > MAX_TOTAL_BYTES:
-            raise SessionError(
-                f"{name}: its members claim {total} bytes uncompressed, more than nnviz accepts "
-                f"({MAX_TOTAL_BYTES} bytes)"
-            )
-        missing = [member for member in MEMBERS if member not in seen]
-        if missing:
-            raise SessionError(f"{name} is not a complete session: {', '.join(missing)} missing")
-        contents = {}
-        for info in infos:
-            try:
-                with archive.open(info) as member:
-                    contents[info.filename] = member.read(MAX_MEMBER_BYTES + 1)
-            except (
-                zipfile.BadZipFile,
-                OSError,
-                EOFError,
-                ValueError,
-                zlib.error,
-                NotImplementedError,
-                RuntimeError,
-            ) as error:
-                raise SessionError(f"{name}: member {info.filename} is damaged: {error}") from None
-    return contents
-
-
-def _check_end_record(handle: IO[bytes], name: str) -> None:
-    """Refuse a huge file, or a directory with too many members, before zipfile parses it."""
-    size = handle.seek(0, os.SEEK_END)
-    if size > MAX_TOTAL_BYTES:
-        raise SessionError(f"{name} is {size} bytes; nnviz opens sessions up to {MAX_TOTAL_BYTES}")
-    tail = min(size, 22 + 0xFFFF)
-    handle.seek(size - tail)
-    data = handle.read(tail)
-    at = data.rfind(_END_RECORD)
-    if at < 0 or len(data) - at < 22:
-        raise SessionError(f"{name} is not a session file: not a zip archive, or truncated")
-    entries, directory_bytes = struct.unpack_from("<HI", data, at + 10)
-    if entries > MAX_MEMBERS:
-        raise SessionError(f"{name} claims {entries} members; a session has at most {MAX_MEMBERS}")
-    if directory_bytes > MAX_DIRECTORY_BYTES:
-        raise SessionError(f"{name} claims a {directory_bytes}-byte directory, too large")
-    handle.seek(0)
+        with archive.open(member) as stream:
+            yield stream
+    except SessionError:
+        raise
+    except FileFormatError as error:  # a reader's refusal, which names the member already
+        raise SessionError(str(error)) from None
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        ValueError,
+        struct.error,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+    ) as error:
+        raise SessionError(f"{name}: member {member} is damaged: {error}") from None
 
 
 def _check_member(info: zipfile.ZipInfo, seen: set[str], name: str) -> None:
@@ -335,43 +337,30 @@ def _check_member(info: zipfile.ZipInfo, seen: set[str], name: str) -> None:
         raise SessionError(f"{name}: member {member} is encrypted")
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise SessionError(f"{name}: member {member} uses an unsupported compression method")
-    if info.file_size > MAX_MEMBER_BYTES:
+    if info.file_size > MEMBER_BYTES[member]:
         raise SessionError(
             f"{name}: member {member} claims {info.file_size} bytes uncompressed, more than nnviz "
-            f"accepts ({MAX_MEMBER_BYTES} bytes)"
+            f"accepts ({MEMBER_BYTES[member]} bytes)"
         )
 
 
 def _guard(name: str, member: str, read: Callable[[], Any]) -> Any:
-    """Run `read()`, turning its ValueError (FileFormatError, ConfigError, ...) or csv.Error into a
-    SessionError that names `member`."""
+    """Run `read()`, turning its ValueError (ConfigError, a layout's) into a SessionError that
+    names `member`."""
     try:
         return read()
-    except SessionError:
-        raise
-    except FileFormatError as error:  # it already names the member
-        raise SessionError(str(error)) from None
-    except (ValueError, csv.Error) as error:
+    except ValueError as error:
         raise SessionError(f"{member} in {name}: {error}") from None
 
 
-def _text(data: bytes, member: str, name: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SessionError(f"{member} in {name} is not UTF-8 text") from None
+def _json(archive: zipfile.ZipFile, member: str, name: str) -> Any:
+    label = f"{member} in {name}"
+    with _member(archive, member, name) as stream:
+        data = read_capped(stream, MEMBER_BYTES[member], label, SessionError)
+    return parse_json(data, label, SessionError)
 
 
-def _json(data: bytes, member: str, name: str) -> Any:
-    text = _text(data, member, name)
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
-        raise SessionError(f"{member} in {name} is not valid JSON: {error}") from None
-
-
-def _manifest(data: bytes, name: str) -> dict[str, Any]:
-    manifest = _json(data, "session.json", name)
+def _manifest(manifest: Any, name: str) -> dict[str, Any]:
     where = f"session.json in {name}"
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise SessionError(f"{where} does not describe an nnviz session")
@@ -400,11 +389,29 @@ def _manifest(data: bytes, name: str) -> dict[str, Any]:
             not isinstance(sampler, dict) or set(sampler) != {"rng", "position"}
         ):
             raise SessionError(f"{where}: a sampler must be null or hold rng and position")
+    counts = {
+        "iteration": manifest["iteration"],
+        "diverged_at": manifest["diverged_at"],
+        "record_every": manifest["record_every"],
+        "base_record_every": base,
+        "checkpoint iteration": checkpoint["iteration"],
+        **{
+            f"{label} position": sampler["position"]
+            for label, sampler in (
+                ("sampler", manifest["sampler"]),
+                ("checkpoint sampler", checkpoint["sampler"]),
+            )
+            if sampler is not None
+        },
+    }
+    for label, count in counts.items():  # the trainer checks their types and lower bounds
+        if isinstance(count, int) and count > MAX_ITERATION:
+            shown = count if count < 10**20 else f"an integer of {len(str(count))} digits"
+            raise SessionError(f"{where}: {label} is {shown}, more than 2**53 (no run gets there)")
     return manifest
 
 
-def _config(data: bytes, name: str) -> Config:
-    document = _json(data, "config.json", name)
+def _config(document: Any, name: str) -> Config:
     config = _guard(name, "config.json", lambda: Config.from_dict(document))
     for field in ("csv_path", "init_weights"):
         if not isinstance(getattr(config, field), (str, type(None))):
@@ -412,19 +419,37 @@ def _config(data: bytes, name: str) -> Config:
     return config
 
 
-def _arrays(members: dict[str, bytes], member: str, name: str) -> dict[str, np.ndarray]:
+def _state_bytes(layout: Layout, data: Dataset) -> int:
+    """The most an .npz member of this session needs: the checkpoint holds the most, the
+    parameters, two Adam moments and the sampler's order; 64 KiB more for headers."""
+    return 8 * (3 * layout.size + len(data.x_train)) + 64 * 1024
+
+
+def _arrays(archive: zipfile.ZipFile, member: str, limit: int, name: str) -> dict[str, np.ndarray]:
     label = f"{member} in {name}"
+    with _member(archive, member, name) as stream:
+        data = read_capped(stream, limit, label, SessionError)
     try:
-        check_npz_claims(members[member], label)
-        return read_npz(members[member], label)
+        return read_npz(data, label, max_bytes=limit)
     except FileFormatError as error:
         raise SessionError(str(error)) from None
 
 
-def _weights(members: dict[str, bytes], member: str, layout: Layout, name: str) -> dict:
-    weights = _arrays(members, member, name)
+def _weights(
+    archive: zipfile.ZipFile, member: str, layout: Layout, limit: int, name: str
+) -> dict[str, np.ndarray]:
+    weights = _arrays(archive, member, limit, name)
     _guard(name, member, lambda: layout.from_weights(weights))
     return weights
+
+
+def _check_second_moment(second: np.ndarray | None, member: str, name: str) -> None:
+    """Adam's second moment is a running mean of squares; a negative one makes NaN steps."""
+    if second is not None and np.any(second < 0):
+        raise SessionError(
+            f"{member} in {name}: Adam's second moment holds negative values; it is a mean of "
+            "squares, never negative"
+        )
 
 
 def _check_keys(
@@ -460,23 +485,11 @@ def _check_training_size(config: Config, layout: Layout, data: Dataset, name: st
 def load_weights_for(path: str | Path, layout: Layout) -> dict[str, np.ndarray]:
     """Weights from .npz or .json that fit `layout`, or a FileFormatError naming the file and
     both architectures ("weights are for 2-8-1 but the network is 2-5-1: ...")."""
-    path = Path(path)
-    if path.suffix == ".json":
-        weights = load_weights(path)
-    else:
-        try:
-            size = path.stat().st_size
-            if size > MAX_ARRAY_BYTES:
-                raise FileFormatError(f"{path.name} is too large for a weights file ({size} bytes)")
-            data = path.read_bytes()
-        except OSError as error:
-            raise FileFormatError(f"cannot read {path}: {error.strerror or error}") from None
-        check_npz_claims(data, path.name)
-        weights = read_npz(data, path.name)
+    weights = load_weights(path)
     try:
         layout.from_weights(weights)
     except ValueError as error:
-        raise FileFormatError(f"{path.name}: {error}") from None
+        raise FileFormatError(f"{Path(path).name}: {error}") from None
     return weights
 
 

@@ -205,7 +205,7 @@ BAD_CSV = [
     ),
     pytest.param(
         b"x1,x2,label\n0.1,0.2,1\n\xff\xfe0.3,0.4,0\n" + "\n".join(good_rows()).encode(),
-        r"cannot read .*bad\.csv as CSV text",
+        r"bad\.csv is not UTF-8 text \(invalid start byte\); save it as UTF-8",
         id="not-utf8",
     ),
 ]
@@ -236,7 +236,9 @@ def test_missing_csv_file(tmp_path):
 def test_oversize_csv_is_refused_before_reading(tmp_path, points, monkeypatch):
     path = write_points(tmp_path / "big.csv", *points)
     monkeypatch.setattr(datasets_module, "MAX_CSV_BYTES", 100)
-    with pytest.raises(DataError, match=r"big\.csv is .*MiB; nnviz reads CSV files up to"):
+    with pytest.raises(
+        DataError, match=r"big\.csv is 1,758 bytes; nnviz reads CSV files up to 100"
+    ):
         load_points_csv(path)
 
 

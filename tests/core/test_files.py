@@ -133,8 +133,10 @@ def test_member_size_limit_applies(tmp_path, monkeypatch):
 
 def test_oversize_json_is_refused(tmp_path, trained, monkeypatch):
     path = save_weights(tmp_path / "w.json", trained.weights())
-    monkeypatch.setattr(files_module, "MAX_ARRAY_BYTES", 100)
-    with pytest.raises(FileFormatError, match=r"w\.json is too large"):
+    monkeypatch.setattr(files_module, "MAX_JSON_BYTES", 100)
+    with pytest.raises(
+        FileFormatError, match=r"w\.json is [0-9,]+ bytes; nnviz reads JSON weights files up to 100"
+    ):
         load_weights(path)
 
 
@@ -168,7 +170,7 @@ def test_corrupt_npz_raises_file_format_error(tmp_path, make):
     with pytest.raises(FileFormatError, match=r"broken\.npz"):
         load_weights(path)
     with pytest.raises(FileFormatError):
-        read_npz(path.read_bytes(), "broken.npz")
+        read_npz(path.read_bytes(), "broken.npz", max_bytes=2**20)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -210,7 +212,7 @@ def test_malformed_json_weights(tmp_path, text, message):
 
 def test_non_utf8_json_weights(tmp_path):
     (tmp_path / "w.json").write_bytes(b'{"W1": [1.0]}\xff')
-    with pytest.raises(FileFormatError, match=r"w\.json is not valid JSON"):
+    with pytest.raises(FileFormatError, match=r"w\.json is not UTF-8 text"):
         load_weights(tmp_path / "w.json")
 
 
