@@ -296,7 +296,8 @@ def _checked_arrays(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.nd
         )
     checked = {}
     for key, values in arrays.items():
-        values = values.astype(float, copy=False)  # a float128 too large for float64 is inf here
+        with np.errstate(over="ignore"):  # a float128 too large for float64 becomes inf here
+            values = values.astype(float, copy=False)
         if not np.all(np.isfinite(values)):
             raise FileFormatError(f"{name}: {key} contains NaN or infinite values")
         checked[key] = values

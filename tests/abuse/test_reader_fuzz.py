@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -887,6 +888,7 @@ def main(argv: list[str]) -> None:
     import nnviz.core.session  # noqa: F401
 
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+    warnings.filterwarnings("error", module="nnviz")  # as pytest.ini_options has it
     start = time.perf_counter()
     if mode == "fuzz":
         summary = fuzz(out, int(argv[2]), int(argv[3]))

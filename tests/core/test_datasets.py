@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -249,3 +251,37 @@ def test_csv_too_small_for_the_split(tmp_path):
     with pytest.raises(DataError, match="leaves no test or training points out of 8"):
         load_dataset(Config(dataset="csv", csv_path=str(path), test_size=0.9))
     assert len(load_dataset(Config(dataset="csv", csv_path=str(path), test_size=0.1)).x_test) == 1
+
+
+def test_special_files_are_refused_at_once(tmp_path):
+    os.mkfifo(tmp_path / "pipe.csv")  # a plain open() would wait for a writer for ever
+    (tmp_path / "folder.csv").mkdir()
+    for path, kind in (
+        (Path("/dev/zero"), "a device"),
+        (tmp_path / "pipe.csv", r"a pipe \(FIFO\)"),
+        (tmp_path / "folder.csv", "a folder"),
+    ):
+        with pytest.raises(DataError, match=f"cannot read .*: it is {kind}, not a regular file"):
+            load_points_csv(path)
+        with pytest.raises(DataError, match="not a regular file"):
+            Trainer(Config(dataset="csv", csv_path=str(path)))
+
+
+def test_rows_past_samples_max_are_refused_while_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets_module, "SAMPLES_MAX", 20)
+    rows = [f"{i},{i},{i % 2}" for i in range(20)]
+    path = tmp_path / "rows.csv"
+    path.write_text("x1,x2,label\n" + "\n".join(rows) + "\n")
+    assert load_points_csv(path)[0].shape == (20, 2)
+    path.write_text("x1,x2,label\n" + "\n".join(rows) + "\n\n")  # blank lines count too
+    with pytest.raises(
+        DataError, match=r"rows\.csv has more than 21 lines; nnviz reads at most 20"
+    ):
+        load_points_csv(path)
+
+
+def test_a_line_too_long_for_a_csv_file_is_refused(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_bytes(b"x1,x2,label\n" + b"1" * 10**6)
+    with pytest.raises(DataError, match=r"long\.csv line 2 is longer than 65,536 characters"):
+        load_points_csv(path)

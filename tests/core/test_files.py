@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import socket
 import struct
 import zipfile
 from pathlib import Path
@@ -229,6 +231,79 @@ def test_a_folder_is_not_a_weights_file(tmp_path, name):
         load_weights(tmp_path / name)
 
 
+def test_a_fifo_of_weights_is_refused_without_waiting(tmp_path):
+    for name in ("pipe.npz", "pipe.json"):
+        os.mkfifo(tmp_path / name)  # a plain open() would wait for a writer for ever
+        with pytest.raises(FileFormatError, match=f"cannot read .*{name}: it is a pipe"):
+            load_weights(tmp_path / name)
+        config = Config(init_weights=str(tmp_path / name))
+        with pytest.raises(FileFormatError, match="not a regular file"):
+            Trainer(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b'{"W1": [[1e0, ' + b"1" + b"0" * 400 + b"]]}", r"w\.json: W1 holds a number too large"),
+        (b'{"W1": [' + b"9" * 5000 + b"]}", r"w\.json is not valid JSON: .*4300 digits"),
+        (b'{"W1": ' + b"[" * 5000 + b"]" * 5000 + b"}", r"w\.json is not valid JSON: .*nest"),
+        (b'{"W1": ' + b"[" * 70_000 + b"]" * 70_000 + b"}", r"w\.json holds 70,001 lists"),
+        (b'{"W1": [' + b'"ab",' * 300 + b"1]}", r"holds 2 lists and 602 quotes"),
+        (b'{"W1": [1e400]}', r"w\.json: W1 contains NaN or infinite values"),
+    ],
+    ids=["10**400", "5000-digits", "deep", "many-lists", "many-strings", "1e400"],
+)
+def test_json_weights_with_huge_numbers_or_deep_nesting(tmp_path, text, message):
+    (tmp_path / "w.json").write_bytes(text)
+    with pytest.raises(FileFormatError, match=message):
+        load_weights(tmp_path / "w.json")
+
+
+def test_npz_arrays_in_any_byte_order_layout_and_number_type_read_back(tmp_path):
+    w1 = np.arange(10.0).reshape(2, 5)
+    np.savez(
+        tmp_path / "w.npz",
+        W1=np.asfortranarray(w1),
+        b1=np.arange(5.0).astype(">f8"),
+        W2=np.ones((5, 1), np.float32),
+        b2=np.array([3], np.int16),
+    )
+    loaded = load_weights(tmp_path / "w.npz")
+    assert np.array_equal(loaded["W1"], w1) and loaded["W1"].dtype == np.float64
+    assert np.array_equal(loaded["b1"], np.arange(5.0)) and loaded["b1"].dtype == np.float64
+    assert loaded["W2"].dtype == np.float64 and loaded["b2"].tolist() == [3.0]
+
+
+def test_npz_values_that_overflow_a_float64_are_refused(tmp_path):
+    if np.finfo(np.longdouble).max <= np.finfo(np.float64).max:
+        pytest.skip("long double is float64 here")
+    np.savez(tmp_path / "w.npz", W1=np.array([np.longdouble("1e4000")]))
+    with pytest.raises(FileFormatError, match="W1 contains NaN or infinite values"):
+        load_weights(tmp_path / "w.npz")
+
+
+def test_npz_members_that_zipfile_cannot_read_are_refused_by_name(tmp_path):
+    data = bytearray(npz_bytes(W1=np.ones(3)))
+    central = data.find(b"PK\x01\x02")
+    struct.pack_into("<H", data, central + 10, 99)  # compression method 99: AES
+    (tmp_path / "aes.npz").write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match=r"aes\.npz: .* unsupported compression method"):
+        load_weights(tmp_path / "aes.npz")
+    struct.pack_into("<HH", data, central + 8, 1, 0)  # encrypted, stored
+    (tmp_path / "locked.npz").write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match=r"locked\.npz: member W1\.npy is encrypted"):
+        load_weights(tmp_path / "locked.npz")
+
+
+def test_npz_member_with_bytes_past_its_array_is_refused(tmp_path):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ones(3))
+    with zipfile.ZipFile(tmp_path / "w.npz", "w") as archive:
+        archive.writestr("W1.npy", buffer.getvalue() + b"more")
+    with pytest.raises(FileFormatError, match=r"W1\.npy holds more than its \(3,\) values"):
+        load_weights(tmp_path / "w.npz")
+
+
 # -- shapes --------------------------------------------------------------------------------------
 
 
@@ -343,6 +418,50 @@ def test_unwritable_path_raises_file_format_error(tmp_path, trained):
     assert leftovers(tmp_path) == [] and folder.is_dir() and list(folder.iterdir()) == []
 
 
+def test_atomic_write_writes_through_a_symlink(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "w.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert atomic_write(link, lambda handle: handle.write(b"new")) == link
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == 0o640  # the file keeps its permissions
+    assert leftovers(tmp_path) == [] and leftovers(tmp_path / "real") == []
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "real" / "new.json")
+    atomic_write(dangling, lambda handle: handle.write(b"made"))
+    assert dangling.is_symlink() and (tmp_path / "real" / "new.json").read_text() == "made"
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (os.mkfifo, "a pipe"),
+        (lambda path: socket.socket(socket.AF_UNIX).bind(str(path)), "a socket"),
+    ],
+    ids=["fifo", "socket"],
+)
+def test_atomic_write_refuses_to_replace_what_is_not_a_regular_file(tmp_path, make, kind):
+    make(tmp_path / "special")
+    (tmp_path / "link").symlink_to(tmp_path / "special")
+    for path in (tmp_path / "special", tmp_path / "link"):
+        with pytest.raises(FileFormatError, match=f"cannot write .*: it is {kind}"):
+            atomic_write(path, lambda handle: handle.write(b"x"))
+    assert not (tmp_path / "special").is_file() and (tmp_path / "link").is_symlink()
+    assert leftovers(tmp_path) == []
+
+
+def test_atomic_write_refuses_a_symlink_loop(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(FileFormatError, match=r"cannot write .*: Too many levels of symbolic"):
+        atomic_write(tmp_path / "a", lambda handle: handle.write(b"x"))
+    assert (tmp_path / "a").is_symlink() and leftovers(tmp_path) == []
+
+
 # -- the run folder ------------------------------------------------------------------------------
 
 
@@ -416,3 +535,31 @@ def test_history_csv_refuses_bad_text():
         load_history_csv("a,b\n1,2\n")
     with pytest.raises(FileFormatError, match="every value must be a number"):
         load_history_csv("iteration,train_loss,test_loss,train_accuracy,test_accuracy\n0,x,1,1,1\n")
+
+
+HEADER = "iteration,train_loss,test_loss,train_accuracy,test_accuracy\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("0,nan,1,1,1", "train_loss nan must be a finite number >= 0"),
+        ("0,1,inf,1,1", "test_loss inf must be a finite number >= 0"),
+        ("0,-0.5,1,1,1", "train_loss -0.5 must be a finite number >= 0"),
+        ("0,1,1,7.5,1", "train_accuracy 7.5 must be from 0 to 1"),
+        ("0,1,1,1,-0.1", "test_accuracy -0.1 must be from 0 to 1"),
+        ("2.5,1,1,1,1", "iteration 2.5 must be a whole number from 0 to 2\\*\\*53"),
+        ("1e300,1,1,1,1", "iteration 1e\\+300 must be a whole number"),
+        ("0,1,1,1", "every row needs 5 values"),
+    ],
+)
+def test_history_csv_refuses_values_no_run_has(row, message):
+    with pytest.raises(FileFormatError, match=f"h.csv line 3: {message}"):
+        load_history_csv(HEADER + "0,1,1,1,1\n" + row + "\n", "h.csv")
+
+
+def test_history_csv_has_a_row_cap(monkeypatch):
+    monkeypatch.setattr(files_module, "MAX_HISTORY_ROWS", 3)
+    assert load_history_csv(HEADER + "0,1,1,1,1\n" * 3).shape == (3, 5)
+    with pytest.raises(FileFormatError, match="more than 4 lines"):
+        load_history_csv(HEADER + "0,1,1,1,1\n" * 4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import struct
 import zipfile
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from nnviz.core import Config, FileFormatError, Trainer, TrainingDiverged, save_weights
+from nnviz.core import files as files_module
 from nnviz.core.history import COLUMNS
 from nnviz.core.network import Layout, describe_weights
 from nnviz.core.session import (
@@ -30,6 +32,7 @@ from nnviz.core.session import (
 )
 from nnviz.core.trainer import MAX_HISTORY
 
+HISTORY_HEADER = (",".join(COLUMNS) + "\n").encode()
 ADAM_BATCHES = {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 32}
 MOMENTUM = {"optimizer": "momentum", "learning_rate": 0.05, "momentum": 0.9}
 DIVERGING = {
@@ -256,8 +259,9 @@ def rezip(members: dict[str, bytes]) -> bytes:
 
 
 def raw_zip(entries, *, count: int | None = None, flags: int = 0) -> bytes:
-    """A stored zip written by hand. Entries are (name, data) or (name, data, claimed_size); a
-    claim above 4 GiB is written in a ZIP64 extra field, as a real large member would be."""
+    """A zip written by hand. Entries are (name, data) or (name, data, claimed_size), stored, or
+    (name, deflated data, claimed_size, crc); a claim above 4 GiB is written in a ZIP64 extra
+    field, as a real large member would be."""
     body, directory = bytearray(), bytearray()
     for entry in entries:
         name, data = entry[0].encode(), entry[1]
@@ -266,8 +270,9 @@ def raw_zip(entries, *, count: int | None = None, flags: int = 0) -> bytes:
         if claimed > 0xFFFFFFFF:
             extra = struct.pack("<HHQQ", 1, 16, claimed, len(data))
             size = compressed = 0xFFFFFFFF
-        crc, offset = zlib.crc32(data), len(body)
-        fields = (flags, 0, 0, 33, crc, compressed, size, len(name), len(extra))
+        method, crc = (8, entry[3]) if len(entry) > 3 else (0, zlib.crc32(data))
+        offset = len(body)
+        fields = (flags, method, 0, 33, crc, compressed, size, len(name), len(extra))
         body += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 45, *fields)
         body += name + extra + data
         directory += struct.pack(
@@ -635,6 +640,129 @@ def test_invalid_history_is_refused(tmp_path, good, current):
     lines = members["history.csv"].decode().splitlines()
     shuffled = "\n".join([lines[0], lines[2], lines[1], *lines[3:]]).encode()
     refuse(tmp_path, rezip({**members, "history.csv": shuffled}), "increasing iterations", current)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "match"),
+    [
+        (1, "nan", "train_loss nan must be a finite number >= 0"),
+        (2, "inf", "test_loss inf must be a finite number >= 0"),
+        (1, "-0.25", "train_loss -0.25 must be a finite number >= 0"),
+        (3, "7.5", "train_accuracy 7.5 must be from 0 to 1"),
+    ],
+)
+def test_history_values_no_run_has_are_refused(tmp_path, good, current, column, value, match):
+    members = members_of(good)
+    lines = members["history.csv"].decode().splitlines()
+    cells = lines[5].split(",")
+    cells[column] = value
+    lines[5] = ",".join(cells)
+    history = "\n".join(lines).encode()
+    refuse(
+        tmp_path,
+        rezip({**members, "history.csv": history}),
+        f"history.csv in bad.nnviz line 6: {match}",
+        current,
+    )
+
+
+@pytest.mark.parametrize("member", ["optimizer.npz", "checkpoint.npz"])
+def test_a_negative_adam_second_moment_is_refused(tmp_path, good, current, member):
+    arrays = dict(np.load(io.BytesIO(members_of(good)[member])))
+    key = "second" if member == "optimizer.npz" else "optimizer.second"
+    arrays[key] = arrays[key].copy()
+    arrays[key][3] = -1e-9
+    refuse(
+        tmp_path,
+        rezip({**members_of(good), member: npz_bytes(**arrays)}),
+        f"{member} in bad.nnviz: Adam's second moment holds negative values",
+        current,
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"diverged_at": 10**400}, "diverged_at is an integer of 401 digits, more than 2\\*\\*53"),
+        ({"iteration": 2**53 + 1}, "iteration is 9007199254740993, more than 2\\*\\*53"),
+        ({"record_every": 10**30}, "record_every is an integer of 31 digits"),
+    ],
+)
+def test_counts_past_2_to_the_53_are_refused(tmp_path, good, current, changes, match):
+    refuse(tmp_path, edit_json(good, "session.json", **changes), match, current)
+
+
+def test_a_config_value_of_minus_zero_reads_as_zero(tmp_path, good):
+    path = tmp_path / "run.nnviz"
+    path.write_bytes(edit_json(good, "config.json", l2=-0.0))
+    assert math.copysign(1.0, load_session(path).config.l2) == 1.0
+
+
+def test_initial_weights_named_by_a_fifo_do_not_block_opening(tmp_path, good):
+    """The session carries its initial weights; the FIFO its config names is never opened, and
+    a new run from that config is refused at once instead of waiting for a writer."""
+    os.mkfifo(tmp_path / "w.npz")
+    path = tmp_path / "run.nnviz"
+    path.write_bytes(edit_json(good, "config.json", init_weights=str(tmp_path / "w.npz")))
+    trainer = load_session(path)
+    assert trainer.config.init_weights == str(tmp_path / "w.npz")
+    with pytest.raises(FileFormatError, match=r"w\.npz: it is a pipe \(FIFO\)"):
+        Trainer(trainer.config)
+
+
+def deflated_member(name: str, payload: bytes, claim: int | None = None) -> tuple:
+    """A raw_zip entry whose data is deflated by hand, optionally claiming another size."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    data = compressor.compress(payload) + compressor.flush()
+    return (name, data, len(payload) if claim is None else claim, zlib.crc32(payload))
+
+
+def test_a_history_bomb_is_refused_from_its_claim(tmp_path, good, current, forbid_reads):
+    """history.csv of 20 MB (20 KB deflated), over its 8 MiB cap, refused before any read."""
+    bomb = HISTORY_HEADER + b"0,0.1,0.1,0.5,0.5\n" * 1_200_000
+    members = members_of(good)
+    entries = [(n, p) for n, p in members.items() if n != "history.csv"]
+    data = raw_zip([*entries, deflated_member("history.csv", bomb)])
+    forbid_reads()
+    refuse(tmp_path, data, "member history.csv claims 21600060 bytes uncompressed", current)
+
+
+def test_a_history_bomb_that_lies_about_its_size_is_refused(tmp_path, good, current):
+    bomb = HISTORY_HEADER + b"0,0.1,0.1,0.5,0.5\n" * 1_200_000
+    members = members_of(good)
+    entries = [(n, p) for n, p in members.items() if n != "history.csv"]
+    for claim in (1000, MEMBER_BYTES["history.csv"]):
+        data = raw_zip([*entries, deflated_member("history.csv", bomb, claim)])
+        refuse(tmp_path, data, "history.csv", current)
+
+
+def test_data_rows_past_samples_max_are_refused_while_reading(tmp_path, good, current, monkeypatch):
+    monkeypatch.setattr(files_module, "SAMPLES_MAX", 100)
+    rows = b"x1,x2,label,split\n" + b"0.5,0.5,1,train\n0.5,0.5,0,test\n" * 60
+    refuse(
+        tmp_path,
+        rezip({**members_of(good), "data.csv": rows}),
+        "data.csv in bad.nnviz has more than 101 lines; nnviz reads at most 100 rows",
+        current,
+    )
+
+
+def test_a_zip64_directory_of_millions_is_refused_before_zipfile_parses_it(
+    tmp_path, current, monkeypatch
+):
+    fields = (45, 45, 0, 0, 0, 33, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0)
+    directory = (struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", *fields) + b"W1.npy") * 100_000
+    record = struct.pack(
+        "<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, 3_000_000, 3_000_000, len(directory), 0
+    )
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, len(directory), 1)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+
+    def parse(self):
+        pytest.fail("zipfile parsed the directory")
+
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", parse)
+    refuse(tmp_path, directory + record + locator + end, "claims 3000000 members", current)
 
 
 def test_a_network_too_large_to_train_is_refused(tmp_path, good, current):
