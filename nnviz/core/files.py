@@ -296,7 +296,7 @@ def _checked_arrays(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.nd
         )
     checked = {}
     for key, values in arrays.items():
-        with np.errstate(over="ignore"):  # a float128 too large for float64 becomes inf here
+        with np.errstate(over="ignore", invalid="ignore"):  # too large for a float64: inf
             values = values.astype(float, copy=False)
         if not np.all(np.isfinite(values)):
             raise FileFormatError(f"{name}: {key} contains NaN or infinite values")

@@ -81,8 +81,8 @@ class _Capped(io.RawIOBase):
     and a file can grow after its size was checked."""
 
     def __init__(self, stream: IO[bytes], limit: int, name: str, error: Error) -> None:
-        self._stream, self._left, self._name, self._error = stream, limit, name, error
-        self._limit = limit
+        self._stream, self._name, self._error = stream, name, error
+        self._limit = self._left = limit
 
     def readable(self) -> bool:
         return True
@@ -169,7 +169,7 @@ def check_zip_directory(
     """
     try:
         record = zipfile._EndRecData(handle)  # private, but it is what ZipFile itself reads
-    except (OSError, ValueError) as failure:
+    except (OSError, ValueError, zipfile.BadZipFile) as failure:
         raise error(f"{name} is not a readable zip archive: {failure}") from None
     finally:
         handle.seek(0)

@@ -217,7 +217,7 @@ def _load(handle: IO[bytes], name: str) -> Trainer:
     )
     try:
         archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, EOFError, ValueError, struct.error) as error:
+    except (zipfile.BadZipFile, EOFError, ValueError, struct.error, NotImplementedError) as error:
         raise SessionError(f"{name} is not a session file (not a readable zip): {error}") from None
     with archive:
         _check_directory(archive.infolist(), name)

@@ -775,8 +775,12 @@ def fuzz(out: Path, seed: int, cases: int) -> dict:
     surfaces = [name for name, weight in WEIGHTS.items() for _ in range(weight)]
     counts, outcomes, failures = Counter(), Counter(), []
 
+    heaviest = {"case": None, "peak_mb": 0.0}
+
     def record(surface: str, case: int, mutation: str, path: Path) -> None:
         result, message = outcome(surface, path, case)
+        if peak_mb() > heaviest["peak_mb"]:  # the case that raised the high-water mark last
+            heaviest.update(case=f"{surface} {case} ({mutation})", peak_mb=peak_mb())
         counts[surface] += 1
         outcomes[f"{surface} {result}"] += 1
         if result == "failed":
@@ -804,15 +808,20 @@ def fuzz(out: Path, seed: int, cases: int) -> dict:
         data = base[rng.choice(starts)]
         names = []
         for _ in range(rng.choice([1, 1, 1, 2, 3])):
-            mutation = rng.choice(mutations)
+            mutation = rng.choice(mutations) if data else insert
             names.append(mutation.__name__)
-            data = mutation(data, rng) if data else insert(data, rng)
+            try:
+                data = mutation(data, rng)
+            except Exception:  # a structured mutation that cannot parse an earlier one's output
+                names.append("flip_bits")
+                data = flip_bits(data, rng)
         path = out / f"case{SUFFIX[surface]}"
         path.write_bytes(data)
         record(surface, case, "+".join(names), path)
     return {
         "total": sum(counts.values()),
         "surfaces": dict(counts),
+        "heaviest": heaviest,
         "outcomes": dict(sorted(outcomes.items())),
         "failures": failures,
     }
