@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import __version__
 from .core import PRESETS, Config, Trainer
+from .core.budget import (
+    ENV_VAR,
+    Budget,
+    Estimate,
+    check_budget,
+    cpu_count,
+    estimate,
+    format_bytes,
+    largest_run,
+    memory_budget,
+)
 from .core.run_files import write_run
 from .flags import (
     USER_ERRORS,
     Parser,
+    add_budget_flags,
     add_config_flags,
     add_gui_arguments,
     config_from_args,
+    path_text,
     usage_error,
 )
 
@@ -39,10 +54,13 @@ def build_parser() -> Parser:
         description="Train one configuration without a window, print its metrics and "
         "classification report, and with --out write the run to a folder.",
     )
-    train.add_argument("--out", metavar="DIR", help="folder for config, metrics, weights, history")
+    train.add_argument(
+        "--out", type=path_text, metavar="DIR", help="folder for config, metrics, weights, history"
+    )
     train.add_argument(
         "--no-plots", action="store_true", help="with --out: skip the four pictures (no Qt needed)"
     )
+    add_budget_flags(train)
     add_config_flags(train)
     gui = commands.add_parser(
         "gui", help="open the window (the default)", description="Open the nnviz window."
@@ -62,8 +80,27 @@ def _progress(snapshot, started: float, stream) -> None:
     stream.flush()
 
 
+def dry_run(estimated: Estimate, budget: Budget, jobs: int = 1) -> None:
+    """`--dry-run`: the estimate term by term, the budget, and whether `jobs` such runs fit."""
+    print("nnviz: memory estimate (nothing was trained)")
+    print(estimated.table())
+    if jobs > 1:
+        print(f"  x {jobs} runs at once = {format_bytes(estimated.total * jobs)}")
+    needed = estimated.total * jobs
+    print(f"budget: {budget}")
+    print(f"fits: {'yes' if needed <= budget.bytes else 'no'} ({needed / budget.bytes:.0%} of it)")
+
+
 def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    budget = args.memory_budget or memory_budget()
+    plots = bool(args.out) and not args.no_plots
+    options = {"views": plots, "replay": False, "run_folder": bool(args.out)}
+    if args.dry_run:
+        dry_run(estimate(config, **options), budget)
+    check_budget(config, budget=budget, **options)  # BudgetError: exit status 2
+    if args.dry_run:
+        return 0
     trainer = Trainer(config)
     started = time.perf_counter()
     show = sys.stderr.isatty()
@@ -86,10 +123,13 @@ def run_train(args: argparse.Namespace) -> int:
     print(metrics.test.report_text)
     if args.out:
         written = write_run(args.out, trainer, metrics)
-        if not args.no_plots:
-            from .gui.plots import write_plots  # Qt is imported only to draw the pictures
-
-            written += write_plots(args.out, trainer)
+        if plots:
+            try:
+                from .gui.plots import write_plots  # Qt is imported only to draw the pictures
+            except ImportError as error:  # a headless install: the run folder is still written
+                print(f"nnviz: pictures skipped ({error}); use --no-plots", file=sys.stderr)
+            else:
+                written += write_plots(args.out, trainer)
         print(f"wrote {len(written)} files to {Path(args.out)}")
     if trainer.diverged_at is not None:
         print(f"nnviz: {trainer.divergence_message()}", file=sys.stderr)
@@ -104,15 +144,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["gui", *argv]  # `nnviz` and `nnviz my.nnviz` open the window
     args = parser.parse_args(argv)
     try:
-        if args.command == "train":
-            return run_train(args)
-        if args.command == "sweep":
-            return run_sweep(args)
-        from .gui.app import run_gui
+        with _budget_for_workers(getattr(args, "memory_budget", None)):
+            if args.command == "train":
+                return run_train(args)
+            if args.command == "sweep":
+                return run_sweep(args)
+            from .gui.app import run_gui
 
-        return run_gui(args, config_from_args(args))
+            return run_gui(args, config_from_args(args))
     except USER_ERRORS as error:
         return usage_error("nnviz", error)
+    except MemoryError:  # the estimate fell short of what this machine could give
+        return usage_error(
+            "nnviz",
+            f"out of memory: this run fits the memory budget ({memory_budget()}) but the "
+            f"machine could not give it; set a smaller budget with --memory-budget or {ENV_VAR}",
+        )
+
+
+@contextlib.contextmanager
+def _budget_for_workers(budget: Budget | None) -> Iterator[None]:
+    """Hand `--memory-budget` to every Trainer, also in a sweep's worker processes, through
+    NNVIZ_MEMORY_BUDGET; restored afterwards, since `main` may run inside another program."""
+    if budget is None:
+        yield
+        return
+    before = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = str(budget.bytes)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = before
 
 
 # -- nnviz sweep -------------------------------------------------------------------------------
@@ -149,14 +214,22 @@ def _add_sweep_parser(commands) -> None:
         help="train each value with K weight seeds (weight-seed, +1, ...) and report mean, std, "
         "min and max (CSV columns <metric>_std/_min/_max)",
     )
-    sweep.add_argument("--jobs", type=int, metavar="N", help="worker processes (default 2)")
+    sweep.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="worker processes (default 2; at most the CPUs here; -1: every CPU)",
+    )
     sweep.add_argument(
         "--backend",
         choices=SWEEP_BACKENDS,
         default="auto",
         help="joblib backend; auto forks the workers on Linux, else loky (default auto)",
     )
-    sweep.add_argument("--out", metavar="DIR", help="folder for the CSV tables and their plots")
+    sweep.add_argument(
+        "--out", type=path_text, metavar="DIR", help="folder for the CSV tables and their plots"
+    )
+    add_budget_flags(sweep)
 
 
 def _sweep_progress(progress, stream) -> None:
@@ -166,8 +239,6 @@ def _sweep_progress(progress, stream) -> None:
 
 def run_sweep(args: argparse.Namespace) -> int:
     """`nnviz sweep`: run the sweep(s), print aligned tables, write CSV, PNG and SVG files."""
-    import contextlib
-
     import joblib
 
     from .core import sweep as sweeps
@@ -193,12 +264,31 @@ def run_sweep(args: argparse.Namespace) -> int:
 
     backend = sweeps.fast_start_backend() if args.backend == "auto" else args.backend
     context = joblib.parallel_config(backend=backend) if backend else contextlib.nullcontext()
+    with context:
+        workers = sweeps.bounded_jobs(args.jobs)
+    if args.jobs is not None and args.jobs > workers:
+        print(
+            f"nnviz: --jobs {args.jobs} is more than the {cpu_count()} CPUs here; using {workers}",
+            file=sys.stderr,
+        )
+    budget = args.memory_budget or memory_budget()
+    if args.dry_run:
+        configs = [config for sweep in plan for row in sweep.configs() for config in row]
+        trainings = len(sweeps.plan(configs))
+        at_once = max(1, min(workers, trainings))
+        print(f"nnviz: {len(configs)} runs in {trainings} trainings, {at_once} at once")
+        largest = largest_run(configs)
+        dry_run(estimate(largest, views=False, replay=False), budget, at_once)
+        check_budget(largest, at_once, budget, views=False, replay=False)
+        return 0
     show = sys.stderr.isatty()
     progress = (lambda p: _sweep_progress(p, sys.stderr)) if show else None
     started = time.perf_counter()
     try:
         with context:
-            results = sweeps.run_sweeps(plan, n_jobs=args.jobs, progress=progress)
+            results = sweeps.run_sweeps(
+                plan, n_jobs=workers, progress=progress, memory_budget=budget
+            )
     except KeyboardInterrupt:
         if show:
             sys.stderr.write("\n")

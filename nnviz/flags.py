@@ -15,11 +15,12 @@ from typing import Any
 
 from . import __version__
 from .core import PRESETS, Config, ConfigError, DataError, FileFormatError
+from .core.budget import Budget, BudgetError, parse_size
 from .core.config import FIELDS, GROUPS, FieldSpec
 
 EXIT_USAGE = 2
 #: Mistakes in what the user asked for: one line on stderr and exit status 2, never a traceback.
-USER_ERRORS = (ConfigError, DataError, FileFormatError)
+USER_ERRORS = (ConfigError, DataError, FileFormatError, BudgetError)
 
 _METAVARS = {"int": "N", "float": "X", "layers": "W[,W...]", "path": "FILE"}
 
@@ -70,8 +71,43 @@ def add_config_flags(
             options["choices"] = spec.choices
         else:
             options["metavar"] = _METAVARS[spec.kind]
-            options["type"] = {"int": int, "float": float}.get(spec.kind, str)
+            options["type"] = {"int": int, "float": float, "path": path_text}.get(spec.kind, str)
         groups[spec.group].add_argument(flag(name), **options)
+
+
+def path_text(text: str) -> str:
+    """A path flag's value: an empty one (`--out ""`, an unset shell variable) is refused rather
+    than taken as "no file", which would silently write or read nothing."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError("a path cannot contain a NUL character")
+    return text
+
+
+def memory_budget_text(text: str) -> Budget:
+    """`--memory-budget 2G` as a Budget (K, M, G, T are powers of 1024; plain numbers are bytes)."""
+    try:
+        return Budget(parse_size(text), f"--memory-budget {text.strip()}")
+    except BudgetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_budget_flags(parser: argparse.ArgumentParser) -> None:
+    """--memory-budget and --dry-run, for the commands that train."""
+    parser.add_argument(
+        "--memory-budget",
+        type=memory_budget_text,
+        metavar="SIZE",
+        help="refuse runs that need more memory than this, such as 2G or 500M "
+        "(default: NNVIZ_MEMORY_BUDGET, else half the available memory)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the memory estimate and whether it fits the budget, then exit "
+        "without training (status 2 if it does not fit)",
+    )
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -103,11 +139,16 @@ def window_size(text: str) -> tuple[int, int]:
 
 def add_gui_arguments(parser: argparse.ArgumentParser) -> None:
     """The window's own arguments: a session to open and the scripted run."""
-    parser.add_argument("session", nargs="?", help="a session file (.nnviz) to open")
+    parser.add_argument(
+        "session", nargs="?", type=path_text, help="a session file (.nnviz) to open"
+    )
     window = parser.add_argument_group("window")
     window.add_argument("--train", type=int, metavar="N", help="train N iterations after opening")
     window.add_argument(
-        "--screenshot", metavar="FILE", help="save a PNG of the window after --train"
+        "--screenshot",
+        type=path_text,
+        metavar="FILE",
+        help="save a PNG of the window after --train",
     )
     window.add_argument("--quit", action="store_true", help="exit after --train and --screenshot")
     window.add_argument(

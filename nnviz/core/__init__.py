@@ -1,5 +1,6 @@
 """nnviz's model: pure NumPy and scikit-learn, importable and testable with no Qt installed."""
 
+from .budget import BudgetError, Estimate, check_budget, estimate
 from .config import PRESETS, Config, ConfigError
 from .datasets import DataError, Dataset, load_dataset
 from .files import FileFormatError, load_weights, save_weights
@@ -10,10 +11,12 @@ from .trainer import Snapshot, StepTrace, Trainer, TrainingDiverged
 
 __all__ = [
     "PRESETS",
+    "BudgetError",
     "Config",
     "ConfigError",
     "DataError",
     "Dataset",
+    "Estimate",
     "FileFormatError",
     "Layout",
     "Metrics",
@@ -22,6 +25,8 @@ __all__ = [
     "StepTrace",
     "Trainer",
     "TrainingDiverged",
+    "check_budget",
+    "estimate",
     "evaluate_weights",
     "load_dataset",
     "load_session",

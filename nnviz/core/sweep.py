@@ -78,6 +78,7 @@ from typing import Any
 
 import numpy as np
 
+from .budget import Budget, check_runs, cpu_count
 from .config import Config, ConfigError, field_names
 from .trainer import Trainer
 
@@ -97,6 +98,11 @@ COLUMNS = ("param", "value", *METRICS, "diverged")
 STATISTICS = ("std", "min", "max")
 #: Workers when neither the caller nor an outer joblib.parallel_config says: both cores.
 DEFAULT_JOBS = 2
+#: The most runs (values x repeats) a sweep, or several run together, may ask for: building
+#: 100,000 configurations alone takes 13 s, and 10,000 runs of the seed setup take hours.
+MAX_RUNS = 10_000
+#: joblib's backends whose workers run on this machine, which has only so many CPUs.
+LOCAL_BACKENDS = ("LokyBackend", "MultiprocessingBackend", "ThreadingBackend", "SequentialBackend")
 #: How often the caller's `cancel` is looked at, and the training time between stop checks.
 CANCEL_POLL_SECONDS = 0.02
 CHUNK_SECONDS = 0.05
@@ -150,6 +156,14 @@ class Sweep:
             raise ConfigError("values", self.values, "at least one value to sweep")
         if not isinstance(self.repeats, int) or isinstance(self.repeats, bool) or self.repeats < 1:
             raise ConfigError("repeats", self.repeats, "an integer >= 1")
+        runs = len(self.values) * self.repeats
+        if runs > MAX_RUNS:
+            raise ConfigError(
+                "repeats",
+                self.repeats,
+                f"at most {MAX_RUNS:,} runs in a sweep; {len(self.values):,} values x "
+                f"{self.repeats:,} repeats is {runs:,}",
+            )
         if self.repeats > 1 and self.param == "weight_seed":
             raise ConfigError(
                 "repeats", self.repeats, "1 when sweeping weight_seed (repeats vary the seed)"
@@ -700,6 +714,26 @@ def effective_jobs(n_jobs: int | None = None) -> int:
     return DEFAULT_JOBS if configured is None else configured
 
 
+def bounded_jobs(n_jobs: int | None = None) -> int:
+    """`effective_jobs(n_jobs)`, checked, and at most this machine's CPUs (or DEFAULT_JOBS, if
+    that is more) when the workers run here: joblib starts all of them at once, so --jobs 100000
+    would fork 100,000 processes. Negative counts are joblib's (-1: every CPU). A cluster backend
+    (dask, ray) gets the count unchanged."""
+    if n_jobs is not None and (
+        not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0
+    ):
+        raise ConfigError("n_jobs", n_jobs, "an integer other than 0 (-1: every CPU)")
+    jobs = effective_jobs(n_jobs)
+    from joblib.parallel import get_active_backend
+
+    if type(get_active_backend(prefer="processes")[0]).__name__ not in LOCAL_BACKENDS:
+        return jobs
+    cpus = cpu_count()
+    if jobs < 0:
+        jobs = max(1, cpus + 1 + jobs)
+    return min(jobs, max(cpus, DEFAULT_JOBS))
+
+
 def fast_start_backend() -> str | None:
     """ "multiprocessing" where forked workers are safe here, else None (joblib's default, loky).
 
@@ -744,20 +778,28 @@ def run_sweeps(
     n_jobs: int | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
     cancel: Callable[[], bool] | threading.Event | None = None,
+    memory_budget: Budget | int | str | None = None,
 ) -> list[SweepResult]:
     """Run several sweeps together, training each distinct configuration once.
 
     `progress(SweepProgress)` is called as work completes, at most about ten times a second plus
     once at the start and the end; in a parallel run it may be called from a helper thread.
     `cancel` (a callable or a threading.Event) makes this raise SweepCancelled within a second.
+    Before anything starts, `n_jobs` is bounded (`bounded_jobs`), the runs are at most MAX_RUNS,
+    and the largest run times the workers running at once must fit `memory_budget` (see
+    `nnviz.core.budget`), or ConfigError / BudgetError is raised.
     """
     cancelled = _as_callable(cancel)
+    workers = bounded_jobs(n_jobs)
+    runs = sum(len(sweep.values) * sweep.repeats for sweep in sweeps)
+    if runs > MAX_RUNS:
+        raise ConfigError("runs", runs, f"at most {MAX_RUNS:,} runs in the sweeps together")
     requested = [config for sweep in sweeps for row in sweep.configs() for config in row]
     jobs = plan(requested)
+    check_runs(requested, max(1, min(workers, len(jobs))), memory_budget)
     tracker = _Tracker(jobs, progress)
     if cancelled is not None and cancelled():
         raise SweepCancelled("the sweep was cancelled before it started")
-    workers = effective_jobs(n_jobs)
     if workers == 1:  # in this process and thread, with progress chunk by chunk
         measured = _run_here(jobs, tracker, cancelled)
     else:  # even a single job goes to a worker: a window's process keeps its GIL to itself

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .budget import check_budget
 from .config import LIVE_FIELDS, Config, ConfigError
 from .datasets import Dataset, load_dataset
 from .files import load_weights
@@ -163,6 +164,7 @@ class Trainer:
             raise ValueError("record_every must be at least 1")
         self.config = config
         self.data = dataset if dataset is not None else load_dataset(config)
+        check_budget(config, data=self.data, views=False, replay=False)  # before allocating
         self.layout = Layout(config.hidden, self.data.x_train.shape[1])
         self.record_every = self._record_every = record_every
         if initial_weights is None and config.init_weights:
