@@ -162,7 +162,7 @@ def check_zip_directory(
     handle: IO[bytes], name: str, error: Error, *, max_members: int, max_bytes: int
 ) -> None:
     """Refuse a zip whose directory announces more than `max_members` entries or `max_bytes`,
-    before zipfile reads and parses it entry by entry (3 million entries take it a minute).
+    before zipfile reads and parses it entry by entry (3 million entries took it 43 s and 1.2 GB).
 
     The end record is found by zipfile's own function, so the numbers checked are the ones
     zipfile then trusts, zip64 records included.
