@@ -662,13 +662,14 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def _default_size(self) -> tuple[int, int]:
-        """DEFAULT_SIZE, or 95 % of a smaller screen."""
+        """DEFAULT_SIZE, or 80 % of a larger screen (a 4K screen is used), or 95 % of a
+        smaller one."""
         if self.screen() is None:
             return DEFAULT_SIZE
         available = self.screen().availableGeometry()
-        return (
-            min(DEFAULT_SIZE[0], int(available.width() * 0.95)),
-            min(DEFAULT_SIZE[1], int(available.height() * 0.95)),
+        return tuple(
+            min(max(default, int(room * 0.8)), int(room * 0.95))
+            for default, room in zip(DEFAULT_SIZE, (available.width(), available.height()))
         )
 
     def save_settings(self) -> None:
