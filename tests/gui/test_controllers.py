@@ -203,6 +203,17 @@ def test_an_edit_changes_only_its_field(client, panel, edits, state):
     assert client.commands == [UpdateConfig(state.config)]
 
 
+def test_a_network_over_the_memory_budget_is_refused_under_its_control(
+    client, panel, edits, state, monkeypatch
+):
+    monkeypatch.setenv("NNVIZ_MEMORY_BUDGET", "300M")
+    panel.edited = {"hidden": (2048, 2048, 2048)}
+    assert not edits.edit("hidden")
+    message = panel.errors["hidden"]
+    assert "300" in message and "NNVIZ_MEMORY_BUDGET" in message
+    assert client.commands == [] and state.config == CONFIG
+
+
 def test_a_refused_edit_is_shown_under_its_control_and_kept(client, panel, edits, state, tmp_path):
     panel.edited = {"dataset": "csv"}
     assert not edits.edit("dataset")
