@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import __version__
-from .core import PRESETS, Config, Trainer
+from .core import PRESETS, Config, FileFormatError, Trainer
 from .core.budget import (
     ENV_VAR,
     Budget,
@@ -91,8 +91,15 @@ def dry_run(estimated: Estimate, budget: Budget, jobs: int = 1) -> None:
     print(f"fits: {'yes' if needed <= budget.bytes else 'no'} ({needed / budget.bytes:.0%} of it)")
 
 
+def check_out(out: str | None) -> None:
+    """Refuse an --out that exists but is not a folder now, rather than after the training."""
+    if out and os.path.exists(out) and not os.path.isdir(out):
+        raise FileFormatError(f"--out {out} is not a folder")
+
+
 def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    check_out(args.out)
     budget = args.memory_budget or memory_budget()
     plots = bool(args.out) and not args.no_plots
     options = {"views": plots, "replay": False, "run_folder": bool(args.out)}
@@ -263,8 +270,13 @@ def run_sweep(args: argparse.Namespace) -> int:
         plan = [sweeps.Sweep(param, values, config_from_args(args), repeats=args.repeats)]
 
     backend = sweeps.fast_start_backend() if args.backend == "auto" else args.backend
-    context = joblib.parallel_config(backend=backend) if backend else contextlib.nullcontext()
-    with context:
+
+    def chosen_backend() -> contextlib.AbstractContextManager:
+        """A parallel_config applies only at its first `with`: a new one for each use."""
+        return joblib.parallel_config(backend=backend) if backend else contextlib.nullcontext()
+
+    check_out(args.out)
+    with chosen_backend():
         workers = sweeps.bounded_jobs(args.jobs)
     if args.jobs is not None and args.jobs > workers:
         print(
@@ -285,7 +297,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     progress = (lambda p: _sweep_progress(p, sys.stderr)) if show else None
     started = time.perf_counter()
     try:
-        with context:
+        with chosen_backend():
             results = sweeps.run_sweeps(
                 plan, n_jobs=workers, progress=progress, memory_budget=budget
             )
