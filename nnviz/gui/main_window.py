@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
@@ -41,8 +42,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import Config, Dataset, load_dataset
-from ..core.datasets import load_points_csv
 from ..core.replay import ReplayPoint
+from .background import FileReader
 from .banner import Banner
 from .color_scheme import SCHEMES, apply_scheme
 from .control_panel import ControlPanel
@@ -138,8 +139,11 @@ class MainWindow(QMainWindow):
         self.state = AppState(config, dataset, self)
         self.training_thread = TrainingThread()
         self.training = TrainingController(self.state, self.training_thread, self)
+        self.file_reader = FileReader(self)  # the user's files are read off the GUI thread
         self.controls = ControlPanel()
-        self.config_edits = ConfigEditController(self.state, self.training, self.controls, self)
+        self.config_edits = ConfigEditController(
+            self.state, self.training, self.controls, self, read=self.file_reader
+        )
         self.network_view = NetworkView()
         self.boundary_view = BoundaryView()
         self.loss_view = LossView()
@@ -161,7 +165,11 @@ class MainWindow(QMainWindow):
         self.replay_bar = ReplayBar(self.state, self.replay)
         self.replay_bar.set_frame_renderer(self._render_past)
         self.weights = WeightEditController(
-            self.state, self.training_thread, partial(ask_weight_value, self), self
+            self.state,
+            self.training_thread,
+            partial(ask_weight_value, self),
+            self,
+            read=self.file_reader,
         )
         self.node_maps = NodeMapController(self.state, self.boundary_view, self)
         self.files = FileController(
@@ -178,6 +186,7 @@ class MainWindow(QMainWindow):
             },
             settings,
             self,
+            read=self.file_reader,
         )
 
         self._build_actions()
@@ -684,6 +693,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         self.experiments_panel.shutdown()
+        self.file_reader.shutdown()
         self.training_thread.stop()
         event.accept()
 
@@ -696,8 +706,8 @@ def stored_config(settings: QSettings) -> Config | None:
         return None
     try:
         config = Config.from_dict(json.loads(text))
-        if config.dataset == "csv":  # cheap; generated data needs scikit-learn, loaded later
-            load_points_csv(config.csv_path)
+        if config.dataset == "csv" and not Path(config.csv_path).is_file():
+            return None  # moved or gone (the points are read, off the GUI thread, later)
     except (ValueError, TypeError, OSError):
         return None
     return config

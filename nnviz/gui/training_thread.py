@@ -160,6 +160,7 @@ class TrainingThread(QThread):
                 reply = self._replies.recv()
             except (EOFError, OSError):
                 if not self.isInterruptionRequested():
+                    self._process.join(1.0)  # its pipe closes a moment before it is reaped
                     code = self._process.exitcode
                     self.process_died.emit(
                         f"the training process stopped unexpectedly (exit code {code})"

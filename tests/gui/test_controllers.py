@@ -339,11 +339,11 @@ def test_weights_are_not_edited_while_replaying(qtbot, state, client, training, 
 def test_imported_weights_must_fit_the_network(state, client, training, weights, tmp_path):
     client.commands.clear()
     save_weights(tmp_path / "wide.npz", Trainer(CONFIG.replace(hidden=(8,))).weights())
-    assert not weights.import_weights(tmp_path / "wide.npz")
+    weights.import_weights(tmp_path / "wide.npz")
     assert "2-8-1" in state.message and "2-4-1" in state.message and client.commands == []
     fitting = Trainer(CONFIG.replace(weight_seed=9)).weights()
     save_weights(tmp_path / "fits.json", fitting)
-    assert weights.import_weights(tmp_path / "fits.json")
+    weights.import_weights(tmp_path / "fits.json")
     (sent,) = client.commands
     assert isinstance(sent, SetWeights)
     for name, array in fitting.items():

@@ -145,7 +145,7 @@ def test_a_broken_csv_shows_the_data_error(qtbot, window, tmp_path):
     combo = window.controls.editor("dataset")
     combo.setCurrentText("csv")
     combo.activated.emit(combo.currentIndex())
-    assert "must be 0 or 1" in window.controls.error_text("dataset")
+    qtbot.waitUntil(lambda: "must be 0 or 1" in window.controls.error_text("dataset"))
 
 
 def test_divergence_stops_with_a_visible_message(qtbot, settings):
@@ -320,7 +320,8 @@ def test_a_refused_edit_is_kept_for_the_next_one(qtbot, window, tmp_path):
     assert window.config.dataset == "moons"
     window.controls.csv_path.setText(str(points))
     window.controls.field_edited.emit("csv_path")  # what Browse… does
-    assert window.config.dataset == "csv" and window.config.csv_path == str(points)
+    qtbot.waitUntil(lambda: window.config.dataset == "csv")  # the points are read off-thread
+    assert window.config.csv_path == str(points)
 
 
 @pytest.mark.parametrize("docks", [(), ("metrics", "experiments"), ("explain",)])

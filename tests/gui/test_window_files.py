@@ -23,8 +23,9 @@ def test_a_reopened_session_trains_on_bit_identically(qtbot, window, tmp_path):
     trainer = Trainer(config)
     trainer.step(300)
     save_session(tmp_path / "run.nnviz", trainer)
-    assert window.files.open_session(tmp_path / "run.nnviz")
-    assert window.state.newest.iteration == 300 and window.config == config
+    window.files.open_session(tmp_path / "run.nnviz")  # read off the GUI thread
+    qtbot.waitUntil(lambda: window.state.newest.iteration == 300, timeout=TIMEOUT)
+    assert window.config == config
     step_to(qtbot, window, 310, 10)
     trainer.step(10)
     for name, array in trainer.weights().items():
@@ -52,20 +53,21 @@ def test_a_broken_session_is_refused_and_changes_nothing(qtbot, window, tmp_path
     step_to(qtbot, window, 5, 5)
     bad = tmp_path / "bad.nnviz"
     bad.write_bytes(content)
-    assert not window.files.open_session(bad)
-    assert "bad.nnviz" in window.banner.text()
+    window.files.open_session(bad)
+    qtbot.waitUntil(lambda: "bad.nnviz" in window.banner.text(), timeout=TIMEOUT)
     assert window.state.newest.iteration == 5 and window.config == Config.preset("seed")
 
 
 def test_importing_weights_checks_the_architecture(qtbot, window, tmp_path):
     other = Trainer(Config(hidden=(8,)))
     save_weights(tmp_path / "wide.npz", other.weights())
-    assert not window.weights.import_weights(tmp_path / "wide.npz")
-    assert "2-8-1" in window.banner.text() and "2-5-1" in window.banner.text()
+    window.weights.import_weights(tmp_path / "wide.npz")
+    qtbot.waitUntil(lambda: "2-8-1" in window.banner.text(), timeout=TIMEOUT)
+    assert "2-5-1" in window.banner.text()
     fitting = Trainer(Config(weight_seed=7))
     save_weights(tmp_path / "fits.json", fitting.weights())
     with qtbot.waitSignal(window.frame_drawn, timeout=TIMEOUT):
-        assert window.weights.import_weights(tmp_path / "fits.json")
+        window.weights.import_weights(tmp_path / "fits.json")
     for name, array in fitting.weights().items():
         np.testing.assert_array_equal(window.state.newest.weights[name], array)
 
@@ -156,7 +158,8 @@ def test_dropping_a_csv_trains_on_its_points(qtbot, window, tmp_path):
         Qt.KeyboardModifier.NoModifier,
     )
     window.dropEvent(event)  # what Qt calls when a file is dropped on the window
-    assert window.config.dataset == "csv" and window.config.csv_path == str(points)
+    qtbot.waitUntil(lambda: window.config.dataset == "csv", timeout=TIMEOUT)  # read off-thread
+    assert window.config.csv_path == str(points)
     assert len(window.state.dataset.x_train) + len(window.state.dataset.x_test) == 60
 
 

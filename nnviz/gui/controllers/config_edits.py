@@ -9,11 +9,13 @@ nothing.
 from __future__ import annotations
 
 import random
+from functools import partial
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Slot
 
 from ...core import Config, ConfigError
+from ..background import Reader, read_now
 from ..state import AppState
 from .training import REFUSALS, TrainingController
 
@@ -39,9 +41,10 @@ class ConfigEditController(QObject):
         training: TrainingController,
         panel: ConfigPanel,
         parent: QObject | None = None,
+        read: Reader = read_now,
     ) -> None:
         super().__init__(parent)
-        self.state, self.training, self.panel = state, training, panel
+        self.state, self.training, self.panel, self.read = state, training, panel, read
         self._pending: set[str] = set()  # edits the core refused, kept for the next one
         self._loading = False
         state.network_changed.connect(self._on_state_network_changed)
@@ -85,12 +88,35 @@ class ConfigEditController(QObject):
         return self.load(self.state.config.replace(data_seed=seed))
 
     def _apply(self, config: Config, field: str) -> bool:
+        """Train `config`; False if it is refused at once. A config that reads the user's files
+        is read by `read` (off the GUI thread in the window) and starts when it is done."""
+        training = self.training
+        if training.reads_files(config):
+            edits, before = {*self._pending, field}, self.state.config
+            self.read(
+                training.preparation(config),
+                partial(self._on_read, config, before),
+                partial(self._on_read_failed, field, edits),
+            )
+            return True
         try:
-            self.training.apply(config)
+            training.apply(config)
         except REFUSALS as error:
-            self.panel.show_error(getattr(error, "field", None) or field, str(error))
+            self._show_refusal(field, error)
             return False
         return True
+
+    def _on_read(self, config: Config, before: Config, prepared: tuple) -> None:
+        if self.state.config is before:  # nothing else started meanwhile
+            self.training.start_run(config, *prepared)
+
+    def _on_read_failed(self, field: str, edits: set[str], error: Exception) -> None:
+        self._pending |= edits  # kept for the next edit, as a refusal at once is
+        self._show_refusal(field, error)
+
+    def _show_refusal(self, field: str, error: Exception) -> None:
+        message = str(error) if isinstance(error, REFUSALS) else f"{type(error).__name__}: {error}"
+        self.panel.show_error(getattr(error, "field", None) or field, message)
 
     # -- slots -----------------------------------------------------------------------------
 

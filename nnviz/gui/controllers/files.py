@@ -9,11 +9,13 @@ the exact state; pictures are drawn here from the views.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
+from ...core import Trainer
 from ...core.files import (
     FileFormatError,
     save_data_csv,
@@ -24,6 +26,7 @@ from ...core.files import (
 from ...core.metrics import evaluate_setup
 from ...core.session import SESSION_SUFFIX, load_session, session_bytes
 from ...service.protocol import RunWritten, SaveSession, WriteRun
+from ..background import Reader, read_now
 from ..export import save_png, save_svg
 from ..state import AppState
 from .config_edits import ConfigEditController
@@ -31,6 +34,14 @@ from .training import TrainingClient, TrainingController
 from .weights import WeightEditController
 
 MAX_RECENT = 8
+
+
+def _read_session(path: str | Path) -> tuple[Trainer, bytes]:
+    """The session's trainer, and its bytes for the training process (both worker work)."""
+    trainer = load_session(path)
+    return trainer, session_bytes(trainer)
+
+
 VIEW_NAMES = ("network", "loss", "boundary", "roc")
 PICTURE_KINDS = ("png", "svg")
 
@@ -51,9 +62,10 @@ class FileController(QObject):
         views: Mapping[str, Callable[[], QWidget]],
         settings: QSettings | None = None,
         parent: QObject | None = None,
+        read: Reader = read_now,
     ) -> None:
         super().__init__(parent)
-        self.state, self.client, self.training = state, client, training
+        self.state, self.client, self.training, self.read = state, client, training, read
         self.config_edits, self.weights, self.views = config_edits, weights, views
         self.settings = settings
         self._saving: set[str] = set()  # sessions the process is writing
@@ -68,28 +80,39 @@ class FileController(QObject):
     # -- opening ---------------------------------------------------------------------------
 
     def open_path(self, path: str | Path) -> bool:
-        """Open a dropped or named file by its suffix: a session, CSV points or weights."""
+        """Open a dropped or named file by its suffix: a session, CSV points or weights.
+        False if nnviz does not open files of its kind; a file that fails to read says so in
+        the banner when the reading is done."""
         suffix = Path(path).suffix.lower()
         if suffix == SESSION_SUFFIX:
-            return self.open_session(path)
-        if suffix == ".csv":
-            return self.use_csv_points(path)
-        if suffix in (".npz", ".json"):
-            return self.weights.import_weights(path)
-        self.state.set_message(
-            f"nnviz opens .nnviz sessions, .csv points and .npz/.json weights, not {Path(path).name}"
-        )
-        return False
-
-    def open_session(self, path: str | Path) -> bool:
-        try:
-            trainer = load_session(path)
-        except FileFormatError as error:
-            self.state.set_message(str(error))
+            self.open_session(path)
+        elif suffix == ".csv":
+            self.use_csv_points(path)
+        elif suffix in (".npz", ".json"):
+            self.weights.import_weights(path)
+        else:
+            self.state.set_message(
+                f"nnviz opens .nnviz sessions, .csv points and .npz/.json weights, "
+                f"not {Path(path).name}"
+            )
             return False
-        self.training.adopt_session(trainer, session_bytes(trainer), Path(path).name)
-        self._remember(path)
         return True
+
+    def open_session(self, path: str | Path) -> None:
+        """Read the session with `read` (off the GUI thread in the window), then show it and
+        hand its exact state to the training process."""
+        self.status.emit(f"opening {Path(path).name}…")
+        self.read(partial(_read_session, path), partial(self._on_session_read, path), self._failed)
+
+    def _on_session_read(self, path: str | Path, read: tuple[Trainer, bytes]) -> None:
+        trainer, data = read
+        self.training.adopt_session(trainer, data, Path(path).name)
+        self._remember(path)
+        self.status.emit(f"opened {Path(path).name}")
+
+    def _failed(self, error: Exception) -> None:
+        known = isinstance(error, (FileFormatError, OSError))
+        self.state.set_message(str(error) if known else f"{type(error).__name__}: {error}")
 
     def use_csv_points(self, path: str | Path) -> bool:
         """Train on the points of a CSV file of x1,x2,label rows."""

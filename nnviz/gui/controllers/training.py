@@ -5,6 +5,7 @@ config becomes a live update or a new run, and the process's snapshots become th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -128,10 +129,29 @@ class TrainingController(QObject):
             self.client.send(UpdateConfig(config))
             state.set_live_config(config)
             return
+        self.start_run(config, *self.preparation(config)())
+
+    def reads_files(self, config: Config) -> bool:
+        """Starting `config` reads the user's files (CSV points, initial weights): the window
+        does that off the GUI thread, with `preparation`."""
+        state = self.state
+        if config == state.config or state.config.is_live_change(config):
+            return False
+        return config.dataset == "csv" or config.init_weights is not None
+
+    def preparation(self, config: Config) -> Callable[[], tuple[Dataset, Trainer]]:
+        """The work of a new run of `config`, safe to do on another thread: its data (the
+        current data unless a data field changed) and its Trainer, which checks the initial
+        weights and the memory budget before anything changes. Raises one of REFUSALS."""
+        state = self.state
         changed = any(getattr(config, n) != getattr(state.config, n) for n in DATA_FIELDS)
-        dataset = load_dataset(config) if changed else state.dataset
-        trainer = Trainer(config, dataset)  # checks init weights before the run changes
-        self.start_run(config, dataset, trainer)
+        current = None if changed else state.dataset
+
+        def prepare() -> tuple[Dataset, Trainer]:
+            dataset = current if current is not None else load_dataset(config)
+            return dataset, Trainer(config, dataset)
+
+        return prepare
 
     def start_run(self, config: Config, dataset: Dataset, trainer: Trainer | None = None) -> None:
         """A new network on `dataset`, drawn untrained at once (from `trainer` when given)."""

@@ -4,6 +4,7 @@ the network's weights; training continues from them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Slot
@@ -12,6 +13,7 @@ from ...core import Layout
 from ...core.files import FileFormatError
 from ...core.session import load_weights_for
 from ...service.protocol import SetWeight, SetWeights
+from ..background import Reader, read_now
 from ..state import AppState
 from .training import TrainingClient
 
@@ -28,9 +30,10 @@ class WeightEditController(QObject):
         client: TrainingClient,
         ask_value: AskValue,
         parent: QObject | None = None,
+        read: Reader = read_now,
     ) -> None:
         super().__init__(parent)
-        self.state, self.client, self.ask_value = state, client, ask_value
+        self.state, self.client, self.ask_value, self.read = state, client, ask_value, read
 
     @Slot(str, tuple, float)
     def on_edit_requested(self, name: str, index: tuple, value: float) -> None:
@@ -52,17 +55,22 @@ class WeightEditController(QObject):
         self.client.send(SetWeight(name, tuple(int(i) for i in index), float(value)))
         return True
 
-    def import_weights(self, path: str | Path) -> bool:
-        """Load `.npz` / `.json` weights into the current network (shapes checked)."""
+    def import_weights(self, path: str | Path) -> None:
+        """Load `.npz` / `.json` weights into the current network (shapes checked), read by
+        `read`; a refusal shows in the banner."""
         state = self.state
         layout = Layout(state.config.hidden, state.dataset.x_train.shape[1])
-        try:
-            weights = load_weights_for(path, layout)
-        except FileFormatError as error:
-            state.set_message(str(error))
-            return False
-        self.client.send(SetWeights(weights))
-        return True
+        network = state.config
+
+        def use(weights: dict) -> None:
+            if state.config.hidden == network.hidden:  # still the network they were read for
+                self.client.send(SetWeights(weights))
+
+        self.read(partial(load_weights_for, path, layout), use, self._on_read_failed)
+
+    def _on_read_failed(self, error: Exception) -> None:
+        known = isinstance(error, (FileFormatError, OSError))
+        self.state.set_message(str(error) if known else f"{type(error).__name__}: {error}")
 
     def _entry(self, name: str, index: tuple) -> float | None:
         """The current value of weights[name][index], or None if no such entry exists now."""
