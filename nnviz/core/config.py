@@ -53,6 +53,10 @@ class ConfigError(ValueError):
         self.allowed = allowed
         super().__init__(f"{name} = {_shown(value)} is not allowed: {allowed}")
 
+    def __reduce__(self):
+        """Pickle by the constructor's arguments, so a sweep worker's refusal reaches the caller."""
+        return (type(self), (self.field, self.value, self.allowed))
+
 
 @dataclass(frozen=True)
 class FieldSpec:

@@ -324,3 +324,12 @@ def test_layer_limits():
     assert Config(hidden=(4096,) * 8).hidden == (4096,) * 8
     with pytest.raises(ConfigError, match="at most 8 hidden layers"):
         Config(hidden="1,1,1,1,1,1,1,1,1")
+
+
+def test_a_config_error_survives_pickling_with_its_message_and_field():
+    import pickle
+
+    with pytest.raises(ConfigError) as refused:
+        Config(learning_rate=-1.0)
+    again = pickle.loads(pickle.dumps(refused.value))
+    assert str(again) == str(refused.value) and again.field == "learning_rate"
