@@ -8,7 +8,7 @@ the same on any desktop and what is on screen is what an export writes. The chro
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
 #: What the user can choose in View > Colours, as stored in the settings.
@@ -69,6 +69,16 @@ def apply_scheme(app: QApplication, choice: str) -> None:
         choice = "auto"
     app.setStyle("Fusion")  # the one style whose palette is fully ours on every platform
     app.setPalette(dark_palette() if wants_dark(choice) else app.style().standardPalette())
+
+
+def tinted_icon(icon: QIcon, color: QColor, size: int = 32) -> QIcon:
+    """`icon`'s shape in one colour: the style's dark media icons vanish on a dark toolbar."""
+    pixmap = icon.pixmap(size, size)
+    painter = QPainter(pixmap)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.fillRect(pixmap.rect(), color)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def is_dark(widget: QWidget) -> bool:

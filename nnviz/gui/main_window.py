@@ -18,8 +18,10 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
+    QIcon,
     QImage,
     QKeySequence,
+    QPalette,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -45,7 +47,7 @@ from ..core import Config, Dataset, load_dataset
 from ..core.replay import ReplayPoint
 from .background import FileReader
 from .banner import Banner
-from .color_scheme import SCHEMES, apply_scheme
+from .color_scheme import SCHEMES, apply_scheme, tinted_icon
 from .control_panel import ControlPanel
 from .controllers.config_edits import ConfigEditController
 from .controllers.experiments import ExperimentsController
@@ -132,6 +134,7 @@ class MainWindow(QMainWindow):
         config = config or Config.preset("seed")
         self.redraws = 0
         self._expose_waits = 0
+        self._icons: dict[QAction, QStyle.StandardPixmap] = {}  # re-tinted with the colours
         self._sizes_before_explain: list[list[int]] | None = None
 
         if dataset is None and not load_after_show:
@@ -236,7 +239,8 @@ class MainWindow(QMainWindow):
         """A window action (its key works whatever has focus) whose tooltip shows its key."""
         action = QAction(text, self, checkable=checkable)
         if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
+            self._icons[action] = icon
+            action.setIcon(self._icon(icon))
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
             key = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
@@ -491,7 +495,13 @@ class MainWindow(QMainWindow):
         icon = (
             QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
         )
-        self.play_action.setIcon(self.style().standardIcon(icon))
+        self._icons[self.play_action] = icon
+        self.play_action.setIcon(self._icon(icon))
+
+    def _icon(self, pixmap: QStyle.StandardPixmap) -> QIcon:
+        """The style's icon drawn in the toolbar's text colour, legible light or dark."""
+        color = QApplication.palette().color(QPalette.ColorRole.ButtonText)
+        return tinted_icon(self.style().standardIcon(pixmap), color)
 
     @Slot(str)
     def _on_state_message_changed(self, text: str) -> None:
@@ -591,6 +601,8 @@ class MainWindow(QMainWindow):
         self.color_scheme = choice
         self.scheme_actions[choice].setChecked(True)
         apply_scheme(QApplication.instance(), choice)
+        for action, pixmap in self._icons.items():
+            action.setIcon(self._icon(pixmap))
 
     @Slot()
     def _on_desktop_scheme_changed(self) -> None:

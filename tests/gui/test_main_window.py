@@ -347,6 +347,8 @@ def test_dark_colours_darken_the_chrome_keep_the_plots_white_and_are_remembered(
         qtbot.waitUntil(lambda: mean_brightness(window.controls) < 90)  # palettes propagate
         assert light_panel > 200
         assert mean_brightness(window.loss_view.plot_widget) > 200  # a figure stays paper-white
+        icon = image_array(window.play_action.icon().pixmap(32).toImage())
+        assert icon.max() > 200  # the toolbar's icons are drawn light on the dark toolbar
         window.save_settings()
         assert settings.value("view/color_scheme") == "dark"
         again = MainWindow(Config.preset("seed"), settings)
