@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python benchmarks/bench_budget.py            # every configuration, about two minutes
+    python benchmarks/bench_budget.py            # every configuration, about half a minute
     python benchmarks/bench_budget.py --quick    # three small ones (CI smoke)
 
 Each configuration runs as `python -m nnviz train ...` in a fresh interpreter with the budget
@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from nnviz.cli import build_parser
+from nnviz.cli import build_parser, train_options
 from nnviz.core.budget import ENV_VAR, estimate, format_bytes
 from nnviz.flags import config_from_args
 
@@ -46,9 +46,7 @@ QUICK = [CONFIGS[0], CONFIGS[1], CONFIGS[6]]
 def estimated(flags: list[str]) -> int:
     """The estimate `nnviz train` checks for these flags."""
     args = build_parser().parse_args(["train", *flags])
-    plots = bool(args.out) and not args.no_plots
-    options = {"views": plots, "replay": False, "run_folder": bool(args.out)}
-    return estimate(config_from_args(args), **options).total
+    return estimate(config_from_args(args), **train_options(args)).total
 
 
 def measured(flags: list[str]) -> tuple[int, float]:

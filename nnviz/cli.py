@@ -97,12 +97,18 @@ def check_out(out: str | None) -> None:
         raise FileFormatError(f"--out {out} is not a folder")
 
 
+def train_options(args: argparse.Namespace) -> dict[str, bool]:
+    """What `nnviz train` allocates besides training, as `estimate`'s options: the pictures
+    (Qt and the boundary grid) and the run folder, when --out asks for them."""
+    plots = bool(args.out) and not args.no_plots
+    return {"views": plots, "replay": False, "run_folder": bool(args.out)}
+
+
 def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     check_out(args.out)
     budget = args.memory_budget or memory_budget()
-    plots = bool(args.out) and not args.no_plots
-    options = {"views": plots, "replay": False, "run_folder": bool(args.out)}
+    options = train_options(args)
     if args.dry_run:
         dry_run(estimate(config, **options), budget)
     check_budget(config, budget=budget, **options)  # BudgetError: exit status 2
@@ -130,7 +136,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(metrics.test.report_text)
     if args.out:
         written = write_run(args.out, trainer, metrics)
-        if plots:
+        if options["views"]:
             try:
                 from .gui.plots import write_plots  # Qt is imported only to draw the pictures
             except ImportError as error:  # a headless install: the run folder is still written

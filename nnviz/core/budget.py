@@ -1,4 +1,4 @@
-"""The memory a configuration needs, estimated before anything is allocated, and the budget it must fit.
+"""The memory a configuration needs, estimated before anything is allocated, and its budget.
 
 Every Config field is bounded on its own, but the bounds multiply: eight hidden layers of 4096
 units hold 117 million parameters (0.9 GiB a copy, and the trainer keeps a dozen copies), and a
@@ -12,7 +12,7 @@ The budget is half the memory this machine has available now (MemAvailable), or
 
 The terms count what the code allocates (NumPy arrays it asks for, touched or not, which is what
 an address-space limit sees), so the estimate errs high: benchmarks/bench_budget.py compares it
-with the peak resident memory of real runs (measured ratios 1.0 to 1.6). Constants that mirror
+with the peak resident memory of real runs (measured: 1.06 to 1.45 times it). Constants that mirror
 other modules (trainer, replay, the window's grid) are checked against them by
 tests/core/test_budget.py; this module cannot import them, because the trainer imports it.
 """

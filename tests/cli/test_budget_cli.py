@@ -1,4 +1,4 @@
-"""The CLI's bounds: --memory-budget, --dry-run, empty paths, --jobs and --repeats past their limits."""
+"""The CLI's bounds: --memory-budget, --dry-run, empty paths, too many --jobs and --repeats."""
 
 from __future__ import annotations
 

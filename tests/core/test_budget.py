@@ -1,5 +1,6 @@
 """nnviz.core.budget: the memory estimate agrees with what nnviz allocates, the budget refuses what
-does not fit with a message that says what to do, and sweeps are bounded in jobs, runs and memory."""
+does not fit with a message that says what to do, and sweeps are bounded in jobs, runs and
+memory."""
 
 from __future__ import annotations
 
