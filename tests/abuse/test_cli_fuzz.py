@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_regressions import KNOWN, NAMED, NAMED_MEMORY_MB, REGRESSIONS, is_known
+from cli_regressions import NAMED, NAMED_MEMORY_MB, REGRESSIONS
 
 HERE = Path(__file__).resolve().parent
 SEED = int(os.environ.get("NNVIZ_FUZZ_SEED", "20240612"))
@@ -366,8 +366,7 @@ def run_measured(argv: list[str]) -> dict:
 
 @pytest.fixture(scope="module")
 def cases() -> list[list[str]]:
-    """The generated command lines, less those that hit a known failure (cli_regressions.KNOWN)."""
-    return [argv for argv in generate(SEED, CASES + CASES // 10) if not is_known(argv)][:CASES]
+    return generate(SEED, CASES)
 
 
 def test_every_flag_is_fuzzed(cases):
@@ -425,19 +424,6 @@ def test_named_command_lines_are_refused_at_once(places):
         assert result["status"] == 2, result
         assert len(result["stderr"].strip().splitlines()) == 1, result["stderr"]
         assert result["mb"] < NAMED_MEMORY_MB, result
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("index", range(len(KNOWN)))
-def test_known_failures_still_fail(places, index):
-    """Each known failure still fails (an expected failure); once its fix lands this test fails
-    and asks for the case to move to REGRESSIONS."""
-    argv, what = KNOWN[index]
-    assert is_known(argv)
-    result = run_measured(filled(argv, places, 30_000 + index))
-    if problems(result):
-        pytest.xfail(what)
-    pytest.fail(f"fixed? {argv} passes now: move it from KNOWN to REGRESSIONS")
 
 
 def _two_at_a_time(argvs: list[list[str]]) -> list[dict]:

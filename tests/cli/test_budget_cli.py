@@ -150,3 +150,20 @@ def test_sweep_over_budget_is_refused(capsys):
     argv = [*SWEEP[:4], "2048,2048;1", *SWEEP[5:], "--memory-budget", "300M"]
     assert main(argv) == 2
     assert "300.0 MiB (--memory-budget 300M)" in error_line(capsys)
+
+
+def test_the_chosen_backend_applies_to_the_run(monkeypatch):
+    """--backend is configured once for bounding the jobs and again for the run itself."""
+    from joblib.parallel import get_active_backend
+
+    from nnviz.core import sweep
+
+    seen, real = [], sweep.run_sweeps
+
+    def recording(*args, **kwargs):
+        seen.append(type(get_active_backend()[0]).__name__)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "run_sweeps", recording)
+    assert main([*SWEEP, "--backend", "threading", "--jobs", "2"]) == 0
+    assert seen == ["ThreadingBackend"]
