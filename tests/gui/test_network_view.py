@@ -880,3 +880,15 @@ def test_maps_of_diverged_weights_draw_without_warnings(view):
     for unit in range(5):
         _, levels = view.map_values(1, unit)
         assert np.all(np.isfinite(levels))
+
+
+def test_a_network_too_large_to_draw_says_so_and_a_small_one_is_drawn_again(qtbot, view):
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_frame(trained_frame(0, hidden=(300, 300)))  # 90,900 weights
+    assert view.too_large_label.isVisible() and not view.plot_widget.isVisible()
+    assert "2-300-300-1" in view.too_large_label.text() and "90,900" in view.too_large_label.text()
+    assert view.hit_at(100.0, 100.0) is None
+    view.show_frame(trained_frame(10))
+    assert view.plot_widget.isVisible() and not view.too_large_label.isVisible()
+    assert view.describe_at(*view.node_position(1, 0)) is not None

@@ -55,6 +55,7 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 import pyqtgraph as pg
@@ -66,6 +67,7 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
     QInputDialog,
+    QLabel,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -102,6 +104,9 @@ __all__ = [
     "parameter_label",
 ]
 
+#: The largest network drawn: edges, and nodes past the inputs (each has a map image).
+MAX_DRAWN_WEIGHTS = 70_000
+MAX_DRAWN_UNITS = 1_100
 #: Number of |w| bins per sign; the edges of a frame fall into 2 * MAGNITUDE_BINS pens.
 MAGNITUDE_BINS = 5
 #: Pen width (px) and alpha (0-255) of each magnitude bin, weakest first.
@@ -325,9 +330,12 @@ class NetworkView(QWidget):
         self.view_box.disableAutoRange()
         self.view_box.setDefaultPadding(0.0)
         self.view_box.invertY(True)
+        self.too_large_label = QLabel(wordWrap=True, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.too_large_label.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget)
+        layout.addWidget(self.too_large_label)
 
         self._title_font = QFont()
         self._title_font.setPointSizeF(9.0)
@@ -537,6 +545,9 @@ class NetworkView(QWidget):
             return
         weights = frame.snapshot.weights
         sizes = _sizes_of(weights)
+        if not self._show_drawable(sizes):
+            self._picture = None
+            return
         diagram = self._layout(sizes)
         explain = self._explain
         if explain is not None and not _fits(explain, diagram):
@@ -565,6 +576,22 @@ class NetworkView(QWidget):
         self._picture = picture
         self._draw(picture)
         self._recheck_hover(picture)
+
+    def _show_drawable(self, sizes: tuple[int, ...]) -> bool:
+        """Draw networks up to MAX_DRAWN_WEIGHTS edges and MAX_DRAWN_UNITS nodes; say so
+        instead for a larger one (8 layers of 4096 would take minutes a frame)."""
+        weights = sum(a * b for a, b in pairwise(sizes))
+        drawable = weights <= MAX_DRAWN_WEIGHTS and sum(sizes[1:]) <= MAX_DRAWN_UNITS
+        if not drawable:
+            shape = "-".join(str(size) for size in sizes)
+            self.too_large_label.setText(
+                f"A {shape} network has {weights:,} weights: too many to draw (the diagram "
+                f"draws up to {MAX_DRAWN_WEIGHTS:,} weights and {MAX_DRAWN_UNITS:,} units). "
+                "Training, the other views and the exports work as usual."
+            )
+        self.too_large_label.setVisible(not drawable)
+        self.plot_widget.setVisible(drawable)
+        return drawable
 
     def _layout(self, sizes: tuple[int, ...]) -> Diagram:
         rect = self.view_box.rect()
