@@ -9,11 +9,14 @@ new data, a reopened session): anything keyed by layer, unit or sample must drop
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core import Config, Dataset, Snapshot
 from ..core.replay import ReplayPoint, ReplayStore
 from .frame import Frame, grid_points, make_frame
+
+#: A notice ("Reached the target ...") hides itself after this long; errors stay.
+NOTICE_MS = 8000
 
 
 class AppState(QObject):
@@ -40,6 +43,8 @@ class AppState(QObject):
         self._playing = False
         self._message = ""
         self._notice = False  # the message answers one action (not an error that stays)
+        self._notice_timer = QTimer(self, singleShot=True, interval=NOTICE_MS)
+        self._notice_timer.timeout.connect(self.clear_notice)
         self._newest_message = ""  # the divergence message of the newest snapshot
         self._frozen = False  # while a replay export draws past states
         self.replay = ReplayStore()
@@ -197,9 +202,10 @@ class AppState(QObject):
             self.message_changed.emit(text)
 
     def show_notice(self, text: str) -> None:
-        """A banner that only answers the last action: the next one clears it."""
+        """A banner that only answers the last action: the next one clears it, or NOTICE_MS."""
         self.set_message(text)
         self._notice = True
+        self._notice_timer.start()
 
     def clear_notice(self) -> None:
         if self._notice:

@@ -331,8 +331,8 @@ def test_roc_legend_sits_under_the_plot_and_never_widens_it(qtbot, frames, width
     item = view.plot_widget.getPlotItem()
     assert view.legend.columnCount == columns
     assert item.geometry().width() <= width  # the axes are not cut off at the right
-    legend_top = view.legend.geometry().top()
-    assert legend_top >= item.getAxis("bottom").geometry().bottom() - 1  # below the x axis
+    axis = item.getAxis("bottom")
+    qtbot.waitUntil(lambda: view.legend.geometry().top() >= axis.geometry().bottom() - 1)
 
 
 def test_roc_redraw_adds_no_items(qtbot, frames):

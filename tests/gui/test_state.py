@@ -61,3 +61,16 @@ def test_a_new_run_forgets_everything_of_the_old_one(qtbot, state, trainer):
         state.start_run(other, trainer.data, Trainer(other, trainer.data).snapshot())
     assert len(state.replay) == 1 and state.newest.iteration == 0 and not state.playing
     assert state.message == "" and state.shown.weights["W1"].shape == (2, 2)
+
+
+def test_a_notice_hides_itself_and_an_error_stays(qtbot, trainer, monkeypatch):
+    import nnviz.gui.state as state_module
+
+    monkeypatch.setattr(state_module, "NOTICE_MS", 30)
+    state = AppState(trainer.config, trainer.data)
+    state.show_notice("Reached the target")
+    assert state.message == "Reached the target"
+    qtbot.waitUntil(lambda: state.message == "", timeout=2000)
+    state.set_message("the file is broken")
+    qtbot.wait(100)
+    assert state.message == "the file is broken"

@@ -16,7 +16,7 @@ from ..frame import Frame, RocCurve
 PADDING = 0.04
 GRID_COLOR = (232, 232, 232)
 #: Width the legend leaves free beside it, px: it never widens the plot past its view.
-LEGEND_MARGIN = 40
+LEGEND_MARGIN = 60
 
 
 def auc_text(split: str, roc: RocCurve) -> str:
@@ -77,9 +77,12 @@ class RocView(QtWidgets.QWidget):
         layout.addWidget(self.plot_widget, 1)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
-        """Three legend entries side by side where they fit, else two rows or three."""
         super().resizeEvent(event)
-        room = event.size().width() - LEGEND_MARGIN
+        self._fit_legend(event.size().width())
+
+    def _fit_legend(self, width: int) -> None:
+        """Three legend entries side by side where they fit, else two rows or three."""
+        room = width - LEGEND_MARGIN
         for columns in (3, 2, 1):
             self.legend.setColumnCount(columns)
             if self.legend.layout.preferredWidth() <= room:
@@ -108,3 +111,4 @@ class RocView(QtWidgets.QWidget):
         if self._texts.get(key) != text:  # relayout only on change
             self._texts[key] = text
             self.legend.getLabel(item).setText(text)
+            self._fit_legend(self.width())  # a longer text may need another row
