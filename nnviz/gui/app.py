@@ -75,8 +75,12 @@ class ScriptedRun(QObject):
 
     @Slot()
     def _begin(self) -> None:
-        """Set the target, then press Play once the training process is up (it takes ~1 s)."""
+        """Set the target, then press Play once the training process is up (it takes ~1 s);
+        a session named on the command line is read first."""
         window = self.window
+        if window.file_reader.busy:
+            QTimer.singleShot(20, self._begin)
+            return
         window.config_edits.load(window.config.replace(iterations=self.iterations))
         if window.process_ready:
             self._play()
