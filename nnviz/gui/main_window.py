@@ -641,6 +641,7 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.views_area.setFocus()  # the window's keys work at once, not into a spin box
+        self.activateWindow()  # keys reach it even where no window manager gives focus
         if self._first_run_pending:
             QTimer.singleShot(0, self._start_first_run_when_drawn)
 
