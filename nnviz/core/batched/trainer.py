@@ -226,6 +226,13 @@ class BatchedTrainer:
         return iter(self._networks)
 
     @property
+    def iteration(self) -> int:
+        """The iteration of the networks still training (of the furthest one once all stopped)."""
+        if self._stack is not None:
+            return self._stack.iteration
+        return max(network.iteration for network in self._networks)
+
+    @property
     def training(self) -> tuple[int, ...]:
         """The networks still training (not diverged)."""
         return () if self._stack is None else tuple(int(m) for m in self._stack.members)
