@@ -23,6 +23,7 @@ from .core.budget import (
     largest_run,
     memory_budget,
 )
+from .core.cluster import DEFAULT_RETRIES, DEFAULT_TIMEOUT, LOCAL, Cluster
 from .core.run_files import write_run
 from .flags import (
     USER_ERRORS,
@@ -36,6 +37,8 @@ from .flags import (
 )
 
 EXIT_DIVERGED = 3
+#: `nnviz sweep --cluster` that could not finish: the finished rows are written, one line says why.
+EXIT_SWEEP_FAILED = 1
 
 
 def build_parser() -> Parser:
@@ -242,12 +245,62 @@ def _add_sweep_parser(commands) -> None:
     sweep.add_argument(
         "--out", type=path_text, metavar="DIR", help="folder for the CSV tables and their plots"
     )
+    sweep.add_argument(
+        "--cluster",
+        default=LOCAL,
+        metavar="ADDRESS",
+        help="where the trainings run: 'local' (default: joblib workers here) or a dask "
+        "scheduler such as tcp://host:8786 (--jobs and --backend are then ignored); this "
+        "process loads the data once and ships it to the workers",
+    )
+    sweep.add_argument(
+        "--retries",
+        type=int,
+        default=DEFAULT_RETRIES,
+        metavar="N",
+        help=f"with --cluster: run a failed training up to N more times (default "
+        f"{DEFAULT_RETRIES})",
+    )
+    sweep.add_argument(
+        "--cluster-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="with --cluster: give up when no training finished or reported progress for this "
+        f"long (default {DEFAULT_TIMEOUT:g})",
+    )
     add_budget_flags(sweep)
 
 
 def _sweep_progress(progress, stream) -> None:
     stream.write(f"\rsweep: {progress.text()} ")
     stream.flush()
+
+
+class _RowPrinter:
+    """With --cluster, print each row on stdout as its trainings finish (the tables follow at
+    the end), and the progress line on a terminal."""
+
+    def __init__(self, plan, show: bool) -> None:
+        self.plan, self.show = plan, show
+        self.printed = 0
+
+    def __call__(self, progress) -> None:
+        from .core.sweep import value_text
+
+        for index, row in progress.rows[self.printed :]:
+            if self.show:
+                sys.stderr.write("\r\x1b[K")
+            sweep = self.plan[index]
+            print(
+                f"{sweep.name}: {sweep.label} {value_text(row.value)}  test AUC "
+                f"{row.test_auc:.4f}  test accuracy {row.test_accuracy:.4f}  final loss "
+                f"{row.final_loss:.6g}  {row.seconds:.2f} s",
+                flush=True,
+            )
+        self.printed = len(progress.rows)
+        if self.show:
+            _sweep_progress(progress, sys.stderr)
 
 
 def run_sweep(args: argparse.Namespace) -> int:
@@ -282,6 +335,8 @@ def run_sweep(args: argparse.Namespace) -> int:
         return joblib.parallel_config(backend=backend) if backend else contextlib.nullcontext()
 
     check_out(args.out)
+    address = args.cluster.strip()
+    cluster = None if address == LOCAL else Cluster(address, args.retries, args.cluster_timeout)
     with chosen_backend():
         workers = sweeps.bounded_jobs(args.jobs)
     if args.jobs is not None and args.jobs > workers:
@@ -301,17 +356,32 @@ def run_sweep(args: argparse.Namespace) -> int:
         return 0
     show = sys.stderr.isatty()
     progress = (lambda p: _sweep_progress(p, sys.stderr)) if show else None
+    if cluster is not None:
+        progress = _RowPrinter(plan, show)
     started = time.perf_counter()
     try:
         with chosen_backend():
             results = sweeps.run_sweeps(
-                plan, n_jobs=workers, progress=progress, memory_budget=budget
+                plan, n_jobs=workers, progress=progress, memory_budget=budget, cluster=cluster
             )
     except KeyboardInterrupt:
         if show:
             sys.stderr.write("\n")
         print("nnviz: sweep interrupted", file=sys.stderr)
         return 130
+    except sweeps.SweepFailed as error:
+        if show:
+            sys.stderr.write("\n")
+        kept = sum(len(result.rows) for result in error.results)
+        written = ""
+        if args.out:
+            from .core.files import write_text
+
+            for result in error.results:
+                write_text(Path(args.out) / f"{result.name}.csv", result.csv_text())
+            written = f"; the {kept} finished rows are in {Path(args.out)}"
+        print(f"nnviz: sweep failed: {error}{written}", file=sys.stderr)
+        return EXIT_SWEEP_FAILED
     if show:
         sys.stderr.write("\n")
     for result in results:

@@ -12,9 +12,11 @@ misclassification rate, the final train loss, the training seconds and whether t
     tables[2].csv_text()                   # param,value,train_auc,...,diverged
 
 Every row equals an independent run of its configuration, `Trainer(config)` trained with
-`step(config.iterations)` and then `evaluate()`, bit for bit, whether the sweep ran serially or in
-parallel and in whatever order the runs finished (`independent_run` is that definition). Speed comes only from doing less work, never
-from different arithmetic:
+`step(config.iterations)` and then `evaluate()`, bit for bit in every metric column except
+`seconds` (the wall time of the training on whichever process or cluster worker ran it), whether
+the sweep ran serially, in parallel or on a cluster and in whatever order the runs finished
+(`independent_run` is that definition). Speed comes only from doing less work, never from
+different arithmetic:
 
 - Runs that differ only in `iterations` (and `threshold`, which training never reads) share one
   trajectory: one `Trainer` advances to each requested iteration count in increasing order and is
@@ -38,27 +40,20 @@ finishes starting first.)
 
 Running on a cluster
 --------------------
-`run_sweep` never names a joblib backend: it asks joblib for processes (`prefer="processes"`),
-which is only a hint, so whatever an outer `joblib.parallel_config` selects wins (the `nnviz
-sweep` command itself picks forked workers where that is safe, see `fast_start_backend`, or the
-one given with `--backend`). To run a sweep on Dask or Ray, wrap the call, with no change to nnviz
-(the workers need nnviz installed):
+`run_sweeps(sweeps, cluster="tcp://scheduler:8786")` runs the jobs on a dask cluster
+(`nnviz.core.cluster`, `pip install "nnviz[dask]"`): the caller loads every dataset and initial
+weights file once and ships the arrays with the work, rows arrive in `SweepProgress.rows` as their
+jobs finish, a failed job is retried (`Cluster(address, retries=2)`), and a sweep that cannot
+finish raises `SweepFailed`, which carries every finished row. Rows computed on another machine
+are bit-for-bit reproducible there, but a different CPU or BLAS may round differently from this
+one.
 
-    import joblib
-    from dask.distributed import Client          # pip install "dask[distributed]"
-    client = Client("tcp://scheduler:8786")      # or Client() for a local cluster
-    with joblib.parallel_config(backend="dask", n_jobs=-1):
-        tables = run_sweeps(article_tables())
-
-    from ray.util.joblib import register_ray      # pip install "ray[default]"
-    register_ray()
-    with joblib.parallel_config(backend="ray", n_jobs=-1):
-        tables = run_sweeps(article_tables())
-
-On a cluster, the workers see cancellation only where they share the file system with the caller
-(the stop flag is a file in a temporary folder); elsewhere cancel stops handing out new runs and the
-running ones finish. Rows computed on another machine are bit-for-bit reproducible there, but a
-different CPU or BLAS may round differently from this one.
+Without `cluster`, `run_sweep` never names a joblib backend: it asks joblib for processes
+(`prefer="processes"`), which is only a hint, so whatever an outer `joblib.parallel_config`
+selects wins (the `nnviz sweep` command itself picks forked workers where that is safe, see
+`fast_start_backend`, or the one given with `--backend`). joblib's configuration is thread-local
+and its workers see progress and cancel only through the caller's temporary folder, which is why
+clusters go through `cluster=` instead.
 """
 
 from __future__ import annotations
@@ -79,6 +74,7 @@ from typing import Any
 import numpy as np
 
 from .budget import Budget, check_runs, cpu_count
+from .cluster import Cluster, ClusterError, Inputs, cluster_spec, job_name, run_on_cluster
 from .config import Config, ConfigError, field_names
 from .trainer import Trainer
 
@@ -127,6 +123,15 @@ FIELD_LABELS = {
 
 class SweepCancelled(Exception):
     """Raised by `run_sweep`/`run_sweeps` when their `cancel` was set before they finished."""
+
+
+class SweepFailed(RuntimeError):
+    """A sweep on a cluster that could not finish: the message names the job and the worker's
+    error; `results` holds, per sweep, every row that did finish (hours of work, kept)."""
+
+    def __init__(self, message: str, results: list[SweepResult]) -> None:
+        super().__init__(message)
+        self.results = results
 
 
 # -- what a sweep asks for --------------------------------------------------------------------
@@ -481,6 +486,8 @@ class SweepProgress:
     iterations_done: int
     iterations_total: int
     seconds: float
+    #: Every row finished so far, as (index of its sweep, row), in the order they finished.
+    rows: tuple[tuple[int, SweepRow], ...] = ()
 
     @property
     def fraction(self) -> float:
@@ -552,11 +559,13 @@ def run_job(
     job: Job,
     stop: Callable[[], bool] | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    inputs: Inputs | None = None,
 ) -> dict[Config, RunResult] | None:
     """Train `job`, measuring each requested configuration at its checkpoint.
 
     Training advances in chunks of about CHUNK_SECONDS; `stop()` is checked between chunks and
-    makes this return None. `on_chunk(n)` reports n more iterations trained.
+    makes this return None. `on_chunk(n)` reports n more iterations trained. `inputs` holds the
+    data and initial weights the caller loaded (on a cluster); without it they are read here.
 
     Chunks give the same weights as one long `advance`, with one exception: `Trainer.advance`
     ends a run whose loss is NaN/inf at the end of a call even when the weights are finite, so a
@@ -564,7 +573,7 @@ def run_job(
     trainer diverged therefore measures its remaining rows on independent runs
     (`independent_run`), which is exact and costs little: such runs stop early or are rare.
     """
-    trainer = Trainer(job.config, record_every=_NO_HISTORY)
+    trainer = _trainer(job.config, inputs, record_every=_NO_HISTORY)
     results: dict[Config, RunResult] = {}
     chunk = 16
     for checkpoint, configs in job.evaluations:
@@ -583,18 +592,26 @@ def run_job(
             if trainer.diverged_at is not None:
                 if stop is not None and stop():
                     return None
-                results[config] = independent_run(config)
+                results[config] = independent_run(config, inputs)
             else:
                 trainer.update_config(config)
                 results[config] = measure(trainer)
     return results
 
 
-def independent_run(config: Config) -> RunResult:
+def independent_run(config: Config, inputs: Inputs | None = None) -> RunResult:
     """The definition of a row: `Trainer(config).step(config.iterations)`, then measured."""
-    trainer = Trainer(config)
+    trainer = _trainer(config, inputs)
     trainer.step(config.iterations)
     return measure(trainer)
+
+
+def _trainer(config: Config, inputs: Inputs | None, **options: Any) -> Trainer:
+    """`Trainer(config)`, on the caller's loaded data and initial weights when it shipped them."""
+    if inputs is None:
+        return Trainer(config, **options)
+    data, weights = inputs.dataset(config), inputs.initial_weights(config)
+    return Trainer(config, data, initial_weights=weights, **options)
 
 
 def measure(trainer: Trainer) -> RunResult:
@@ -766,10 +783,11 @@ def run_sweep(
     n_jobs: int | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
     cancel: Callable[[], bool] | threading.Event | None = None,
+    cluster: str | Cluster | None = None,
 ) -> SweepResult:
     """Train `base` with `param` set to each of `values` and measure every run (see the module)."""
     sweep = Sweep(param, tuple(values), base if base is not None else Config(), repeats)
-    return run_sweeps([sweep], n_jobs=n_jobs, progress=progress, cancel=cancel)[0]
+    return run_sweeps([sweep], n_jobs=n_jobs, progress=progress, cancel=cancel, cluster=cluster)[0]
 
 
 def run_sweeps(
@@ -779,6 +797,7 @@ def run_sweeps(
     progress: Callable[[SweepProgress], None] | None = None,
     cancel: Callable[[], bool] | threading.Event | None = None,
     memory_budget: Budget | int | str | None = None,
+    cluster: str | Cluster | None = None,
 ) -> list[SweepResult]:
     """Run several sweeps together, training each distinct configuration once.
 
@@ -788,43 +807,117 @@ def run_sweeps(
     Before anything starts, `n_jobs` is bounded (`bounded_jobs`), the runs are at most MAX_RUNS,
     and the largest run times the workers running at once must fit `memory_budget` (see
     `nnviz.core.budget`), or ConfigError / BudgetError is raised.
+
+    `cluster` ("local" or None: this machine; a dask scheduler address or a `Cluster`: there)
+    runs the jobs on a dask cluster, where a sweep that cannot finish raises SweepFailed.
     """
     cancelled = _as_callable(cancel)
+    remote = cluster_spec(cluster)
     workers = bounded_jobs(n_jobs)
     runs = sum(len(sweep.values) * sweep.repeats for sweep in sweeps)
     if runs > MAX_RUNS:
         raise ConfigError("runs", runs, f"at most {MAX_RUNS:,} runs in the sweeps together")
-    requested = [config for sweep in sweeps for row in sweep.configs() for config in row]
+    rows = _Rows(sweeps)
+    requested = [config for table in rows.configs for row in table for config in row]
     jobs = plan(requested)
     check_runs(requested, max(1, min(workers, len(jobs))), memory_budget)
-    tracker = _Tracker(jobs, progress)
+    tracker = _Tracker(jobs, progress, rows)
     if cancelled is not None and cancelled():
         raise SweepCancelled("the sweep was cancelled before it started")
-    if workers == 1:  # in this process and thread, with progress chunk by chunk
-        measured = _run_here(jobs, tracker, cancelled)
+    if remote is not None:
+        _run_remote(remote, jobs, tracker, cancelled, sweeps[0].base if sweeps else Config())
+    elif workers == 1:  # in this process and thread, with progress chunk by chunk
+        rows.add(_run_here(jobs, tracker, cancelled))
     else:  # even a single job goes to a worker: a window's process keeps its GIL to itself
-        measured = _run_parallel(jobs, workers, tracker, cancelled)
-    results = []
-    for sweep in sweeps:
-        rows = tuple(
-            SweepRow(sweep.param, value, tuple(measured[config] for config in configs))
-            for value, configs in zip(sweep.values, sweep.configs())
+        rows.add(_run_parallel(jobs, workers, tracker, cancelled))
+    return rows.results()
+
+
+def _run_remote(
+    remote: Cluster,
+    jobs: Sequence[Job],
+    tracker: _Tracker,
+    cancelled: Callable[[], bool] | None,
+    base: Config,
+) -> None:
+    """Run the jobs on a dask cluster, on data loaded here once (see `nnviz.core.cluster`)."""
+    inputs = Inputs.load(job.config for job in jobs)
+    try:
+        completed = run_on_cluster(
+            remote,
+            run_job,
+            jobs,
+            inputs,
+            names=[job_name(job.config, base) for job in jobs],
+            on_done=tracker.finish,
+            on_progress=tracker.update,
+            cancelled=cancelled,
         )
-        results.append(SweepResult(sweep, rows))
-    return results
+    except ClusterError as error:
+        raise SweepFailed(str(error), tracker.rows.results()) from None
+    if not completed:
+        raise SweepCancelled("the sweep was cancelled")
+
+
+class _Rows:
+    """The sweeps' rows, assembled as their runs are measured, so a finished row shows at once."""
+
+    def __init__(self, sweeps: Sequence[Sweep]) -> None:
+        self.sweeps = sweeps
+        self.configs = [sweep.configs() for sweep in sweeps]
+        self.measured: dict[Config, RunResult] = {}
+        self.missing: dict[tuple[int, int], int] = {}  # (sweep, row) -> runs still to measure
+        self.needed_by: dict[Config, list[tuple[int, int]]] = {}
+        for s, table in enumerate(self.configs):
+            for r, configs in enumerate(table):
+                self.missing[s, r] = len(set(configs))
+                for config in set(configs):
+                    self.needed_by.setdefault(config, []).append((s, r))
+        self.finished: list[tuple[int, SweepRow]] = []
+
+    def add(self, results: dict[Config, RunResult]) -> None:
+        for config, run in results.items():
+            if config in self.measured:
+                continue
+            self.measured[config] = run
+            for s, r in self.needed_by.get(config, ()):
+                self.missing[s, r] -= 1
+                if self.missing[s, r] == 0:
+                    self.finished.append((s, self._row(s, r)))
+
+    def _row(self, s: int, r: int) -> SweepRow:
+        sweep = self.sweeps[s]
+        runs = tuple(self.measured[config] for config in self.configs[s][r])
+        return SweepRow(sweep.param, sweep.values[r], runs)
+
+    def results(self) -> list[SweepResult]:
+        """One SweepResult per sweep, with the rows finished so far, in the order of the values."""
+        return [
+            SweepResult(
+                sweep,
+                tuple(self._row(s, r) for r in range(len(sweep.values)) if not self.missing[s, r]),
+            )
+            for s, sweep in enumerate(self.sweeps)
+        ]
 
 
 class _Tracker:
     """Counts finished and running work and reports changes to the progress callback."""
 
-    def __init__(self, jobs: Sequence[Job], progress: Callable[[SweepProgress], None] | None):
+    def __init__(
+        self,
+        jobs: Sequence[Job],
+        progress: Callable[[SweepProgress], None] | None,
+        rows: _Rows | None = None,
+    ) -> None:
         self.jobs = jobs
         self.progress = progress
+        self.rows = rows
         self.started = time.perf_counter()
         self.lock = threading.Lock()
         self.finished: set[int] = set()
         self.running: dict[int, int] = {}  # job index -> iterations trained so far
-        self.last: tuple[int, int] | None = None
+        self.last: tuple[int, int, int] | None = None
         self.report()
 
     def update(self, index: int, iterations: int) -> None:
@@ -832,9 +925,11 @@ class _Tracker:
             self.running[index] = iterations
         self.report()
 
-    def finish(self, index: int) -> None:
+    def finish(self, index: int, results: dict[Config, RunResult] | None = None) -> None:
         with self.lock:
             self.finished.add(index)
+            if results is not None and self.rows is not None:
+                self.rows.add(results)
         self.report()
 
     def report(self) -> None:
@@ -843,7 +938,8 @@ class _Tracker:
         with self.lock:  # callbacks come in order, never two at once
             done = sum(self.jobs[i].iterations for i in self.finished)
             done += sum(n for i, n in self.running.items() if i not in self.finished)
-            now = (len(self.finished), done)
+            rows = tuple(self.rows.finished) if self.rows is not None else ()
+            now = (len(self.finished), done, len(rows))
             if now == self.last:
                 return
             self.last = now
@@ -854,6 +950,7 @@ class _Tracker:
                     done,
                     sum(job.iterations for job in self.jobs),
                     time.perf_counter() - self.started,
+                    rows,
                 )
             )
 
@@ -884,7 +981,7 @@ def _run_here(
         if results is None:
             raise SweepCancelled("the sweep was cancelled")
         measured.update(results)
-        tracker.finish(index)
+        tracker.finish(index, results)
     return measured
 
 
@@ -965,7 +1062,7 @@ def _run_parallel(
                 if results is not None:
                     measured.update(results)
                     completed.add(index)
-                    tracker.finish(index)
+                    tracker.finish(index, results)
         finally:
             watcher.done.set()
             if watcher.is_alive():
