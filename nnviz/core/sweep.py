@@ -23,6 +23,12 @@ different arithmetic:
   measured there. An iterations sweep is therefore a single run, and a configuration that recurs
   across tables (the article's default 10000 iterations, 5 hidden nodes, lr 0.1 appears in all
   three) is trained once.
+- Runs that differ only in fields a `BatchedTrainer` stacks (weight seed, learning rate, momentum,
+  L1, L2: repeats, and sweeps of those fields) train together (`batches`, `run_batch`), one set of
+  NumPy calls per iteration for all, each network bit for bit its own Trainer. Stacking pays where
+  a network's arrays are small (mini-batches, small datasets: 2-6x); the article's full batch of
+  750 points through 5 units is mostly exp and elementwise work already, which a stack does as
+  often (about 1.2x, see benchmarks/bench_batched.py), and wide networks are not stacked at all.
 - The remaining runs go to worker processes through joblib, longest first. `n_jobs` defaults to an
   outer `joblib.parallel_config(n_jobs=...)` if there is one, and to 2 otherwise.
 
@@ -69,7 +75,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -77,6 +83,9 @@ from .budget import Budget, check_runs, cpu_count
 from .cluster import Cluster, ClusterError, Inputs, cluster_spec, job_name, run_on_cluster
 from .config import Config, ConfigError, field_names
 from .trainer import Trainer
+
+if TYPE_CHECKING:
+    from .batched import Network
 
 #: The metrics of a row, in the order of the CSV columns.
 METRICS = (
@@ -552,16 +561,80 @@ def plan(configs: Sequence[Config]) -> list[Job]:
     return jobs
 
 
+#: Networks stacked in one batch at most, and at least (fewer do not pay for the stacking), and
+#: the elements one stacked array may hold (networks x samples per batch x hidden units): past
+#: about half a megabyte the arrays leave the core's cache and a stack trains no faster than one
+#: Trainer after another (benchmarks/bench_batched.py).
+MAX_BATCH = 64
+MIN_BATCH = 4
+STACK_ELEMENTS = 1 << 16
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """Jobs trained together by one `BatchedTrainer` (`run_batch`). It reads like a Job where a
+    sweep counts and hands out work: its `iterations` and `cost` are its jobs' together."""
+
+    jobs: tuple[Job, ...]
+
+    @property
+    def config(self) -> Config:
+        return self.jobs[0].config
+
+    @property
+    def iterations(self) -> int:
+        return sum(job.iterations for job in self.jobs)
+
+    @property
+    def cost(self) -> float:
+        return sum(job.cost for job in self.jobs)
+
+
+def batch_limit(config: Config) -> int:
+    """How many networks of `config`'s architecture and batch size to stack (1: none)."""
+    train = round(config.samples * (1 - config.test_size))
+    samples = config.batch_size if 0 < config.batch_size < train else train
+    limit = min(MAX_BATCH, STACK_ELEMENTS // max(1, samples * sum(config.hidden)))
+    return limit if limit >= MIN_BATCH else 1
+
+
+def batches(jobs: Sequence[Job], workers: int = 1) -> list[Job | BatchJob]:
+    """`jobs`, with those that can train together grouped into BatchJobs; the most work first.
+
+    Jobs batch when their configs differ only in fields a BatchedTrainer stacks
+    (`batched.batch_key`) and they are measured at the same iterations. A group is split into
+    batches of at most `batch_limit` networks, and into at least `workers` batches so that no
+    worker waits (or not at all, if that leaves fewer than MIN_BATCH networks in a batch).
+    """
+    from .batched import batch_key
+
+    groups: dict[tuple, list[Job]] = {}
+    for job in jobs:
+        checkpoints = tuple(iteration for iteration, _ in job.evaluations)
+        groups.setdefault((batch_key(job.config), checkpoints), []).append(job)
+    work: list[Job | BatchJob] = []
+    for group in groups.values():
+        size = min(batch_limit(group[0].config), math.ceil(len(group) / max(1, workers)))
+        if size < MIN_BATCH:
+            work += group
+            continue
+        count = math.ceil(len(group) / size)
+        work += [BatchJob(tuple(group[i::count])) for i in range(count)]
+    work.sort(key=lambda job: job.cost, reverse=True)
+    return work
+
+
 # -- running one job (in a worker process, or in this one) -------------------------------------
 
 
 def run_job(
-    job: Job,
+    job: Job | BatchJob,
     stop: Callable[[], bool] | None = None,
     on_chunk: Callable[[int], None] | None = None,
     inputs: Inputs | None = None,
 ) -> dict[Config, RunResult] | None:
-    """Train `job`, measuring each requested configuration at its checkpoint.
+    """Train `job`, measuring each requested configuration at its checkpoint (a BatchJob:
+    `run_batch`).
 
     Training advances in chunks of about CHUNK_SECONDS; `stop()` is checked between chunks and
     makes this return None. `on_chunk(n)` reports n more iterations trained. `inputs` holds the
@@ -573,6 +646,8 @@ def run_job(
     trainer diverged therefore measures its remaining rows on independent runs
     (`independent_run`), which is exact and costs little: such runs stop early or are rare.
     """
+    if isinstance(job, BatchJob):
+        return run_batch(job.jobs, stop, on_chunk, inputs)
     trainer = _trainer(job.config, inputs, record_every=_NO_HISTORY)
     results: dict[Config, RunResult] = {}
     chunk = 16
@@ -599,6 +674,54 @@ def run_job(
     return results
 
 
+def run_batch(
+    batch: Sequence[Job],
+    stop: Callable[[], bool] | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+    inputs: Inputs | None = None,
+) -> dict[Config, RunResult] | None:
+    """`run_job` for jobs that share their checkpoints, trained together by a `BatchedTrainer`.
+
+    Each network is measured at its checkpoints as its own Trainer would be, bit for bit; one that
+    diverged is measured on independent runs, as in `run_job`. Training advances in chunks of
+    about CHUNK_SECONDS for the whole batch; `on_chunk(n)` reports n more iterations of all its
+    networks together.
+    """
+    from .batched import BatchedTrainer
+
+    dataset = inputs.dataset(batch[0].config) if inputs is not None else None
+    weights = inputs.initial_weights(batch[0].config) if inputs is not None else None
+    trainer = BatchedTrainer(
+        [job.config for job in batch],
+        dataset,
+        record_every=_NO_HISTORY,
+        initial_weights=None if weights is None else [weights] * len(batch),
+    )
+    results: dict[Config, RunResult] = {}
+    chunk = 16
+    for step, (checkpoint, _) in enumerate(batch[0].evaluations):
+        while trainer.iteration < checkpoint and trainer.training:
+            if stop is not None and stop():
+                return None
+            before, networks = trainer.iteration, len(trainer.training)
+            started = time.perf_counter()
+            trainer.advance(min(chunk, checkpoint - before))
+            elapsed = time.perf_counter() - started
+            chunk = max(16, min(4 * chunk, int(chunk * CHUNK_SECONDS / max(elapsed, 1e-6))))
+            if on_chunk is not None:
+                on_chunk((trainer.iteration - before) * networks)
+        for k, job in enumerate(batch):
+            for config in job.evaluations[step][1]:
+                if trainer[k].diverged_at is not None:
+                    if stop is not None and stop():
+                        return None
+                    results[config] = independent_run(config, inputs)
+                else:
+                    trainer.update_config(k, config)
+                    results[config] = measure(trainer[k])
+    return results
+
+
 def independent_run(config: Config, inputs: Inputs | None = None) -> RunResult:
     """The definition of a row: `Trainer(config).step(config.iterations)`, then measured."""
     trainer = _trainer(config, inputs)
@@ -614,8 +737,8 @@ def _trainer(config: Config, inputs: Inputs | None, **options: Any) -> Trainer:
     return Trainer(config, data, initial_weights=weights, **options)
 
 
-def measure(trainer: Trainer) -> RunResult:
-    """The sweep's numbers of the trainer's current weights: `trainer.evaluate()`'s fast mode
+def measure(trainer: Trainer | Network) -> RunResult:
+    """The sweep's numbers of a trainer's (or a batched network's) current weights: `trainer.evaluate()`'s fast mode
     (no classification reports), so they equal the full evaluation's bit for bit."""
     metrics = trainer.evaluate(full=False)
     train, test = metrics.train, metrics.test
@@ -819,7 +942,7 @@ def run_sweeps(
         raise ConfigError("runs", runs, f"at most {MAX_RUNS:,} runs in the sweeps together")
     rows = _Rows(sweeps)
     requested = [config for table in rows.configs for row in table for config in row]
-    jobs = plan(requested)
+    jobs = batches(plan(requested), 1 if remote is None and workers == 1 else workers)
     check_runs(requested, max(1, min(workers, len(jobs))), memory_budget)
     tracker = _Tracker(jobs, progress, rows)
     if cancelled is not None and cancelled():

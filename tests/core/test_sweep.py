@@ -18,11 +18,15 @@ from nnviz import Config, ConfigError, Trainer
 from nnviz.core import sweep as sweep_module
 from nnviz.core.sweep import (
     COLUMNS,
+    MAX_BATCH,
     METRICS,
+    Job,
     Sweep,
     SweepCancelled,
     SweepProgress,
     article_tables,
+    batch_limit,
+    batches,
     effective_jobs,
     measure,
     parse_values,
@@ -241,6 +245,83 @@ def test_one_repeat_reports_the_run_itself():
     row = result.rows[0]
     assert row.test_auc == row.runs[0].test_auc and row.std("test_auc") == 0.0
     assert result.columns() == COLUMNS
+
+
+# -- batches: runs that differ only in stackable fields train together --------------------------
+
+
+class _CountingBatches:
+    """Records the number of networks of every BatchedTrainer the sweep builds."""
+
+    def __init__(self, monkeypatch):
+        from nnviz.core import batched
+
+        self.sizes: list[int] = []
+        original = batched.BatchedTrainer
+        sizes = self.sizes
+
+        class Counting(original):
+            def __init__(self, configs, *args, **kwargs):
+                sizes.append(len(configs))
+                super().__init__(configs, *args, **kwargs)
+
+        monkeypatch.setattr(batched, "BatchedTrainer", Counting)
+
+
+def test_repeats_train_together_and_equal_independent_runs(monkeypatch):
+    built = _CountingBatches(monkeypatch)
+    result = run_sweep("learning_rate", [0.01, 0.5, 1.0], BASE, repeats=4, n_jobs=1)
+    assert built.sizes == [12]  # one stack for all: they differ only in seed and learning rate
+    for row in result.rows:
+        for run in row.runs:
+            assert_identical(as_measured(run), independent(run.config))
+
+
+@pytest.mark.parametrize(
+    ("param", "values", "base"),
+    [
+        ("l2", [0.0, 0.01], BASE.replace(batch_size=32, optimizer="momentum", learning_rate=0.05)),
+        ("momentum", [0.5, 0.9], BASE.replace(optimizer="momentum", loss="bce", iterations=150)),
+        ("learning_rate", [0.01, 5.0, 50.0], Config(iterations=200, **DIVERGING)),
+        ("iterations", [10, 100, 250], BASE.replace(optimizer="adam", learning_rate=0.01)),
+    ],
+)
+def test_batched_rows_equal_independent_runs(monkeypatch, param, values, base):
+    """Mini-batches with momentum and L2, live checkpoints of one trajectory, and networks that
+    diverge inside a batch (their rows come from independent runs, as in run_job)."""
+    built = _CountingBatches(monkeypatch)
+    result = run_sweep(param, values, base, repeats=4, n_jobs=1)
+    assert built.sizes and sum(built.sizes) == len(values) * 4 // (
+        3 if param == "iterations" else 1
+    )
+    for row in result.rows:
+        for run in row.runs:
+            assert_identical(as_measured(run), independent(run.config))
+
+
+def test_batched_serial_equals_parallel():
+    base = BASE.replace(batch_size=50, iterations=200)
+    jobs = batches(plan([base.replace(weight_seed=s) for s in range(8)]), workers=2)
+    assert [len(job.jobs) for job in jobs] == [4, 4]  # one stack for each worker
+    serial = run_sweep("learning_rate", [0.1, 0.3], base, repeats=4, n_jobs=1)
+    parallel = run_sweep("learning_rate", [0.1, 0.3], base, repeats=4, n_jobs=2)
+    assert without_seconds([serial]) == without_seconds([parallel])
+
+
+def test_batches_group_only_what_can_train_together():
+    seeds = [BASE.replace(weight_seed=s) for s in range(40)]
+    work = batches(plan(seeds))
+    assert sorted(len(job.jobs) for job in work) == [13, 13, 14]  # at most batch_limit(BASE)
+    assert batch_limit(BASE) == 17
+    assert sum(job.iterations for job in work) == 40 * BASE.iterations
+    mixed = [BASE, BASE.replace(hidden=(3,)), BASE.replace(weight_seed=2)]
+    assert all(isinstance(job, Job) for job in batches(plan(mixed)))  # too few to stack
+    checkpoints = [BASE.replace(weight_seed=s, iterations=100 + s) for s in range(8)]
+    assert all(isinstance(job, Job) for job in batches(plan(checkpoints)))
+    assert len(batches(plan(seeds[:6]), workers=2)) == 6  # 3 a worker is too few to stack
+    wide = [BASE.replace(hidden=(50,), weight_seed=s) for s in range(8)]
+    assert batch_limit(wide[0]) == 1 and len(batches(plan(wide))) == 8
+    assert batch_limit(BASE.replace(batch_size=32)) == MAX_BATCH
 
 
 # -- progress, cancellation, joblib ------------------------------------------------------------
