@@ -222,6 +222,12 @@ class ExperimentsPanel(QtWidgets.QWidget):
         self.jobs_spin.setToolTip(
             "Worker processes that train in parallel (1 trains in this process, in the background)."
         )
+        self.cluster_edit = QtWidgets.QLineEdit()
+        self.cluster_edit.setPlaceholderText("this machine")
+        self.cluster_edit.setToolTip(
+            "Where the sweep trains: empty (or 'local') for this machine, or a dask scheduler "
+            "such as tcp://host:8786 (pip install 'nnviz[dask]'). The data goes with the work."
+        )
         self.base_label = QtWidgets.QLabel()
         self.base_label.setWordWrap(True)
         self.base_label.setStyleSheet("color: palette(mid);")
@@ -237,6 +243,7 @@ class ExperimentsPanel(QtWidgets.QWidget):
         numbers.addWidget(self.jobs_spin)
         numbers.addStretch(1)
         form.addRow("Seeds", numbers)
+        form.addRow("Cluster", self.cluster_edit)
         form.addRow("", self.base_label)
 
         # -- running
@@ -372,7 +379,15 @@ class ExperimentsPanel(QtWidgets.QWidget):
         except ConfigError as error:
             self._show_status(str(error), error=True)
             return False
-        return self.controller.start(sweeps, n_jobs=self.jobs_spin.value())
+        return self.controller.start(sweeps, n_jobs=self.jobs_spin.value(), cluster=self.cluster())
+
+    def cluster(self) -> str | None:
+        """The dask scheduler to run on, or None for this machine."""
+        text = self.cluster_edit.text().strip()
+        return None if text in ("", "local") else text
+
+    def set_cluster(self, address: str | None) -> None:
+        self.cluster_edit.setText(address or "")
 
     def cancel(self) -> None:
         """Ask a running sweep to stop; `sweep_cancelled` follows within about a second."""
@@ -569,7 +584,7 @@ class ExperimentsPanel(QtWidgets.QWidget):
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        for widget in (self.mode_combo, self.repeats_spin, self.jobs_spin):
+        for widget in (self.mode_combo, self.repeats_spin, self.jobs_spin, self.cluster_edit):
             widget.setEnabled(not running)
         custom = self.mode_combo.currentData() == CUSTOM
         self.field_combo.setEnabled(custom and not running)

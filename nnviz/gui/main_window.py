@@ -211,6 +211,8 @@ class MainWindow(QMainWindow):
         else:
             self.status.setText("Loading scikit-learn and the data…")
         self._restore_geometry()
+        if self.settings is not None:
+            self.experiments_panel.set_cluster(str(self.settings.value("experiments/cluster", "")))
         stored_scheme = self.settings.value("view/color_scheme") if self.settings else None
         self.set_color_scheme(stored_scheme if stored_scheme in SCHEMES else "auto")
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_desktop_scheme_changed)
@@ -698,6 +700,7 @@ class MainWindow(QMainWindow):
         if self.settings is None:
             return
         self.settings.setValue("view/color_scheme", self.color_scheme)
+        self.settings.setValue("experiments/cluster", self.experiments_panel.cluster() or "")
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("config", self.state.config.to_json())

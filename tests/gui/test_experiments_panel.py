@@ -265,3 +265,19 @@ def test_a_given_controller_runs_the_panels_sweeps(qtbot):
     assert panel.progress_bar.format() == "done" and panel.run_button.isEnabled()
     panel.shutdown()
     assert not controller.is_running()
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"), [("", None), ("local", None), (" tcp://h:8786 ", "tcp://h:8786")]
+)
+def test_the_cluster_field_reaches_run_sweeps(qtbot, panel, monkeypatch, typed, sent):
+    import nnviz.gui.controllers.experiments as experiments
+
+    calls = []
+    monkeypatch.setattr(experiments, "run_sweeps", lambda sweeps, **kw: calls.append(kw) or [])
+    panel.set_base_config(BASE)
+    panel.set_custom_sweep("hidden", "1,2")
+    panel.set_cluster(typed)
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000):
+        assert panel.run()
+    assert calls[0]["cluster"] == sent

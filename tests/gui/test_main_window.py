@@ -349,10 +349,12 @@ def test_dark_colours_darken_the_chrome_keep_the_plots_white_and_are_remembered(
         assert mean_brightness(window.loss_view.plot_widget) > 200  # a figure stays paper-white
         icon = image_array(window.play_action.icon().pixmap(32).toImage())
         assert icon.max() > 200  # the toolbar's icons are drawn light on the dark toolbar
+        window.experiments_panel.set_cluster("tcp://scheduler:8786")
         window.save_settings()
         assert settings.value("view/color_scheme") == "dark"
         again = MainWindow(Config.preset("seed"), settings)
         assert again.scheme_actions["dark"].isChecked()
+        assert again.experiments_panel.cluster() == "tcp://scheduler:8786"  # remembered too
         again.close()
     finally:
         window.set_color_scheme("auto")

@@ -36,10 +36,12 @@ class SweepThread(QThread):
     sweep_cancelled = Signal()
     sweep_failed = Signal(str)
 
-    def __init__(self, sweeps: Sequence[Sweep], n_jobs: int | None = None) -> None:
+    def __init__(
+        self, sweeps: Sequence[Sweep], n_jobs: int | None = None, cluster: str | None = None
+    ) -> None:
         super().__init__()  # no parent: the controller keeps it and joins it
         self._sweeps = list(sweeps)
-        self._n_jobs = n_jobs
+        self._n_jobs, self._cluster = n_jobs, cluster
         self._stop = threading.Event()
         self._last_progress = 0.0
         self._progress_lock = threading.Lock()
@@ -59,7 +61,11 @@ class SweepThread(QThread):
     def run(self) -> None:
         try:
             results = run_sweeps(
-                self._sweeps, n_jobs=self._n_jobs, progress=self._report, cancel=self._stop
+                self._sweeps,
+                n_jobs=self._n_jobs,
+                progress=self._report,
+                cancel=self._stop,
+                cluster=self._cluster,
             )
         except SweepCancelled:
             self.sweep_cancelled.emit()
@@ -118,12 +124,14 @@ class ExperimentsController(QObject):
     def is_running(self) -> bool:
         return self._thread is not None
 
-    def start(self, sweeps: Sequence[Sweep], n_jobs: int | None = None) -> bool:
-        """Start running `sweeps` with `n_jobs` workers; False (and nothing starts) if a sweep
-        is running already."""
+    def start(
+        self, sweeps: Sequence[Sweep], n_jobs: int | None = None, cluster: str | None = None
+    ) -> bool:
+        """Start running `sweeps` with `n_jobs` workers, here or on the dask scheduler at
+        `cluster`; False (and nothing starts) if a sweep is running already."""
         if self._thread is not None:
             return False
-        thread = SweepThread(sweeps, n_jobs=n_jobs)
+        thread = SweepThread(sweeps, n_jobs=n_jobs, cluster=cluster)
         thread.progress_changed.connect(self._on_thread_progress_changed)
         thread.sweep_finished.connect(self._on_thread_sweep_finished)
         thread.sweep_cancelled.connect(self._on_thread_sweep_cancelled)
