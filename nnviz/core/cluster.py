@@ -223,40 +223,62 @@ def run_on_cluster(
             f"cannot reach the dask scheduler at {cluster.address}: {_one_line(error)}"
         ) from None
     futures: dict[Any, int] = {}
+    completed = False
     try:
         client.subscribe_topic(TOPIC, watch.on_event)
         stop = Event(_stop_name(sweep_id), client=client)
-        shared = client.scatter(inputs, broadcast=True, timeout=cluster.timeout)
+        shared = _scatter(client, inputs, cluster)
         for index, job in enumerate(jobs):
             future = client.submit(
                 _run_remote, task, shared, index, job, sweep_id, retries=cluster.retries, pure=False
             )
             futures[future] = index
         finished = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
-        watch.start()
-        while not finished.is_empty():
-            if cancelled is not None and cancelled():
+        completed = _stream(client, finished, futures, watch, on_done, cancelled)
+        return completed
+    finally:
+        if not completed and futures and client.status == "running":
+            with contextlib.suppress(Exception):  # stop the jobs still training, then forget them
                 stop.set()
                 client.cancel(list(futures))
-                return False
-            batch = finished.next_batch(block=False)
-            for future, result in batch:
-                index = futures[future]
-                if future.status != "finished":
-                    raise ClusterError(watch.failure(index, result, client.status))
-                watch.finish(index)
-                on_done(index, result)
-            if not batch:
-                watch.check(client.status)
-                time.sleep(POLL_SECONDS)
-        return True
-    except TimeoutError as error:  # scatter found no worker in time
-        raise ClusterError(
-            f"the dask cluster at {cluster.address} took the sweep's data but no worker "
-            f"answered within {cluster.timeout:g} s ({_one_line(error)})"
-        ) from None
-    finally:
         _close(client)
+
+
+def _scatter(client: Any, inputs: Inputs, cluster: Cluster) -> Any:
+    """Send the inputs to every worker once; the future that jobs name."""
+    try:
+        return client.scatter(inputs, broadcast=True, timeout=cluster.timeout)
+    except TimeoutError as error:
+        raise ClusterError(
+            f"the dask cluster at {cluster.address} has no worker to take the sweep's data "
+            f"within {cluster.timeout:g} s ({_one_line(error)})"
+        ) from None
+
+
+def _stream(
+    client: Any,
+    finished: Any,
+    futures: dict[Any, int],
+    watch: _Watch,
+    on_done: Callable[[int, Any], None],
+    cancelled: Callable[[], bool] | None,
+) -> bool:
+    """Hand each finished job to `on_done` as it comes; False once `cancelled()` is true."""
+    watch.start()
+    while not finished.is_empty():
+        if cancelled is not None and cancelled():
+            return False
+        batch = finished.next_batch(block=False)
+        for future, result in batch:
+            index = futures[future]
+            if future.status != "finished":
+                raise ClusterError(watch.failure(index, result, client.status))
+            watch.finish(index)
+            on_done(index, result)
+        if not batch:
+            watch.check(client.status)
+            time.sleep(POLL_SECONDS)
+    return True
 
 
 class _Watch:
