@@ -348,10 +348,15 @@ class _Watch:
         if quiet > self.cluster.timeout:
             shown = "; ".join(self.names[i] for i in waiting[:3])
             more = f" and {len(waiting) - 3} more" if len(waiting) > 3 else ""
+            why = (
+                "the scheduler is connected, so its workers are frozen, gone or busy elsewhere"
+                if status == "running"
+                else f"the connection to the scheduler is {status}"
+            )
             raise ClusterError(
                 f"the dask cluster at {self.cluster.address} stopped answering: no job finished "
-                f"or reported progress for {self.cluster.timeout:g} s (client {status}); "
-                f"unfinished: {shown}{more}"
+                f"or reported progress for {self.cluster.timeout:g} s ({why}); unfinished: "
+                f"{shown}{more}"
             )
 
 

@@ -345,3 +345,32 @@ def test_a_worker_killed_mid_sweep_loses_nothing(tmp_path):
     finally:
         cluster.close()
     assert all(process.poll() is not None for process in cluster.processes)
+
+
+def test_a_cluster_that_stops_answering_ends_the_sweep(tmp_path):
+    """Both workers frozen mid-training (SIGSTOP): nothing finishes or reports, and the watchdog
+    ends the sweep after its timeout, naming the unfinished jobs."""
+    cluster = start_cluster(tmp_path / "dask")
+    try:
+        frozen = []
+
+        def progress(p):
+            if p.iterations_done > 0 and not frozen:
+                for worker in cluster.workers:
+                    os.kill(worker.pid, signal.SIGSTOP)
+                    frozen.append(worker)
+
+        sweep = Sweep("hidden", (1, 2), Config.preset("seed", iterations=2_000_000))
+        remote = Cluster(cluster.address, timeout=3)
+        with pytest.raises(SweepFailed, match="stopped answering") as failed:
+            run_sweeps([sweep], progress=progress, cluster=remote)
+        assert len(frozen) == 2
+        message = str(failed.value)
+        assert "for 3 s" in message and "hidden=(1,), 2000000 iterations" in message, message
+        assert failed.value.results[0].rows == ()
+    finally:
+        for worker in cluster.workers:
+            if worker.poll() is None:
+                os.kill(worker.pid, signal.SIGCONT)
+        cluster.close()
+    assert all(process.poll() is not None for process in cluster.processes)
