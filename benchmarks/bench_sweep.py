@@ -6,10 +6,11 @@ Run from the repository root:
     python benchmarks/bench_sweep.py --quick    # 1 round (CI smoke)
     python benchmarks/bench_sweep.py --backend loky   # time joblib's default backend instead
 
-nnviz runs the same calls as `nnviz sweep --preset article` (`nnviz.cli.run_sweep`), without
-writing files: the three article tables through `run_sweeps`, with the CLI's joblib backend (forked
-workers on Linux, see `nnviz.core.sweep.fast_start_backend`) and its default of 2 jobs, worker start
-included. The textbook loop is the article's code as a tutorial writes it, in this file: for each of
+Each round also runs the command itself, `nnviz sweep --preset article --out DIR`, timed from
+outside (interpreter start, imports and the plots included). In this process nnviz runs the same
+calls as that command (`nnviz.cli.run_sweep`), without writing files: the three article tables
+through `run_sweeps`, with the CLI's joblib backend (forked workers on Linux, see
+`nnviz.core.sweep.fast_start_backend`) and its default of 2 jobs, worker start included. The textbook loop is the article's code as a tutorial writes it, in this file: for each of
 the 19 rows, make the moons, split them, seed NumPy, draw the weights, run full-batch gradient
 descent with (samples, units) arrays, and score train and test with scikit-learn, one row after
 another. The two alternate round by round in this process, so they see the same machine.
@@ -27,7 +28,9 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 import joblib
@@ -36,7 +39,7 @@ from sklearn.datasets import make_moons
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from nnviz.core.sweep import article_tables, fast_start_backend, run_sweeps
+from nnviz.core.sweep import article_tables, fast_start_backend, plan, run_job, run_sweeps
 
 SPEED_GOAL = 5.0
 AGREEMENT = 1e-3
@@ -114,6 +117,25 @@ def time_nnviz(backend: str | None):
     return time.perf_counter() - started, cpu_seconds() - cpu, results
 
 
+def time_command() -> float:
+    """`nnviz sweep --preset article --out DIR` from the shell: interpreter start, imports, worker
+    start, training, tables and the PNG/SVG plots, as a user waits for them."""
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as out:
+        command = [sys.executable, "-m", "nnviz", "sweep", "--preset", "article", "--out", out]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, timeout=600)
+        return time.perf_counter() - started
+
+
+def longest_job() -> float:
+    """Seconds the longest of the article's trainings (50 hidden units) takes on one core: no
+    number of workers finishes the sweep sooner."""
+    jobs = plan([config for table in article_tables() for row in table.configs() for config in row])
+    started = time.perf_counter()
+    run_job(jobs[0])
+    return time.perf_counter() - started
+
+
 # -- report ----------------------------------------------------------------------------------
 
 
@@ -143,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"nnviz: run_sweeps(article_tables()) with joblib backend {backend or 'loky (default)'}")
     print("textbook: 19 rows trained from scratch one after another, (samples, units) arrays")
 
-    nnviz_times, textbook_times, ratios = [], [], []
+    nnviz_times, textbook_times, ratios, command_times = [], [], [], []
     results = textbook = None
     for index in range(1, rounds + 1):
         seconds, nnviz_cpu, results = time_nnviz(backend)
@@ -151,12 +173,13 @@ def main(argv: list[str] | None = None) -> int:
         seconds, textbook_cpu, textbook = time_textbook()
         textbook_times.append(seconds)
         ratios.append(textbook_times[-1] / nnviz_times[-1])
+        command_times.append(time_command())
         cpu = (
             f"CPU {nnviz_cpu:.2f} s vs {textbook_cpu:.2f} s" if backend == "multiprocessing" else ""
         )
         print(
             f"  round {index}: nnviz {nnviz_times[-1]:6.2f} s, textbook {textbook_times[-1]:6.2f} s,"
-            f" ratio {ratios[-1]:.2f}x  {cpu}"
+            f" ratio {ratios[-1]:.2f}x; the command with --out {command_times[-1]:6.2f} s  {cpu}"
         )
     assert results is not None and textbook is not None
 
@@ -175,6 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"after: {load_description()} (the benchmark itself adds about 2; other busy processes "
         "take cores from nnviz's two workers and lower the ratio)"
+    )
+    longest = longest_job()
+    print(
+        f"bound: the longest training (50 hidden units, 10000 iterations) takes {longest:.2f} s "
+        f"on one core, and the whole sweep {nnviz_cpu:.2f} s of CPU over its workers"
+    )
+    command, textbook_median = statistics.median(command_times), statistics.median(textbook_times)
+    print(
+        f"nnviz sweep --preset article --out DIR from the shell {command:.2f} s (start, imports "
+        f"and plots included): ratio {textbook_median / command:.2f}x to the textbook loop"
     )
     median = statistics.median(ratios)
     print(
