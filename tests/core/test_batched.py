@@ -97,7 +97,7 @@ def test_stacked_matmul_equals_each_networks_dot(hidden, n, activation, loss):
     x = rng.normal(size=(k, n, 2))
     y = rng.integers(0, 2, size=(k, n)).astype(float)
     stacked = StackedPass(layout, params, grad, n, activation, loss)
-    stacked.set_batch(x, y)
+    stacked.gather(x.reshape(-1, 2).T.copy(), y.ravel(), np.arange(k * n).reshape(k, n))
     with np.errstate(all="ignore"):
         stacked.gradient()
         losses = stacked.losses()
@@ -133,7 +133,7 @@ def test_shared_inputs_equal_per_network_inputs():
     shared.gradient()
     grad = state[:, layout.size :].copy()
     own = StackedPass(layout, state[:, : layout.size], state[:, layout.size :], 750, "tanh", "sse")
-    own.set_batch(np.array([x] * 3), np.array([y] * 3))
+    own.gather(x.T.copy(), y, np.tile(np.arange(750), (3, 1)))
     own.gradient()
     assert_same_bits(state[:, layout.size :], grad)
 

@@ -72,7 +72,7 @@ class StackedPass:
     """Preallocated buffers and kernels of `network.Pass` for K networks and n samples each.
 
     `shared_x` (full-batch training and evaluation) gives every network the same (n, features)
-    inputs once; otherwise `set_batch` fills each network's own rows.
+    inputs once; otherwise `gather` fills each network's own samples.
     """
 
     def __init__(
@@ -136,10 +136,12 @@ class StackedPass:
         self.y[0, 0] = y
         np.greater_equal(self.y, 0.5, self.labels)
 
-    def set_batch(self, x: np.ndarray, y: np.ndarray) -> None:
-        """Each network's own points, (K, n, features), and labels, (K, n)."""
-        self.inputs[0][:, :-1] = x.transpose(0, 2, 1)
-        self.y[:, 0] = y
+    def gather(self, x_t: np.ndarray, y: np.ndarray, indices: np.ndarray) -> None:
+        """Each network's own points: columns `indices` (K, n) of x_t (features, points) and
+        their labels, copied straight into the buffers."""
+        inputs = self.inputs[0][:, :-1].transpose(1, 0, 2)
+        np.take(x_t, indices, axis=1, out=inputs, mode="clip")  # "clip": no buffering
+        np.take(y, indices, out=self.y[:, 0], mode="clip")
         np.greater_equal(self.y, 0.5, self.labels)
 
     def forward(self) -> None:

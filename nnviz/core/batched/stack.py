@@ -42,6 +42,7 @@ class Stack:
         self._mask = layout.weight_mask()
         self._scratch = np.empty((k, size))
         self._passes: dict[int, StackedPass] = {}
+        self._x_t = np.ascontiguousarray(data.x_train.T)  # mini-batches gather its columns
         self.eval_train = self._pass(len(data.x_train), (data.x_train, data.y_train))
         # full-batch training reuses the evaluation pass: every use recomputes it from the weights
         self.full = self.eval_train if sampler is None else None
@@ -82,8 +83,7 @@ class Stack:
         batch = self._passes.get(n)
         if batch is None:
             batch = self._passes[n] = self._pass(n)
-        data = self.owner.data
-        batch.set_batch(data.x_train[indices], data.y_train[indices])
+        batch.gather(self._x_t, self.owner.data.y_train, indices)
         return batch
 
     def regularise(self) -> None:
