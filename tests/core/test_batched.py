@@ -284,6 +284,8 @@ def test_trainers_continue_together_as_they_would_alone():
         trainer.step(120)
     assert alone[1].diverged_at is not None
     together = BatchedTrainer.from_trainers([_copy(trainer) for trainer in alone])
+    with pytest.raises(ValueError, match="same points"):
+        BatchedTrainer.from_trainers([alone[0], Trainer(configs[0].replace(noise=0.3))])
     together.step(80)
     for trainer in alone:
         if trainer.diverged_at is None:
@@ -293,7 +295,8 @@ def test_trainers_continue_together_as_they_would_alone():
 
 
 def _copy(trainer: Trainer) -> Trainer:
-    copy = Trainer(trainer.config, trainer.data, initial_weights=trainer.initial_weights())
+    """What a saved and loaded session gives: the same state, on its own copy of the points."""
+    copy = Trainer(trainer.config, initial_weights=trainer.initial_weights())
     copy.restore_training_state(trainer.training_state())
     return copy
 
@@ -354,3 +357,29 @@ def test_every_pair_of_batchable_values_gives_independent_runs():
     batch, trainers = run_both(configs, [400])
     for k, trainer in enumerate(trainers):
         assert_network_is_trainer(batch, k, trainer)
+
+
+def test_networks_saved_as_sessions_continue_together(tmp_path):
+    """The window's multi-network sessions: each network saved as a session file, loaded, and
+    trained on together, as the batch itself would have."""
+    from nnviz.core import load_session, save_session
+
+    configs = varied({"optimizer": "momentum", "learning_rate": 0.05, "batch_size": 40})
+    batch = BatchedTrainer(configs)
+    batch.step(90)
+    paths = [
+        save_session(tmp_path / f"net{k}.nnviz", network.trainer())
+        for k, network in enumerate(batch)
+    ]
+    restored = BatchedTrainer.from_trainers([load_session(path) for path in paths])
+    batch.step(60)
+    restored.step(60)
+    for k in range(len(batch)):
+        for name, array in batch[k].weights().items():
+            assert_same_bits(restored[k].weights()[name], array, name)
+        for column in COLUMNS:
+            assert_same_bits(
+                getattr(restored[k].history.arrays(), column),
+                getattr(batch[k].history.arrays(), column),
+                column,
+            )

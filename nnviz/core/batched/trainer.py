@@ -133,7 +133,6 @@ class Network:
             initial_weights=self.initial_weights(),
         )
         trainer.restore_training_state(self.training_state())
-        trainer.seconds = self.seconds
         return trainer
 
 
@@ -192,14 +191,15 @@ class BatchedTrainer:
 
     @classmethod
     def from_trainers(cls, trainers: Sequence[Trainer]) -> BatchedTrainer:
-        """Continue the given Trainers together (for example a session's networks), each bit for
-        bit as it would on its own. They must share their data and their `record_every`, and those
-        that have not diverged must be at the same iteration with the same history iterations."""
+        """Continue the given Trainers together (for example sessions, `load_session`), each bit
+        for bit as it would on its own. They must train on the same points and share their
+        `record_every`, and those that have not diverged must be at the same iteration with the
+        same history iterations (as networks saved from one BatchedTrainer are)."""
         if not trainers:
             raise ValueError("from_trainers needs at least one Trainer")
         first = trainers[0]
-        if any(t.data is not first.data for t in trainers):
-            raise ValueError("the Trainers must share one Dataset object")
+        if not all(_same_data(t.data, first.data) for t in trainers):
+            raise ValueError("the Trainers must train on the same points")
         states = [t.training_state() for t in trainers]
         if len({s["base_record_every"] for s in states}) != 1:
             raise ValueError("the Trainers must have been built with the same record_every")
@@ -548,6 +548,13 @@ def _frozen(state: dict[str, Any]) -> dict[str, Any]:
     frozen = {key: state[key] for key in keys}
     frozen["params"] = np.array(frozen["params"], dtype=float)
     return frozen
+
+
+def _same_data(a: Dataset, b: Dataset) -> bool:
+    return a is b or all(
+        np.array_equal(getattr(a, name), getattr(b, name))
+        for name in ("x_train", "y_train", "x_test", "y_test")
+    )
 
 
 def _check_compatible(configs: Sequence[Config]) -> None:
