@@ -25,10 +25,11 @@ different arithmetic:
   three) is trained once.
 - Runs that differ only in fields a `BatchedTrainer` stacks (weight seed, learning rate, momentum,
   L1, L2: repeats, and sweeps of those fields) train together (`batches`, `run_batch`), one set of
-  NumPy calls per iteration for all, each network bit for bit its own Trainer. Stacking pays where
-  a network's arrays are small (mini-batches, small datasets: 2-6x); the article's full batch of
-  750 points through 5 units is mostly exp and elementwise work already, which a stack does as
-  often (about 1.2x, see benchmarks/bench_batched.py), and wide networks are not stacked at all.
+  NumPy calls per iteration for all, each network bit for bit its own Trainer. Stacking removes
+  the per-call overhead, not the arithmetic: it pays where a network's arrays are small (100 runs
+  with mini-batches of 32: 3x), while the article's full batch of 750 points through 5 units is
+  mostly exp and elementwise work already (1.35x); see benchmarks/bench_batched.py. Wide
+  networks are not stacked at all.
 - The remaining runs go to worker processes through joblib, longest first. `n_jobs` defaults to an
   outer `joblib.parallel_config(n_jobs=...)` if there is one, and to 2 otherwise.
 
