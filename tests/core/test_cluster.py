@@ -110,3 +110,20 @@ def test_progress_carries_each_row_once_it_has_finished():
         assert row in results[s].rows
     for earlier, later in itertools.pairwise(seen):  # rows only ever join, in order
         assert later.rows[: len(earlier.rows)] == earlier.rows
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--cluster", "ray://head:10001"],
+        ["--cluster", "tcp://host"],
+        ["--cluster", "tcp://h:1", "--retries", "-1"],
+        ["--cluster", "tcp://h:1", "--cluster-timeout", "0"],
+    ],
+)
+def test_the_command_refuses_a_bad_cluster_with_one_line(flags, capsys):
+    from nnviz.cli import main
+
+    assert main(["sweep", "--param", "hidden", "--values", "1", *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nnviz: error:") and "\n" not in err
