@@ -972,7 +972,7 @@ def _run_remote(
             run_job,
             jobs,
             inputs,
-            names=[job_name(job.config, base) for job in jobs],
+            names=[_job_title(job, base) for job in jobs],
             on_done=tracker.finish,
             on_progress=tracker.update,
             cancelled=cancelled,
@@ -981,6 +981,14 @@ def _run_remote(
         raise SweepFailed(str(error), tracker.rows.results()) from None
     if not completed:
         raise SweepCancelled("the sweep was cancelled")
+
+
+def _job_title(job: Job | BatchJob, base: Config) -> str:
+    """How a failure message names a job: a stacked batch by its first network."""
+    title = job_name(job.config, base)
+    if isinstance(job, BatchJob) and len(job.jobs) > 1:
+        title += f" (with {len(job.jobs) - 1} more networks stacked with it)"
+    return title
 
 
 class _Rows:

@@ -127,3 +127,16 @@ def test_the_command_refuses_a_bad_cluster_with_one_line(flags, capsys):
     assert main(["sweep", "--param", "hidden", "--values", "1", *flags]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("nnviz: error:") and "\n" not in err
+
+
+def test_a_failed_batch_is_named_by_its_first_network():
+    from nnviz.core.sweep import BatchJob, _job_title, batches
+
+    base = Config(iterations=100)
+    work = batches(plan([base.replace(learning_rate=lr) for lr in (0.1, 0.2, 0.3, 0.4)]))
+    (batch,) = work
+    assert isinstance(batch, BatchJob)
+    title = _job_title(batch, base)
+    assert title.startswith("learning_rate=") and title.endswith(
+        "(with 3 more networks stacked with it)"
+    )
