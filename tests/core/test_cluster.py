@@ -133,7 +133,7 @@ def test_a_failed_batch_is_named_by_its_first_network():
     from nnviz.core.sweep import BatchJob, _job_title, batches
 
     base = Config(iterations=100)
-    work = batches(plan([base.replace(learning_rate=lr) for lr in (0.1, 0.2, 0.3, 0.4)]))
+    work = batches(plan([base.replace(learning_rate=lr) for lr in (0.2, 0.3, 0.4, 0.5)]))
     (batch,) = work
     assert isinstance(batch, BatchJob)
     title = _job_title(batch, base)
