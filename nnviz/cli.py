@@ -380,7 +380,7 @@ def run_sweep(args: argparse.Namespace) -> int:
             for result in error.results:
                 write_text(Path(args.out) / f"{result.name}.csv", result.csv_text())
             rows = "1 finished row is" if kept == 1 else f"{kept} finished rows are"
-            written = f"; the {rows} in {Path(args.out)}"
+            written = f"; the {rows} in {Path(args.out)}" if kept else "; no row finished"
         print(f"nnviz: sweep failed: {error}{written}", file=sys.stderr)
         return EXIT_SWEEP_FAILED
     if show:

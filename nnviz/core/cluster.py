@@ -14,7 +14,8 @@ the worker, and a job whose worker kept dying hung the sweep. So this module tal
   or reported for `timeout` seconds, or the scheduler is gone, the sweep ends with ClusterError
   instead of waiting forever.
 - Cancel sets a dask Event that running jobs check between chunks of training, and cancels the
-  futures; the caller returns at once.
+  futures; the caller returns at once. (It is looked at once the jobs are submitted: connecting
+  to the scheduler and shipping the data wait at most `timeout` seconds.)
 
 dask is imported only inside these functions: `nnviz.core` imports without it
 (`pip install "nnviz[dask]"` adds it). Workers need nnviz installed, the same version.
