@@ -232,7 +232,8 @@ def test_a_job_that_keeps_failing_ends_the_sweep_with_the_finished_rows(dask_clu
     kept, nothing = failed.value.results
     assert nothing.rows == () and 1 <= len(kept.rows) <= 2
     expected = run_sweep("hidden", [1, 5], Config(iterations=2000), n_jobs=1)
-    assert_same_metrics(kept, dataclasses.replace(expected, rows=expected.rows[: len(kept.rows)]))
+    same_values = tuple(row for row in expected.rows if row.value in {r.value for r in kept.rows})
+    assert_same_metrics(kept, dataclasses.replace(expected, rows=same_values))
     attempts = [
         msg
         for _, msg in client.get_events(TOPIC)
@@ -256,10 +257,11 @@ def test_the_command_writes_the_finished_rows_and_exits_1_with_one_line(dask_clu
         f"finished row{'s are' if len(cells) == 3 else ' is'} in {tmp_path}"
     )
     expected = run_sweep("samples", [200, 1000], Config(iterations=300, batch_size=8), n_jobs=1)
-    for row, value in zip(cells[1:], (200, 1000)):
-        assert row[:2] == ["samples", str(value)]
-        local = next(r for r in expected.rows if r.value == value)
-        assert float(row[cells[0].index("test_auc")]) == local.test_auc
+    values = [int(row[1]) for row in cells[1:]]
+    assert values in ([200], [1000], [200, 1000])  # whichever finished, in the values' order
+    for row in cells[1:]:
+        local = next(r for r in expected.rows if r.value == int(row[1]))
+        assert row[0] == "samples" and float(row[cells[0].index("test_auc")]) == local.test_auc
 
 
 def test_cancel_returns_at_once_and_stops_the_remote_jobs(dask_cluster):
@@ -346,11 +348,9 @@ def test_a_worker_killed_mid_sweep_loses_nothing(tmp_path):
             assert "job learning_rate=" in str(error)
             kept = error.results[0]
             assert len(kept.rows) >= 1
-            for row in kept.rows:
-                assert_same_metrics(
-                    type(kept)(kept.sweep, (row,)),
-                    type(kept)(kept.sweep, tuple(r for r in expected.rows if r.value == row.value)),
-                )
+            values = {row.value for row in kept.rows}
+            same = tuple(row for row in expected.rows if row.value in values)
+            assert_same_metrics(kept, dataclasses.replace(expected, rows=same))
     finally:
         cluster.close()
     assert all(process.poll() is not None for process in cluster.processes)
