@@ -49,6 +49,8 @@ TOPIC = "nnviz-sweep"
 HEARTBEAT_SECONDS = 0.25
 #: How often the caller looks at finished jobs, its cancel and the watchdog.
 POLL_SECONDS = 0.02
+#: How long a failing sweep waits for results that finished but are still on their way.
+KEEP_SECONDS = 5.0
 
 _DATA_FIELDS = tuple(sorted(DATA_FIELDS))
 
@@ -270,16 +272,36 @@ def _stream(
         if cancelled is not None and cancelled():
             return False
         batch = finished.next_batch(block=False)
-        for future, result in batch:
-            index = futures[future]
-            if future.status != "finished":
-                raise ClusterError(watch.failure(index, result, client.status))
-            watch.finish(index)
-            on_done(index, result)
-        if not batch:
-            watch.check(client.status)
-            time.sleep(POLL_SECONDS)
+        try:
+            for future, result in batch:
+                index = futures[future]
+                if future.status != "finished":
+                    raise ClusterError(watch.failure(index, result, client.status))
+                watch.finish(index)
+                on_done(index, result)
+            if not batch:
+                watch.check(client.status)
+                time.sleep(POLL_SECONDS)
+        except ClusterError:
+            if client.status == "running":
+                _keep_finished(futures, watch, on_done)
+            raise
     return True
+
+
+def _keep_finished(
+    futures: dict[Any, int], watch: _Watch, on_done: Callable[[int, Any], None]
+) -> None:
+    """Hand over the jobs that finished but whose results were still on their way, waiting at
+    most KEEP_SECONDS in all: a sweep that ends keeps every row it can."""
+    deadline = time.monotonic() + min(KEEP_SECONDS, watch.cluster.timeout)
+    for future, index in futures.items():
+        left = deadline - time.monotonic()
+        if left > 0 and index in watch.unfinished and future.status == "finished":
+            with contextlib.suppress(Exception):  # the worker holding it is frozen or gone
+                result = future.result(timeout=left)
+                watch.finish(index)
+                on_done(index, result)
 
 
 class _Watch:
