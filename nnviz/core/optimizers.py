@@ -61,6 +61,18 @@ class Momentum(GradientDescent):
         self._velocity[:] = state["velocity"]
 
 
+def adam_moments(m: np.ndarray, v: np.ndarray, grad: np.ndarray, scratch: np.ndarray) -> None:
+    """Move Adam's moments m and v towards grad and grad² in place. One sequence of in-place
+    operations, shared by Adam and the batched trainer, so that both round alike."""
+    np.multiply(m, ADAM_BETA1, m)
+    np.multiply(grad, 1.0 - ADAM_BETA1, scratch)
+    np.add(m, scratch, m)
+    np.multiply(v, ADAM_BETA2, v)
+    np.multiply(grad, grad, scratch)
+    np.multiply(scratch, 1.0 - ADAM_BETA2, scratch)
+    np.add(v, scratch, v)
+
+
 class Adam(GradientDescent):
     """Adam (Kingma and Ba) with bias correction, applied to weights and biases alike."""
 
@@ -74,13 +86,7 @@ class Adam(GradientDescent):
     def update(self, grad: np.ndarray) -> np.ndarray:
         self._steps += 1
         m, v, s = self._first, self._second, self._scratch
-        np.multiply(m, ADAM_BETA1, m)
-        np.multiply(grad, 1.0 - ADAM_BETA1, s)
-        np.add(m, s, m)
-        np.multiply(v, ADAM_BETA2, v)
-        np.multiply(grad, grad, s)
-        np.multiply(s, 1.0 - ADAM_BETA2, s)
-        np.add(v, s, v)
+        adam_moments(m, v, grad, s)
         np.divide(v, 1.0 - ADAM_BETA2**self._steps, s)
         np.sqrt(s, s)
         np.add(s, ADAM_EPSILON, s)

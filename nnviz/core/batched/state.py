@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..optimizers import ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON
+from ..optimizers import ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, adam_moments
 
 
 class StackedOptimizer:
@@ -56,13 +56,7 @@ class StackedOptimizer:
         state, s = self.state, self._scratch
         m, v, steps = state["first"], state["second"], state["steps"]
         steps += 1
-        np.multiply(m, ADAM_BETA1, m)
-        np.multiply(grad, 1.0 - ADAM_BETA1, s)
-        np.add(m, s, m)
-        np.multiply(v, ADAM_BETA2, v)
-        np.multiply(grad, grad, s)
-        np.multiply(s, 1.0 - ADAM_BETA2, s)
-        np.add(v, s, v)
+        adam_moments(m, v, grad, s)
         # the bias corrections in Python floats, as Adam.update computes them
         if np.all(steps == steps[0]):
             second = 1.0 - ADAM_BETA2 ** int(steps[0])
