@@ -33,11 +33,11 @@ import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cli_regressions import NAMED, NAMED_MEMORY_MB, REGRESSIONS
+from guards import Hang, alarm
 
 HERE = Path(__file__).resolve().parent
 SEED = int(os.environ.get("NNVIZ_FUZZ_SEED", "20240612"))
@@ -434,24 +434,6 @@ def _two_at_a_time(argvs: list[list[str]]) -> list[dict]:
 
 
 # -- the worker (a child process) --------------------------------------------------------------
-
-
-class Hang(BaseException):
-    """A case outlived CASE_SECONDS (a BaseException, so no except clause in nnviz takes it)."""
-
-
-def _on_alarm(signum, frame):
-    raise Hang(f"no answer within {CASE_SECONDS} s")
-
-
-@contextlib.contextmanager
-def alarm(seconds: float) -> Iterator[None]:
-    signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def peak_mb() -> float:

@@ -24,7 +24,6 @@ import os
 import random
 import re
 import resource
-import signal
 import struct
 import subprocess
 import sys
@@ -34,10 +33,11 @@ import warnings
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
+from guards import Hang, alarm
 from named_reader_cases import HISTORY_HEADER, NAMED, zip_with
 
 if sys.platform != "linux":
@@ -127,26 +127,8 @@ def test_named_case_is_refused_clearly(named, name):
 # -- the worker (a child process) ------------------------------------------------------------------
 
 
-class Hang(BaseException):
-    """A read outlived CASE_SECONDS (a BaseException, so no reader's except clause takes it)."""
-
-
 class Invalid(AssertionError):
     """A read succeeded but gave data nnviz should have refused."""
-
-
-def _on_alarm(signum, frame):
-    raise Hang(f"no answer within {CASE_SECONDS} s")
-
-
-@contextmanager
-def alarm(seconds: float) -> Iterator[None]:
-    signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def check_points(points) -> None:
