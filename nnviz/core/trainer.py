@@ -57,6 +57,25 @@ class Snapshot:
         return (_snapshot_from_state, (state,))
 
 
+def snapshot_of(network: Any, current: tuple[float, float, float, float]) -> Snapshot:
+    """The Snapshot of a Trainer, or of one network of a BatchedTrainer: anything with
+    iteration, config, weights(), history, seconds and diverged_at, and its current
+    (train loss, test loss, train accuracy, test accuracy)."""
+    train_loss, test_loss, train_accuracy, test_accuracy = current
+    return Snapshot(
+        iteration=network.iteration,
+        target=network.config.iterations,
+        train_loss=train_loss,
+        test_loss=test_loss,
+        train_accuracy=train_accuracy,
+        test_accuracy=test_accuracy,
+        weights=_read_only(network.weights()),
+        history=network.history.arrays(),
+        seconds=network.seconds,
+        diverged_at=network.diverged_at,
+    )
+
+
 def _snapshot_from_state(state: dict) -> Snapshot:
     state["weights"] = _read_only(state["weights"])
     history = state["history"]
@@ -523,19 +542,7 @@ class Trainer:
         )
 
     def snapshot(self) -> Snapshot:
-        train_loss, test_loss, train_accuracy, test_accuracy = self._current
-        return Snapshot(
-            iteration=self.iteration,
-            target=self.config.iterations,
-            train_loss=train_loss,
-            test_loss=test_loss,
-            train_accuracy=train_accuracy,
-            test_accuracy=test_accuracy,
-            weights=_read_only(self.weights()),
-            history=self.history.arrays(),
-            seconds=self.seconds,
-            diverged_at=self.diverged_at,
-        )
+        return snapshot_of(self, self._current)
 
     def divergence_message(self) -> str:
         if self.diverged_at is None:

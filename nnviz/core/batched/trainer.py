@@ -33,7 +33,7 @@ from ..history import COLUMNS, History
 from ..metrics import Metrics, evaluate_setup
 from ..network import Layout, initial_parameters
 from ..optimizers import OPTIMIZERS
-from ..trainer import DENSE_HISTORY, MAX_HISTORY, BatchSampler, Snapshot, Trainer, _read_only
+from ..trainer import DENSE_HISTORY, MAX_HISTORY, BatchSampler, Snapshot, Trainer, snapshot_of
 from .kernel import StackedPass
 from .stack import Stack, measure
 from .state import SamplerStack, sampler_state, stack_states
@@ -80,19 +80,7 @@ class Network:
         return self._owner.layout.to_weights(self._initial)
 
     def snapshot(self) -> Snapshot:
-        train_loss, test_loss, train_accuracy, test_accuracy = self.current
-        return Snapshot(
-            iteration=self.iteration,
-            target=self.config.iterations,
-            train_loss=train_loss,
-            test_loss=test_loss,
-            train_accuracy=train_accuracy,
-            test_accuracy=test_accuracy,
-            weights=_read_only(self.weights()),
-            history=self.history.arrays(),
-            seconds=self.seconds,
-            diverged_at=self.diverged_at,
-        )
+        return snapshot_of(self, self.current)
 
     def evaluate(self, *, full: bool = True) -> Metrics:
         """Metrics of the current weights on train and test, as `Trainer.evaluate`."""
