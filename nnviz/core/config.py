@@ -31,6 +31,8 @@ SEED_MAX = 2**32 - 1  # numpy's RandomState and scikit-learn accept seeds up to 
 SAMPLES_MAX = 1_000_000
 WIDTH_MAX = 4096
 LAYERS_MAX = 8
+#: The most networks the window trains together (`seeds`).
+SEEDS_MAX = 64
 
 Kind = Literal["choice", "int", "float", "layers", "path"]
 #: What changing a field costs: "live" applies to the running network, "network" starts a new
@@ -385,6 +387,18 @@ class Config:
         high=1.0,
         step=0.01,
     )
+    seeds: int = _describe(
+        1,
+        label="Seeds",
+        help="Train this many networks together, with the weight seeds weight_seed, "
+        "weight_seed + 1, ...: the views show their spread (the loss band, every seed's "
+        "boundary, AUC mean and standard deviation). Click a seed's boundary to select it.",
+        group="Training",
+        effect="network",
+        kind="int",
+        low=1,
+        high=SEEDS_MAX,
+    )
     init_weights: str | None = _describe(
         None,
         label="Initial weights",
@@ -444,6 +458,20 @@ class Config:
         return changed <= LIVE_FIELDS
 
 
+def seed_configs(config: Config) -> list[Config]:
+    """The `config.seeds` networks trained together: weight seeds weight_seed, weight_seed + 1,
+    ... (as a sweep's repeats); a ConfigError when the last would pass SEED_MAX."""
+    last = config.weight_seed + config.seeds - 1
+    if last > SEED_MAX:
+        raise ConfigError(
+            "seeds",
+            config.seeds,
+            f"at most {SEED_MAX - config.weight_seed + 1} with weight seed {config.weight_seed} "
+            f"(the seeds count up from it to at most {SEED_MAX})",
+        )
+    return [config.replace(weight_seed=config.weight_seed + k) for k in range(config.seeds)]
+
+
 def field_names() -> tuple[str, ...]:
     return tuple(f.name for f in fields(Config))
 
@@ -462,6 +490,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "article-code": {"noise": 0.0},
     # The article's experiment baseline (10000 iterations).
     "experiment": {"iterations": 10000},
+    # The seed setup at lr 0.5 with 16 weight seeds: past about 6,000 iterations the seeds
+    # part ways (the README's "Many seeds at once").
+    "chaos": {"learning_rate": 0.5, "seeds": 16},
     # A harder problem that needs depth, in the spirit of TensorFlow Playground.
     "spiral": {
         "dataset": "spiral",
