@@ -33,7 +33,7 @@ import json
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -41,7 +41,8 @@ from typing import IO, Any
 import numpy as np
 
 from ..version import __version__
-from .config import Config
+from .batched import BatchedTrainer
+from .config import SEED_MAX, SEEDS_MAX, Config
 from .datasets import MAX_CSV_BYTES, Dataset
 from .files import (
     MAX_ARRAY_BYTES,
@@ -496,3 +497,135 @@ def load_weights_for(path: str | Path, layout: Layout) -> dict[str, np.ndarray]:
 def import_weights(path: str | Path, trainer: Trainer) -> Snapshot:
     """Continue `trainer` from the weights in a file; on any error the trainer is unchanged."""
     return trainer.set_weights(load_weights_for(path, trainer.layout))
+
+
+# -- sessions of several seeds ---------------------------------------------------------------
+
+#: A run of K > 1 seeds (Config.seeds) is saved as one archive of K ordinary sessions, each read
+#: with every check above, next to `seeds.json` (format name, version and K); a run of one seed
+#: is an ordinary session, so files written before seeds existed open as they did.
+SEEDS_FORMAT = "nnviz-seeds"
+SEEDS_MANIFEST = "seeds.json"
+
+
+def seeds_session_bytes(trainers: Sequence[Trainer]) -> bytes:
+    """One session for one Trainer; for several (the seeds of one run, `BatchedTrainer`'s
+    networks as `batch[k].trainer()`), `seeds.json` and `seed0.nnviz`, `seed1.nnviz`, ..."""
+    if len(trainers) == 1:
+        return session_bytes(trainers[0])
+    manifest = {"format": SEEDS_FORMAT, "version": 1, "nnviz": __version__, "seeds": len(trainers)}
+    members = {SEEDS_MANIFEST: json.dumps(manifest, indent=2).encode("utf-8")}
+    members.update({f"seed{k}.nnviz": session_bytes(t) for k, t in enumerate(trainers)})
+    if sum(len(payload) for payload in members.values()) > MAX_TOTAL_BYTES:
+        raise SessionError("this run is too large to save as a session")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, payload in members.items():
+            info = zipfile.ZipInfo(name, date_time=_DATE)
+            info.compress_type = zipfile.ZIP_STORED  # the sessions inside are compressed
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, payload)
+    return buffer.getvalue()
+
+
+def save_seeds_session(path: str | Path, trainers: Sequence[Trainer]) -> Path:
+    """`seeds_session_bytes(trainers)` written atomically to `path`."""
+    data = seeds_session_bytes(trainers)
+    try:
+        return atomic_write(path, lambda handle: handle.write(data))
+    except SessionError:
+        raise
+    except FileFormatError as error:
+        raise SessionError(str(error)) from None
+
+
+def load_seeds_session(path: str | Path) -> list[Trainer]:
+    """The Trainers of a session file: one for an ordinary session, K for a run of K seeds
+    (checked to be seeds weight_seed, weight_seed + 1, ... of one config on the same points)."""
+    path = Path(path)
+    with open_regular(path, MAX_TOTAL_BYTES, SessionError, "session files") as handle:
+        try:
+            return _load_seeds(handle, path.name)
+        except OSError as error:
+            raise SessionError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def load_seeds_session_bytes(data: bytes, name: str = "session.nnviz") -> list[Trainer]:
+    """`load_seeds_session` for bytes already read."""
+    return _load_seeds(io.BytesIO(data), name)
+
+
+def _load_seeds(handle: IO[bytes], name: str) -> list[Trainer]:
+    check_zip_directory(
+        handle,
+        name,
+        SessionError,
+        max_members=MAX_MEMBERS + SEEDS_MAX,
+        max_bytes=MAX_DIRECTORY_BYTES,
+    )
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, EOFError, ValueError, struct.error, NotImplementedError) as error:
+        raise SessionError(f"{name} is not a session file (not a readable zip): {error}") from None
+    with archive:
+        if SEEDS_MANIFEST not in archive.namelist():
+            _check_directory(archive.infolist(), name)  # an ordinary session
+            return [_restore(archive, name)]
+        names = archive.namelist()
+        count = _seeds_manifest(_seeds_json(archive, name), name)
+        expected = [SEEDS_MANIFEST, *(f"seed{k}.nnviz" for k in range(count))]
+        infos = archive.infolist()
+        if sorted(names) != sorted(expected) or len(names) != len(set(names)):
+            raise SessionError(f"{name} should hold {', '.join(expected)} and nothing else")
+        if sum(info.file_size for info in infos) > MAX_TOTAL_BYTES:
+            raise SessionError(
+                f"{name}: its members claim more than nnviz accepts ({MAX_TOTAL_BYTES} bytes)"
+            )
+        trainers = []
+        for k in range(count):
+            member = f"seed{k}.nnviz"
+            with _member(archive, member, name) as stream:
+                data = read_capped(stream, MAX_TOTAL_BYTES, f"{member} in {name}", SessionError)
+            trainers.append(load_session_bytes(data, f"{member} in {name}"))
+    _check_seeds(trainers, name)
+    return trainers
+
+
+def _seeds_json(archive: zipfile.ZipFile, name: str) -> Any:
+    with _member(archive, SEEDS_MANIFEST, name) as stream:
+        data = read_capped(stream, 64 * 1024, f"{SEEDS_MANIFEST} in {name}", SessionError)
+    return parse_json(data, f"{SEEDS_MANIFEST} in {name}", SessionError)
+
+
+def _seeds_manifest(manifest: Any, name: str) -> int:
+    where = f"{SEEDS_MANIFEST} in {name}"
+    if not isinstance(manifest, dict) or manifest.get("format") != SEEDS_FORMAT:
+        raise SessionError(f"{where} does not describe a run of several seeds")
+    if manifest.get("version") != 1:
+        raise SessionError(f"{where}: version {manifest.get('version')!r} is not 1")
+    count = manifest.get("seeds")
+    if not isinstance(count, int) or isinstance(count, bool) or not 2 <= count <= SEEDS_MAX:
+        raise SessionError(f"{where}: seeds must be a whole number from 2 to {SEEDS_MAX}")
+    return count
+
+
+def _check_seeds(trainers: list[Trainer], name: str) -> None:
+    """The seeds of one run: seed k is the first one's config with weight seed + k, all on the
+    same points, and they can train on together."""
+    first = trainers[0].config
+    if first.seeds != len(trainers):
+        raise SessionError(
+            f"{name}: config.json says {first.seeds} seeds, the file holds {len(trainers)}"
+        )
+    for k, trainer in enumerate(trainers):
+        if first.weight_seed + k > SEED_MAX or trainer.config != first.replace(
+            weight_seed=first.weight_seed + k
+        ):
+            raise SessionError(
+                f"seed{k}.nnviz in {name}: its config is not the first seed's with weight seed "
+                f"{first.weight_seed} + {k}"
+            )
+    try:
+        BatchedTrainer.from_trainers(trainers)
+    except ValueError as error:
+        raise SessionError(f"{name}: the seeds cannot train on together: {error}") from None
