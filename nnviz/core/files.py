@@ -19,7 +19,7 @@ import tempfile
 import zipfile
 import zlib
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -147,6 +147,33 @@ def save_weights(path: str | Path, weights: Mapping[str, np.ndarray]) -> Path:
     if path.suffix != ".npz":
         raise FileFormatError(f"{path.name}: weights are saved as .npz or .json")
     return atomic_write(path, lambda handle: np.savez(handle, **dict(weights)))
+
+
+def stack_seed_weights(
+    weights: Sequence[Mapping[str, np.ndarray]], seeds: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """The weights of several seeds of one network as one file's arrays: `seeds` (the weight
+    seeds) and `W1`, `b1`, ... with a leading seed axis, so `W1[k]` is seed k's. One seed's
+    weights stay `W1`, `b1`, ... as they are (no `seeds`)."""
+    if len(weights) == 1:
+        return dict(weights[0])
+    stacked = {name: np.stack([w[name] for w in weights]) for name in weights[0]}
+    return {"seeds": np.asarray(seeds, dtype=np.int64), **stacked}
+
+
+def split_seed_weights(arrays: Mapping[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
+    """`stack_seed_weights` undone: one weight dict per seed (a single one for a file without
+    `seeds`); shapes are checked against the network later."""
+    if "seeds" not in arrays:
+        return [dict(arrays)]
+    count = np.asarray(arrays["seeds"]).shape
+    if len(count) != 1 or count[0] < 1:
+        raise FileFormatError("seeds must list the weight seeds, one number a seed")
+    rest = {name: values for name, values in arrays.items() if name != "seeds"}
+    for name, values in rest.items():
+        if values.ndim < 2 or len(values) != count[0]:
+            raise FileFormatError(f"{name} must hold one array for each of the {count[0]} seeds")
+    return [{name: values[k] for name, values in rest.items()} for k in range(count[0])]
 
 
 def load_weights(path: str | Path) -> dict[str, np.ndarray]:
