@@ -37,6 +37,11 @@ from .flags import (
 )
 
 EXIT_DIVERGED = 3
+REPORT_TITLES = {
+    "binary": "classification report (test, threshold {threshold:g})",
+    "multiclass": "classification report (test, the most probable class)",
+    "regression": "regression metrics (test)",
+}
 #: `nnviz sweep --cluster` that could not finish: the finished rows are written, one line says why.
 EXIT_SWEEP_FAILED = 1
 
@@ -127,19 +132,28 @@ def run_train(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     metrics = trainer.evaluate()
     print(f"nnviz: trained {trainer.iteration} iterations in {trainer.seconds:.2f} s")
-    print(
-        f"train: loss {metrics.train.loss:.6g}  AUC {metrics.train.auc:.4f}  "
-        f"accuracy {metrics.train.accuracy:.4f}"
-    )
-    print(
-        f"test:  loss {metrics.test.loss:.6g}  AUC {metrics.test.auc:.4f}  "
-        f"accuracy {metrics.test.accuracy:.4f}"
-    )
-    print(f"\nclassification report (test, threshold {config.threshold:g})")
+    for name in ("train", "test"):
+        split = metrics.split(name)
+        scores = (
+            f"R^2 {split.r2:.4f}  MAE {split.mae:.6g}"
+            if metrics.task == "regression"
+            else f"{'macro ' * (metrics.task == 'multiclass')}AUC {split.auc:.4f}  "
+            f"accuracy {split.accuracy:.4f}"
+        )
+        print(f"{name + ':':<6} loss {split.loss:.6g}  {scores}")
+    print(f"\n{REPORT_TITLES[metrics.task].format(threshold=config.threshold)}")
     print(metrics.test.report_text)
     if args.out:
         written = write_run(args.out, trainer, metrics)
-        if options["views"]:
+        task = trainer.task
+        if options["views"] and (task.kind != "binary" or not task.features.identity):
+            # the four pictures draw two classes on the raw plane only, so far (issue 14)
+            print(
+                f"nnviz: pictures skipped (the views do not draw {task.kind} data or feature "
+                "crosses yet); the run folder is written",
+                file=sys.stderr,
+            )
+        elif options["views"]:
             try:
                 from .gui.plots import write_plots  # Qt is imported only to draw the pictures
             except ImportError as error:  # a headless install: the run folder is still written

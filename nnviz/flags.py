@@ -22,7 +22,7 @@ EXIT_USAGE = 2
 #: Mistakes in what the user asked for: one line on stderr and exit status 2, never a traceback.
 USER_ERRORS = (ConfigError, DataError, FileFormatError, BudgetError)
 
-_METAVARS = {"int": "N", "float": "X", "layers": "W[,W...]", "path": "FILE"}
+_METAVARS = {"int": "N", "float": "X", "layers": "W[,W...]", "path": "FILE", "multi": "F[,F...]"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -46,7 +46,7 @@ def flag(name: str) -> str:
 def flag_help(spec: FieldSpec) -> str:
     """The field's help, its range for numbers, and when it is used at all."""
     parts = [spec.help]
-    if spec.kind in {"int", "float"}:
+    if spec.kind in {"int", "float", "multi"}:
         allowed = spec.allowed()
         parts.append(f"{allowed[0].upper()}{allowed[1:]}.")
     if spec.used_if:

@@ -17,13 +17,38 @@ from typing import Any, Literal
 
 import numpy as np
 
-DATASETS = ("moons", "circles", "xor", "gauss", "spiral", "csv")
+DATASETS = (
+    "moons",
+    "circles",
+    "xor",
+    "gauss",
+    "spiral",
+    "blobs",
+    "iris",
+    "wine",
+    "plane",
+    "gauss-reg",
+    "csv",
+)
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
-LOSSES = ("sse", "mse", "bce")
+LOSSES = ("sse", "mse", "bce", "ce")
 INITS = ("uniform", "xavier", "he")
 OPTIMIZERS = ("gd", "momentum", "adam")
+#: scikit-learn's fixed tables and their class counts (samples, noise and data_seed do not apply).
+TABLES = {"iris": 3, "wine": 3}
 #: The datasets nnviz draws itself (samples, noise and data_seed mean nothing for a CSV file).
-GENERATED = tuple(name for name in DATASETS if name != "csv")
+GENERATED = tuple(name for name in DATASETS if name != "csv" and name not in TABLES)
+#: 2-D point sets with any number of classes (`classes`).
+CLASSED = ("spiral", "blobs")
+#: Datasets whose target is a number: a linear output trained with mse.
+REGRESSION = ("plane", "gauss-reg")
+#: Datasets with two raw inputs, where feature crosses apply (a CSV file may have two).
+PLANAR = tuple(name for name in DATASETS if name not in TABLES)
+TASKS = ("binary", "multiclass", "regression")
+CLASSES_MAX = 8
+#: Feature crosses (nnviz.core.features), and the default: the raw inputs as they are.
+FEATURES = ("x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2")
+RAW_FEATURES = ("x1", "x2")
 
 #: The groups fields are shown in, in this order.
 GROUPS = ("Data", "Network", "Training")
@@ -34,7 +59,7 @@ LAYERS_MAX = 8
 #: The most networks the window trains together (`seeds`).
 SEEDS_MAX = 64
 
-Kind = Literal["choice", "int", "float", "layers", "path"]
+Kind = Literal["choice", "int", "float", "layers", "path", "multi"]
 #: What changing a field costs: "live" applies to the running network, "network" starts a new
 #: network on the same points, "data" draws new points and starts a new network.
 Effect = Literal["live", "network", "data"]
@@ -67,7 +92,8 @@ class FieldSpec:
     `low`/`high` bound numbers (and layer widths); an open bound excludes the value itself.
     `step` is the editors' increment (`log_step`: a tenth of the value's order of magnitude).
     `special` names the lowest value (batch_size 0 is "full batch"). `used_if` is (field, values):
-    the field matters only while that other field has one of those values.
+    the field matters only while that other field has one of those values. A "multi" field is a
+    tuple of distinct `choices`, in the order given (written "x1,x2,x1sq" on the command line).
     """
 
     label: str
@@ -100,6 +126,8 @@ class FieldSpec:
                 f"1 to {LAYERS_MAX} hidden layers of {int(self.low)} to {int(self.high)} "
                 "neurons, such as 8,4"
             )
+        if self.kind == "multi":
+            return f"one or more distinct of {', '.join(self.choices)}, comma-separated"
         return "a file path, or nothing"
 
     def in_range(self, number: float) -> bool:
@@ -123,7 +151,24 @@ class FieldSpec:
             return self._clean_float(name, value)
         if self.kind == "layers":
             return self._clean_layers(name, value)
+        if self.kind == "multi":
+            return self._clean_multi(name, value)
         return _clean_path(name, value, self.allowed())
+
+    def _clean_multi(self, name: str, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            items = tuple(part.strip() for part in value.split(",") if part.strip())
+        elif isinstance(value, (list, tuple)):
+            items = tuple(value)
+        else:
+            raise ConfigError(name, value, self.allowed())
+        if (
+            not items
+            or not all(isinstance(item, str) and item in self.choices for item in items)
+            or len(set(items)) != len(items)
+        ):
+            raise ConfigError(name, items, self.allowed())
+        return items
 
     def _clean_float(self, name: str, value: Any) -> float:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -166,8 +211,9 @@ class Config:
     dataset: str = _describe(
         "moons",
         label="Dataset",
-        help="The two-class point set: moons (the article's), circles, xor, gauss, spiral, "
-        "or csv for your own points.",
+        help="The data: moons (the article's), circles, xor, gauss (two classes each); spiral and "
+        "blobs with --classes; iris and wine (3 classes, 4 and 13 inputs, standardised); "
+        "regression targets plane and gauss-reg; or csv for your own points.",
         group="Data",
         effect="data",
         kind="choice",
@@ -176,12 +222,25 @@ class Config:
     csv_path: str | None = _describe(
         None,
         label="CSV file",
-        help="A CSV file with the header x1,x2,label and labels 0 or 1.",
+        help="A CSV file with the header x1,x2,label (more inputs x3, x4, ... may follow x2) "
+        "and labels 0 to K-1, or x1,x2,target for a regression target.",
         group="Data",
         effect="data",
         kind="path",
         used_if=("dataset", ("csv",)),
         suffixes=("csv",),
+    )
+    classes: int = _describe(
+        2,
+        label="Classes",
+        help="How many classes (arms of the spiral, blobs) to draw. With 3 or more the output "
+        "is a softmax trained with --loss ce.",
+        group="Data",
+        effect="data",
+        kind="int",
+        low=2,
+        high=CLASSES_MAX,
+        used_if=("dataset", CLASSED),
     )
     samples: int = _describe(
         1000,
@@ -247,10 +306,23 @@ class Config:
         low=1,
         high=WIDTH_MAX,
     )
+    features: tuple[str, ...] = _describe(
+        RAW_FEATURES,
+        label="Features",
+        help="The network's inputs, as in TensorFlow Playground: x1, x2 and the crosses "
+        "x1sq, x2sq, x1x2, sinx1, sinx2, for 2-D data. Data with more inputs takes them as "
+        "they are (only x1,x2 is allowed for it).",
+        group="Network",
+        effect="network",
+        kind="multi",
+        choices=FEATURES,
+        used_if=("dataset", PLANAR),
+    )
     activation: str = _describe(
         "sigmoid",
         label="Activation",
-        help="Activation of the hidden units. The output unit is always a sigmoid.",
+        help="Activation of the hidden units. The output is a sigmoid for two classes, a "
+        "softmax for more, and linear for regression.",
         group="Network",
         effect="network",
         kind="choice",
@@ -260,7 +332,8 @@ class Config:
         "sse",
         label="Loss",
         help="sse: 1/2 sum (y - p)^2 (the article's); mse: mean (y - p)^2; "
-        "bce: mean binary cross-entropy.",
+        "bce: mean binary cross-entropy; ce: the cross entropy of a softmax output for 3 or "
+        "more classes (with 2 classes it is bce). Several classes need ce, regression mse.",
         group="Training",
         effect="network",
         kind="choice",
@@ -415,6 +488,26 @@ class Config:
             object.__setattr__(self, f.name, spec.clean(f.name, getattr(self, f.name)))
         if self.dataset == "csv" and not self.csv_path:
             raise ConfigError("csv_path", self.csv_path, "a CSV file path when dataset is csv")
+        if self.dataset in TABLES and self.features != RAW_FEATURES:
+            raise ConfigError(
+                "features",
+                self.features,
+                f"x1,x2 only: {self.dataset} has more than 2 inputs and crosses need 2-D data",
+            )
+        task = self.task
+        if task is not None:
+            check_loss(task[0], self.loss, self.dataset)
+
+    @property
+    def task(self) -> tuple[str, int] | None:
+        """(task, classes) the dataset implies: ("binary", 2), ("multiclass", K) or
+        ("regression", 0); None for a CSV file, whose task is known once it is read."""
+        if self.dataset == "csv":
+            return None
+        if self.dataset in REGRESSION:
+            return ("regression", 0)
+        classes = TABLES.get(self.dataset) or (self.classes if self.dataset in CLASSED else 2)
+        return ("binary", 2) if classes == 2 else ("multiclass", classes)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> Config:
@@ -436,6 +529,7 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["hidden"] = list(self.hidden)
+        data["features"] = list(self.features)
         return data
 
     def to_json(self) -> str:
@@ -456,6 +550,19 @@ class Config:
         """True when `other` differs from this config only in fields that apply without a reset."""
         changed = {f.name for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)}
         return changed <= LIVE_FIELDS
+
+
+def check_loss(task: str, loss: str, data: str) -> None:
+    """Refuse a loss that does not fit the task, naming the rule: regression trains a linear
+    output with mse; three or more classes a softmax with ce; two classes take any loss."""
+    if task == "regression" and loss != "mse":
+        raise ConfigError(
+            "loss", loss, f"mse for regression ({data} has a numeric target, a linear output)"
+        )
+    if task == "multiclass" and loss != "ce":
+        raise ConfigError(
+            "loss", loss, f"ce (softmax and cross-entropy) for {data}, which has 3 or more classes"
+        )
 
 
 def seed_configs(config: Config) -> list[Config]:
@@ -515,6 +622,42 @@ PRESETS: dict[str, dict[str, Any]] = {
         "optimizer": "adam",
         "learning_rate": 0.03,
         "iterations": 2000,
+    },
+    # Issue 14's acceptance run: three classes of iris, four standardised measurements.
+    "iris": {
+        "dataset": "iris",
+        "hidden": (8,),
+        "activation": "tanh",
+        "loss": "ce",
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "iterations": 3000,
+    },
+    # Three spiral arms, learned through Playground's feature crosses (test accuracy 0.936).
+    "spiral3": {
+        "dataset": "spiral",
+        "classes": 3,
+        "noise": 0.1,
+        "features": ("x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"),
+        "hidden": (16, 16),
+        "activation": "tanh",
+        "loss": "ce",
+        "init": "xavier",
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "iterations": 2000,
+    },
+    # Playground's Gaussian regression: six bumps of +-1, a linear output trained with mse.
+    "regression": {
+        "dataset": "gauss-reg",
+        "noise": 0.0,
+        "hidden": (16, 16),
+        "activation": "tanh",
+        "loss": "mse",
+        "init": "xavier",
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "iterations": 4000,
     },
 }
 

@@ -42,6 +42,7 @@ from .config import Config
 from .datasets import Dataset
 from .network import Layout, Pass, forward_layers, layer_name, unit_name
 from .optimizers import ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, OPTIMIZERS
+from .tasks import task_of
 
 __all__ = [
     "BACKWARD",
@@ -235,16 +236,18 @@ def build_step(
     order, as the trainer's full batch). Without `optimizer_state` the optimizer starts fresh,
     which is exact for gd and for the first iteration of momentum and adam.
     """
-    layout = Layout(config.hidden, data.x_train.shape[1])
+    task = task_of(config, data)
+    layout = task.layout(config.hidden)
     params = layout.from_weights(weights)
     grad = np.zeros(layout.size)
+    x_train = task.inputs(data.x_train)
     if batch_indices is None:
         indices = np.arange(len(data.x_train))
-        x, y = data.x_train, data.y_train
+        x, y = x_train, data.y_train
     else:
         indices = np.asarray(batch_indices, dtype=int).copy()
-        x, y = data.x_train[indices], data.y_train[indices]
-    batch = Pass(layout, params, grad, len(x), config.activation, config.loss)
+        x, y = x_train[indices], data.y_train[indices]
+    batch = Pass(layout, params, grad, len(x), config.activation, config.loss, task.output)
     batch.set_data(x, y)
     optimizer = OPTIMIZERS[config.optimizer](layout.size)
     if optimizer_state is not None:
@@ -300,7 +303,7 @@ def build_step(
         indices=indices,
         x=np.array(x, dtype=float),
         y=np.array(y, dtype=float),
-        x_train=np.array(data.x_train, dtype=float),
+        x_train=np.array(x_train, dtype=float),
         y_train=np.array(data.y_train, dtype=float),
         layers=tuple(layers),
         loss_value=batch.loss_value(),
@@ -308,6 +311,9 @@ def build_step(
         weights_after=after_w,
         optimizer_before=as_weights(state_before),
         optimizer_after=as_weights(state_after),
+        output=task.output,
+        input_names=task.input_names,
+        output_names=task.output_names,
     )
 
 
@@ -353,6 +359,9 @@ class StepThrough:
     weights_after: dict[str, np.ndarray]
     optimizer_before: dict  # e.g. {"velocity": {"W1": ..., "b1": ...}} or {"steps": 3.0, ...}
     optimizer_after: dict
+    output: str = "sigmoid"  # the output layer: sigmoid, softmax (K classes) or linear
+    input_names: tuple[str, ...] = ("x1", "x2")  # the input units: x1, x2, x1², sin x1, ...
+    output_names: tuple[str, ...] = ("p",)  # p; p1..pK; y for regression
 
     # -- structure ---------------------------------------------------------------------------
 
@@ -425,19 +434,23 @@ class StepThrough:
             a=(None, *a),
             h=(x, *h),
             delta=(None, *delta),
-            loss=self._loss_term(float(h[-1][0]), y, float(a[-1][0])),
+            loss=self._loss_term(h[-1], y, a[-1]),
         )
 
     def _sample_outside_batch(self, sample: int):
         """Forward values and the error terms one sample would have in this batch (plain NumPy)."""
         with np.errstate(all="ignore"):
             layers = forward_layers(
-                self.weights_before, self.x_train[sample][None], self.activation
+                self.weights_before, self.x_train[sample][None], self.activation, self.output
             )
             a = [layer[0][0] for layer in layers]
             h = [layer[1][0] for layer in layers]
             p, y, n = h[-1], float(self.y_train[sample]), self.batch_size
-            if self.loss == "bce":
+            if self.output == "softmax":
+                delta = (p - np.eye(len(p))[int(y)]) / n
+            elif self.output == "linear":
+                delta = (p - y) * (2.0 / n)
+            elif self.loss in ("bce", "ce"):
                 delta = (p - y) / n
             else:
                 delta = (p - y) * p * (1 - p) * (2.0 / n if self.loss == "mse" else 1.0)
@@ -447,8 +460,13 @@ class StepThrough:
                 deltas.insert(0, back * _derivative(self.activation, a[k - 1], h[k - 1]))
         return tuple(a), tuple(h), tuple(deltas)
 
-    def _loss_term(self, p: float, y: float, a: float) -> float:
+    def _loss_term(self, p: np.ndarray, y: float, a: np.ndarray) -> float:
+        """The sample's term of the batch loss, from its outputs `p` and logits `a`."""
         n = self.batch_size
+        if self.output == "softmax":
+            top = float(a.max())
+            return (top + float(np.log(np.sum(np.exp(a - top)))) - float(a[int(y)])) / n
+        p, a = float(p[0]), float(a[0])
         if self.loss == "sse":
             return 0.5 * (y - p) ** 2
         if self.loss == "mse":
@@ -659,7 +677,7 @@ class StepThrough:
             notes.append(f"E_n is the share of {self._who(v, fmt)} in the batch loss E.")
             notes.extend(self._outside_note(v))
         p_all, y_all = self.layers[-1].h[:, 0], self.y
-        if loss == "bce":
+        if loss in ("bce", "ce"):
             terms = [
                 f"log({fmt.n(p)})" if y >= 0.5 else f"log(1 - {fmt.n(p)})"
                 for p, y in zip(p_all, y_all)
@@ -696,7 +714,7 @@ class StepThrough:
         d = v.delta[c][u]
         if c == depth:
             p, y = float(v.h[c][u]), v.y
-            if self.loss == "bce":
+            if self.loss in ("bce", "ce"):
                 line = f"delta_k = (p - y) / n = ({fmt.n(p)} - {fmt.n(y)}) / {n} = {fmt.n(d)}"
             else:
                 scale, scale_num = ("", "") if self.loss == "sse" else ("2/n * ", f"2/{n} * ")

@@ -26,7 +26,7 @@ from typing import IO, Any
 import numpy as np
 
 from .config import SAMPLES_MAX
-from .datasets import MAX_CSV_BYTES, Dataset
+from .datasets import MAX_CSV_BYTES, MAX_CSV_CLASSES, Dataset, csv_columns
 from .history import COLUMNS, HistoryArrays
 from .readers import (
     check_zip_directory,
@@ -343,13 +343,21 @@ def _csv_text(header: list[str], rows) -> str:
 
 
 def data_csv_text(data: Dataset) -> str:
-    """x1, x2, label, split; floats in shortest round-trip form so they read back exactly."""
+    """x1, x2, ..., label (or target), split; floats in shortest round-trip form so they read
+    back exactly. Labels are written as whole numbers, regression targets as floats."""
+    inputs = [f"x{i + 1}" for i in range(data.n_inputs)]
+    regression = data.task == "regression"
     rows = []
     for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
         rows.extend(
-            (repr(float(a)), repr(float(b)), int(label), split) for (a, b), label in zip(x, y)
+            (
+                *(repr(float(v)) for v in point),
+                repr(float(label)) if regression else int(label),
+                split,
+            )
+            for point, label in zip(x, y)
         )
-    return _csv_text(["x1", "x2", "label", "split"], rows)
+    return _csv_text([*inputs, "target" if regression else "label", "split"], rows)
 
 
 def history_csv_text(history: HistoryArrays) -> str:
@@ -367,36 +375,59 @@ def save_history_csv(path: str | Path, history: HistoryArrays) -> Path:
     return write_text(path, history_csv_text(history))
 
 
-def read_data_csv(stream: IO[bytes], name: str = "data.csv") -> Dataset:
+def read_data_csv(
+    stream: IO[bytes], name: str = "data.csv", n_classes: int | None = None
+) -> Dataset:
     """The Dataset of `data_csv_text` output, rows in file order, every value checked; at most
-    SAMPLES_MAX rows are read."""
+    SAMPLES_MAX rows are read.
+
+    The header x1,...,xd,label,split holds classes (two: binary; more: multiclass), and
+    x1,...,xd,target,split a regression target. `n_classes`, when the caller knows it (a
+    session's config), keeps classes that no point has any more (all drawn away).
+    """
     rows = csv_rows(stream, name, FileFormatError, max_bytes=MAX_CSV_BYTES, max_rows=SAMPLES_MAX)
-    if next(rows, (0, None))[1] != ["x1", "x2", "label", "split"]:
+    header = next(rows, (0, None))[1]
+    columns = csv_columns(header or [])
+    if columns is None or header != [
+        *(f"x{i + 1}" for i in range(columns[0])),
+        columns[1],
+        "split",
+    ]:
         raise FileFormatError(f"{name}: expected the header x1,x2,label,split")
+    inputs, kind = columns
+    regression = kind == "target"
     splits = {"train": (array("d"), array("d")), "test": (array("d"), array("d"))}
     for line, row in rows:
         try:
-            if len(row) != 4:
+            if len(row) != inputs + 2:
                 raise ValueError
-            x1, x2, label = float(row[0]), float(row[1]), float(row[2])
-            points, labels = splits[row[3]]
+            values = [float(cell) for cell in row[: inputs + 1]]
+            points, labels = splits[row[-1]]
         except (ValueError, KeyError):
             raise FileFormatError(
-                f"{name} line {line}: expected x1,x2,label,split with split train or test"
+                f"{name} line {line}: expected {','.join(header)} with split train or test"
             ) from None
-        if not (math.isfinite(x1) and math.isfinite(x2)) or label not in (0.0, 1.0):
-            raise FileFormatError(f"{name} line {line}: needs finite x1, x2 and a label 0 or 1")
-        points.extend((x1, x2))
+        label = values[-1]
+        good = label % 1 == 0 and 0 <= label < MAX_CSV_CLASSES
+        if not all(math.isfinite(v) for v in values) or not (regression or good):
+            rule = "a finite target" if regression else f"a label from 0 to {MAX_CSV_CLASSES - 1}"
+            raise FileFormatError(f"{name} line {line}: needs finite x1, x2, ... and {rule}")
+        points.extend(values[:inputs])
         labels.append(label + 0.0)  # -0 reads as 0
     (x_train, y_train), (x_test, y_test) = (
-        (np.array(points, dtype=float).reshape(-1, 2), np.array(labels, dtype=float))
+        (np.array(points, dtype=float).reshape(-1, inputs), np.array(labels, dtype=float))
         for points, labels in splits.values()
     )
     if len(x_train) < 2 or not len(x_test):
         raise FileFormatError(f"{name} needs at least 2 train rows and 1 test row")
-    if np.unique(np.concatenate([y_train, y_test])).size < 2:
-        raise FileFormatError(f"{name} holds only one class; both 0 and 1 are needed")
-    return Dataset(x_train, y_train, x_test, y_test)
+    if regression:
+        return Dataset(x_train, y_train, x_test, y_test, "regression", 0)
+    present = np.unique(np.concatenate([y_train, y_test]))
+    if present.size < 2:
+        raise FileFormatError(f"{name} holds only one class; at least two are needed")
+    classes = max(int(present[-1]) + 1, n_classes or 0)
+    task = "binary" if classes == 2 else "multiclass"
+    return Dataset(x_train, y_train, x_test, y_test, task, classes)
 
 
 def read_history_csv(stream: IO[bytes], name: str = "history.csv") -> np.ndarray:

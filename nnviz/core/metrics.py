@@ -32,7 +32,8 @@ import numpy as np
 
 from .config import Config
 from .datasets import Dataset
-from .network import forward_layers, loss_value
+from .network import OUTPUTS, forward_layers, loss_value
+from .tasks import task_of
 
 #: The classes' names in reports, index 0 and 1.
 CLASS_NAMES = ("class 0", "class 1")
@@ -210,7 +211,9 @@ class FullSplitMetrics(SplitMetrics):
         return np.array([self.report[name][key] for name in CLASS_NAMES], dtype=float)
 
 
-def _classification_report(y: np.ndarray, predicted: np.ndarray, **kwargs: Any) -> Any:
+def _classification_report(
+    y: np.ndarray, predicted: np.ndarray, names: tuple[str, ...] = CLASS_NAMES, **kwargs: Any
+) -> Any:
     # imported where it is used, as in datasets.make_points: it is slow to import
     import sklearn
     from sklearn.metrics import classification_report
@@ -218,7 +221,12 @@ def _classification_report(y: np.ndarray, predicted: np.ndarray, **kwargs: Any) 
     # Inputs are ours and already checked: skip sklearn's parameter validation.
     with sklearn.config_context(skip_parameter_validation=True):
         return classification_report(
-            y, predicted, labels=[0, 1], target_names=list(CLASS_NAMES), zero_division=0, **kwargs
+            y,
+            predicted,
+            labels=list(range(len(names))),
+            target_names=list(names),
+            zero_division=0,
+            **kwargs,
         )
 
 
@@ -271,12 +279,216 @@ def split_metrics(
     return metrics.full() if full else metrics
 
 
+def class_names(k: int) -> tuple[str, ...]:
+    """The classes' names in reports: "class 0" .. "class k-1"."""
+    return tuple(f"class {c}" for c in range(k))
+
+
+@dataclass(frozen=True)
+class MulticlassSplitMetrics:
+    """Metrics of one split of a K-class softmax network (see the module).
+
+    The prediction is the most probable class; `confusion` is K x K, rows the true class and
+    columns the predicted one (sklearn's `confusion_matrix`). ROC curves are one class against
+    the rest (`curves[k]` = fpr, tpr, thresholds), `class_auc[k]` their areas and `auc` the
+    macro average over the classes the split holds (sklearn's `roc_auc_score(...,
+    multi_class="ovr", average="macro")`); `fpr`/`tpr` are the macro-average curve (each class's
+    tpr interpolated at every fpr, then averaged). Full mode adds the classification report.
+    """
+
+    labels: np.ndarray  # class indices
+    probabilities: np.ndarray  # (n, K)
+    threshold: float
+    loss: float
+    auc: float
+    accuracy: float
+    misclassification: float
+    confusion: np.ndarray
+    class_auc: np.ndarray
+    curves: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+    fpr: np.ndarray
+    tpr: np.ndarray
+    is_full: bool = False
+
+    task = "multiclass"
+
+    @property
+    def n_classes(self) -> int:
+        return self.probabilities.shape[1]
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """The most probable class of each point (class 0 for a row of NaN)."""
+        return np.argmax(np.nan_to_num(self.probabilities, nan=-1.0), axis=1)
+
+    def full(self) -> MulticlassSplitMetrics:
+        """These metrics in full mode (the report is computed on first use); no new forward."""
+        if self.is_full:
+            return self
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return MulticlassSplitMetrics(**{**fields, "is_full": True})
+
+    @cached_property
+    def report(self) -> dict[str, Any]:
+        return _classification_report(
+            self.labels, self.predicted, class_names(self.n_classes), output_dict=True
+        )
+
+    @cached_property
+    def report_text(self) -> str:
+        return _classification_report(
+            self.labels, self.predicted, class_names(self.n_classes), digits=4
+        )
+
+    @property
+    def precision(self) -> np.ndarray:
+        """Each class's precision, as the report gives it."""
+        return self._per_class("precision")
+
+    @property
+    def recall(self) -> np.ndarray:
+        return self._per_class("recall")
+
+    @property
+    def f1(self) -> np.ndarray:
+        return self._per_class("f1-score")
+
+    @property
+    def support(self) -> np.ndarray:
+        return self._per_class("support").astype(np.int64)
+
+    def _per_class(self, key: str) -> np.ndarray:
+        names = class_names(self.n_classes)
+        return np.array([self.report[name][key] for name in names], dtype=float)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form written to metrics.json: the K x K confusion matrix, macro and
+        per-class AUC (and the report in full mode)."""
+        report = {"report": self.report} if self.is_full else {}
+        return {
+            "loss": self.loss,
+            "auc": self.auc,
+            "accuracy": self.accuracy,
+            "misclassification": self.misclassification,
+            "class_auc": self.class_auc.tolist(),
+            **report,
+            "confusion": self.confusion.tolist(),
+        }
+
+
+def multiclass_metrics(
+    y: np.ndarray, p: np.ndarray, logit: np.ndarray, *, full: bool = False
+) -> MulticlassSplitMetrics:
+    """Score (n, K) softmax probabilities `p` (logits `logit`) against class indices `y`."""
+    y = np.asarray(y).astype(np.int64)
+    p = np.asarray(p)
+    k = p.shape[1]
+    predicted = np.argmax(np.nan_to_num(p, nan=-1.0), axis=1)
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (y, predicted), 1)
+    accuracy = float(np.trace(confusion)) / y.size if y.size else math.nan
+    curves, areas = [], []
+    for c in range(k):
+        area, fpr, tpr, thresholds = _roc((y == c).astype(int), p[:, c])
+        curves.append((fpr, tpr, thresholds))
+        areas.append(area)
+    class_auc = np.array(areas)
+    defined = class_auc[np.isfinite(class_auc)]
+    auc = float(defined.mean()) if defined.size and np.all(np.isfinite(p)) else math.nan
+    with np.errstate(all="ignore"):
+        loss = loss_value("ce", p, y, logit, "softmax")
+    fpr, tpr = _macro_curve([curve for curve, area in zip(curves, areas) if np.isfinite(area)])
+    return MulticlassSplitMetrics(
+        labels=y,
+        probabilities=p,
+        threshold=0.5,
+        loss=loss,
+        auc=auc,
+        accuracy=accuracy,
+        misclassification=1.0 - accuracy,
+        confusion=confusion,
+        class_auc=class_auc,
+        curves=tuple(curves),
+        fpr=fpr,
+        tpr=tpr,
+        is_full=full,
+    )
+
+
+def _macro_curve(curves: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """The macro-average ROC curve: every class's tpr at every fpr any class reaches, averaged."""
+    if not curves:
+        return _CHANCE[0].copy(), _CHANCE[1].copy()
+    fpr = np.unique(np.concatenate([curve[0] for curve in curves]))
+    tpr = np.mean([np.interp(fpr, curve[0], curve[1]) for curve in curves], axis=0)
+    return fpr, tpr
+
+
+@dataclass(frozen=True)
+class RegressionSplitMetrics:
+    """Metrics of one split of a regression network: MSE (its loss), R² (sklearn's
+    `r2_score`: 1 - SSE / the targets' sum of squares about their mean), MAE, and the targets
+    and predictions for a predicted-versus-true plot. AUC, accuracy and misclassification do not
+    apply and are NaN, so a sweep's table still reads."""
+
+    targets: np.ndarray
+    predictions: np.ndarray
+    threshold: float
+    loss: float
+    mse: float
+    r2: float
+    mae: float
+
+    task = "regression"
+    auc = math.nan
+    accuracy = math.nan
+    misclassification = math.nan
+    is_full = True
+
+    def full(self) -> RegressionSplitMetrics:
+        return self
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.targets
+
+    @property
+    def report_text(self) -> str:
+        return (
+            f"mean squared error  {self.mse:.6g}\nR^2                 {self.r2:.4f}\n"
+            f"mean absolute error {self.mae:.6g}\npoints              {self.targets.size}\n"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"loss": self.loss, "mse": self.mse, "r2": self.r2, "mae": self.mae}
+
+
+def regression_metrics(y: np.ndarray, prediction: np.ndarray) -> RegressionSplitMetrics:
+    """Score predictions against targets `y`; R² is NaN for constant targets (or a diverged
+    network)."""
+    y = np.asarray(y, dtype=float)
+    prediction = np.asarray(prediction, dtype=float)
+    with np.errstate(all="ignore"):
+        error = prediction - y
+        mse = float(np.mean(error * error)) if y.size else math.nan
+        spread = float(np.sum((y - y.mean()) ** 2)) if y.size else 0.0
+        r2 = 1.0 - mse * y.size / spread if spread > 0 and math.isfinite(mse) else math.nan
+        mae = float(np.mean(np.abs(error))) if y.size else math.nan
+    return RegressionSplitMetrics(
+        targets=y, predictions=prediction, threshold=0.5, loss=mse, mse=mse, r2=r2, mae=mae
+    )
+
+
+#: One split's metrics of any task.
+AnySplitMetrics = SplitMetrics | MulticlassSplitMetrics | RegressionSplitMetrics
+
+
 @dataclass(frozen=True)
 class Metrics:
     """Both splits' metrics at one threshold, fast or full."""
 
-    train: SplitMetrics
-    test: SplitMetrics
+    train: AnySplitMetrics
+    test: AnySplitMetrics
     threshold: float
 
     @property
@@ -299,8 +511,16 @@ class Metrics:
         train, test = self.train.full(), self.test.full()
         return f"train\n{train.report_text}\ntest\n{test.report_text}"
 
+    @property
+    def task(self) -> str:
+        """ "binary", "multiclass" or "regression"."""
+        return getattr(self.train, "task", "binary")
+
     def to_dict(self) -> dict[str, Any]:
+        """metrics.json's metrics; "task" is named for every task but the article's binary."""
+        task = {} if self.task == "binary" else {"task": self.task}
         return {
+            **task,
             "threshold": self.threshold,
             "train": self.train.to_dict(),
             "test": self.test.to_dict(),
@@ -318,28 +538,38 @@ def evaluate_weights(
     loss: str,
     threshold: float,
     full: bool = True,
+    task: str = "binary",
 ) -> Metrics:
-    """Metrics of a weight dict (e.g. a snapshot's) on the given splits: one forward a split."""
+    """Metrics of a weight dict (e.g. a snapshot's) on the given splits of network inputs: one
+    forward a split. `task` is "binary" (the article's), "multiclass" or "regression"."""
+    output = OUTPUTS[task]
     splits = []
     for x, y in ((x_train, y_train), (x_test, y_test)):
-        a, p = forward_layers(weights, x, activation)[-1]
-        splits.append(split_metrics(y, p[:, 0], a[:, 0], loss, threshold, full=full))
+        a, p = forward_layers(weights, x, activation, output)[-1]
+        if task == "multiclass":
+            splits.append(multiclass_metrics(y, p, a, full=full))
+        elif task == "regression":
+            splits.append(regression_metrics(y, p[:, 0]))
+        else:
+            splits.append(split_metrics(y, p[:, 0], a[:, 0], loss, threshold, full=full))
     return Metrics(train=splits[0], test=splits[1], threshold=threshold)
 
 
 def evaluate_setup(
     weights: Mapping[str, np.ndarray], data: Dataset, config: Config, *, full: bool = True
 ) -> Metrics:
-    """Metrics of `weights` on both splits of `data`, with `config`'s activation, loss and
-    threshold (a trainer, a window's frame or a sweep's row)."""
+    """Metrics of `weights` on both splits of `data`, with `config`'s activation, loss, features
+    and threshold (a trainer, a window's frame or a sweep's row)."""
+    task = task_of(config, data)
     return evaluate_weights(
         weights,
-        data.x_train,
+        task.inputs(data.x_train),
         data.y_train,
-        data.x_test,
+        task.inputs(data.x_test),
         data.y_test,
         activation=config.activation,
         loss=config.loss,
         threshold=config.threshold,
         full=full,
+        task=task.kind,
     )

@@ -9,6 +9,7 @@ every layer with a handful of NumPy calls. The public weight format is the artic
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from itertools import pairwise
@@ -20,11 +21,16 @@ from .config import Config
 Weights = Mapping[str, np.ndarray]
 
 
+#: The output layer of each task: one sigmoid unit for two classes (the article's), a softmax of
+#: K units for K >= 3 classes, one linear unit for a regression target.
+OUTPUTS = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
+
+
 class Layout:
     """Sizes of every layer, e.g. (2, 5, 1), and where each layer sits in the flat vector."""
 
-    def __init__(self, hidden: Sequence[int], n_inputs: int = 2) -> None:
-        self.sizes = (n_inputs, *hidden, 1)
+    def __init__(self, hidden: Sequence[int], n_inputs: int = 2, n_outputs: int = 1) -> None:
+        self.sizes = (n_inputs, *hidden, n_outputs)
         self.shapes = [(fan_out, fan_in + 1) for fan_in, fan_out in zip(self.sizes, self.sizes[1:])]
         ends = np.cumsum([rows * cols for rows, cols in self.shapes])
         self.slices = [
@@ -192,12 +198,39 @@ def activation_grad_ops(
     return []  # linear
 
 
+def output_ops(output: str, a: np.ndarray, out: np.ndarray, row: np.ndarray, axis: int) -> list[Op]:
+    """Calls that write the output layer's h = f(a) into `out`; for a softmax over `axis` (the
+    units), `row` is scratch of one unit's shape: p = exp(a - max a) / sum exp(a - max a)."""
+    if output != "softmax":
+        return activation_ops(output, a, out)
+    return [
+        (partial(np.max, axis=axis, keepdims=True, out=row), (a,)),
+        (np.subtract, (a, row, out)),
+        (np.exp, (out, out)),
+        (partial(np.sum, axis=axis, keepdims=True, out=row), (out,)),
+        (np.divide, (out, row, out)),
+    ]
+
+
 def output_delta_ops(
-    loss: str, p: np.ndarray, y: np.ndarray, delta: np.ndarray, tmp: np.ndarray
+    loss: str,
+    p: np.ndarray,
+    y: np.ndarray,
+    delta: np.ndarray,
+    tmp: np.ndarray,
+    output: str = "sigmoid",
 ) -> list[Op]:
-    """Calls that write dE/da of the sigmoid output unit into `delta`."""
+    """Calls that write dE/da of the output units into `delta`.
+
+    sigmoid: as each loss gives it (bce and ce alike). softmax with ce: (p - Y) / n, where `y`
+    is the one-hot (K, n) matrix Y. linear with mse: 2/n (p - y).
+    """
     ops: list[Op] = [(np.subtract, (p, y, delta))]
-    if loss == "bce":  # sigmoid and cross-entropy cancel: (p - y) / n
+    if output == "softmax":  # softmax and cross-entropy cancel too
+        return [*ops, (np.multiply, (delta, np.array(1.0 / delta.shape[1]), delta))]
+    if output == "linear":
+        return [*ops, (np.multiply, (delta, np.array(2.0 / delta.size), delta))]
+    if loss in ("bce", "ce"):  # sigmoid and cross-entropy cancel: (p - y) / n
         return [*ops, (np.multiply, (delta, np.array(1.0 / delta.size), delta))]
     ops += [
         (np.subtract, (ONE, p, tmp)),
@@ -214,13 +247,23 @@ def run(ops: list[Op]) -> None:
         function(*args)
 
 
-def loss_value(loss: str, p: np.ndarray, y: np.ndarray, a: np.ndarray) -> float:
-    """The loss of output probabilities `p` (logits `a`) against labels `y`.
+def loss_value(
+    loss: str, p: np.ndarray, y: np.ndarray, a: np.ndarray, output: str = "sigmoid"
+) -> float:
+    """The loss of outputs `p` (logits `a`) against labels or targets `y`.
 
-    sse is the article's 1/2 * sum (y - p)^2; mse is mean (y - p)^2; bce is the mean binary
-    cross-entropy, computed from the logits so that a saturated output gives a finite value.
+    sse is the article's 1/2 * sum (y - p)^2; mse is mean (y - p)^2; bce (and ce with two
+    classes) is the mean binary cross-entropy, computed from the logits so that a saturated
+    output gives a finite value. A softmax's ce takes (n, K) `a` and class indices `y`:
+    mean (log sum_c exp a_c - a_y), also from the logits.
     """
-    if loss == "bce":
+    if output == "softmax":
+        a = np.asarray(a)
+        top = a.max(axis=1)
+        spread = np.log(np.sum(np.exp(a - top[:, None]), axis=1)) + top
+        chosen = a[np.arange(len(a)), np.asarray(y).astype(np.intp)]
+        return float(np.mean(spread - chosen))
+    if loss in ("bce", "ce"):
         return float(np.mean(np.logaddexp(0.0, a) - y * a))
     diff = (p - y).ravel()
     squares = float(np.dot(diff, diff))
@@ -243,19 +286,24 @@ class Pass:
         n: int,
         activation: str,
         loss: str,
+        output: str = "sigmoid",
     ) -> None:
         sizes = layout.sizes
         self.n = n
         self.loss = loss
+        self.output = output
         self.matrices = layout.matrices(params)
         grads = layout.matrices(grad)
         # inputs[k] feeds layer k: x (with ones row), then each hidden layer's h (with ones row)
         self.inputs = [np.ones((size + 1, n)) for size in sizes[:-1]]
         self.pre = [np.empty((size, n)) for size in sizes[1:]]
-        self.out = [z[:-1] for z in self.inputs[1:]] + [np.empty((1, n))]
+        self.out = [z[:-1] for z in self.inputs[1:]] + [np.empty((sizes[-1], n))]
         self.delta = [np.empty((size, n)) for size in sizes[1:]]
         self.tmp = [np.empty((size, n)) for size in sizes[1:]]
         self.y = np.empty((1, n))
+        # what the output's delta compares p with: the labels, or one-hot rows for a softmax
+        self.target = np.zeros((sizes[-1], n)) if output == "softmax" else self.y
+        self._row = np.empty((1, n))
         self._diff = np.empty(n)
         self._labels = np.empty((1, n), dtype=bool)
         self._hits = np.empty((1, n), dtype=bool)
@@ -264,10 +312,12 @@ class Pass:
         self._forward: list[Op] = []
         for k in range(depth):
             self._forward.append((np.dot, (self.matrices[k], self.inputs[k], self.pre[k])))
-            kind = activation if k < depth - 1 else "sigmoid"
-            self._forward += activation_ops(kind, self.pre[k], self.out[k])
+            if k < depth - 1:
+                self._forward += activation_ops(activation, self.pre[k], self.out[k])
+            else:
+                self._forward += output_ops(output, self.pre[k], self.out[k], self._row, 0)
         self._gradient = self._forward + output_delta_ops(
-            loss, self.out[-1], self.y, self.delta[-1], self.tmp[-1]
+            loss, self.out[-1], self.target, self.delta[-1], self.tmp[-1], output
         )
         for k in range(depth - 1, -1, -1):
             self._gradient.append((np.dot, (self.delta[k], self.inputs[k].T, grads[k])))
@@ -288,10 +338,15 @@ class Pass:
         return self.out[-1]
 
     def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
-        """Fill the inputs from (n, features) points and 0/1 labels."""
+        """Fill the inputs from (n, features) points and 0/1 labels (class indices for a
+        softmax, targets for a linear output)."""
         self.x[:] = x.T
         self.y[0] = y
-        np.greater_equal(self.y, 0.5, self._labels)
+        if self.output == "softmax":
+            self.target.fill(0.0)
+            self.target[self.y[0].astype(np.intp), np.arange(self.n)] = 1.0
+        else:
+            np.greater_equal(self.y, 0.5, self._labels)
 
     def forward(self) -> None:
         run(self._forward)
@@ -301,7 +356,9 @@ class Pass:
         run(self._gradient)
 
     def loss_value(self) -> float:
-        if self.loss == "bce":
+        if self.output == "softmax":
+            return loss_value(self.loss, self.out[-1].T, self.y[0], self.pre[-1].T, "softmax")
+        if self.loss in ("bce", "ce"):
             return loss_value(self.loss, self.out[-1], self.y, self.pre[-1])
         diff = self._diff
         np.subtract(self.out[-1][0], self.y[0], diff)
@@ -309,16 +366,22 @@ class Pass:
         return 0.5 * squares if self.loss == "sse" else squares / self.n
 
     def accuracy(self, threshold: float) -> float:
-        """Share of samples whose prediction p >= threshold matches the label."""
+        """Share of samples whose prediction p >= threshold matches the label; for a softmax,
+        whose most probable class is the label; NaN for a regression target."""
+        if self.output == "linear":
+            return math.nan
+        if self.output == "softmax":
+            return np.count_nonzero(np.argmax(self.out[-1], axis=0) == self.y[0]) / self.n
         np.greater_equal(self.out[-1], threshold, self._hits)
         np.equal(self._hits, self._labels, self._hits)
         return np.count_nonzero(self._hits) / self.n
 
 
 def forward_layers(
-    weights: Weights, x: np.ndarray, activation: str
+    weights: Weights, x: np.ndarray, activation: str, output: str = "sigmoid"
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(a, h) of every layer for samples `x` of shape (n, 2), in the article's (samples, units) form."""
+    """(a, h) of every layer for network inputs `x` of shape (n, inputs), in the article's
+    (samples, units) form; the last layer's h is the `output`'s (see OUTPUTS)."""
     depth = len(weights) // 2
     h = np.asarray(x, dtype=float)
     layers = []
@@ -326,11 +389,23 @@ def forward_layers(
         for k in range(1, depth + 1):
             a = h @ weights[f"W{k}"] + weights[f"b{k}"]
             h = np.empty_like(a)
-            run(activation_ops(activation if k < depth else "sigmoid", a, h))
+            if k < depth:
+                run(activation_ops(activation, a, h))
+            else:
+                run(output_ops(output, a, h, np.empty((len(a), 1)), 1))
             layers.append((a, h))
     return layers
 
 
-def predict_proba(weights: Weights, x: np.ndarray, activation: str) -> np.ndarray:
-    """P(class 1) for each row of `x`, from a weight dict such as a snapshot's."""
-    return forward_layers(weights, x, activation)[-1][1][:, 0]
+def predict_proba(
+    weights: Weights, x: np.ndarray, activation: str, output: str = "sigmoid"
+) -> np.ndarray:
+    """P(class 1) for each row of `x` (n,), from a weight dict such as a snapshot's; for a
+    softmax output every class's probability, (n, K)."""
+    h = forward_layers(weights, x, activation, output)[-1][1]
+    return h if output == "softmax" else h[:, 0]
+
+
+def predict(weights: Weights, x: np.ndarray, activation: str) -> np.ndarray:
+    """The regression network's prediction (its linear output) for each row of `x`, (n,)."""
+    return forward_layers(weights, x, activation, "linear")[-1][1][:, 0]

@@ -60,6 +60,7 @@ from .files import (
 from .history import HistoryArrays
 from .network import Layout
 from .readers import check_zip_directory, open_regular, parse_json, read_capped
+from .tasks import task_of
 from .trainer import Snapshot, Trainer
 
 SESSION_SUFFIX = ".nnviz"
@@ -230,9 +231,15 @@ def _restore(archive: zipfile.ZipFile, name: str) -> Trainer:
     whose size with the network's bounds the arrays."""
     manifest = _manifest(_json(archive, "session.json", name), name)
     config = _config(_json(archive, "config.json", name), name)
+    expected = config.task
     with _member(archive, "data.csv", name) as stream:
-        data = read_data_csv(stream, f"data.csv in {name}")
-    layout = Layout(config.hidden, data.x_train.shape[1])
+        data = read_data_csv(stream, f"data.csv in {name}", expected[1] if expected else None)
+    if expected is not None and (data.task, data.n_classes) != expected:
+        raise SessionError(
+            f"data.csv in {name} holds {_task_text(data.task, data.n_classes)}, but the "
+            f"config's {config.dataset} has {_task_text(*expected)}"
+        )
+    layout = _guard(name, "config.json", lambda: task_of(config, data).layout(config.hidden))
     _check_training_size(config, layout, data, name)
     limit = _state_bytes(layout, data)
     initial = _weights(archive, "initial_weights.npz", layout, limit, name)
@@ -278,6 +285,10 @@ def _restore(archive: zipfile.ZipFile, name: str) -> Trainer:
     except ValueError as error:
         raise SessionError(f"{name}: the saved training state does not fit: {error}") from None
     return trainer
+
+
+def _task_text(task: str, classes: int) -> str:
+    return "a regression target" if task == "regression" else f"{classes} classes"
 
 
 def _check_directory(infos: list[zipfile.ZipInfo], name: str) -> None:

@@ -83,6 +83,8 @@ import numpy as np
 from .budget import Budget, check_runs, cpu_count
 from .cluster import Cluster, ClusterError, Inputs, cluster_spec, job_name, run_on_cluster
 from .config import Config, ConfigError, field_names
+from .datasets import load_dataset
+from .tasks import stackable
 from .trainer import Trainer
 
 if TYPE_CHECKING:
@@ -611,6 +613,9 @@ def batches(jobs: Sequence[Job], workers: int = 1) -> list[Job | BatchJob]:
 
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
+        if not stackable(job.config):  # several classes, a target or crosses: one by one
+            groups[(job,)] = [job]
+            continue
         checkpoints = tuple(iteration for iteration, _ in job.evaluations)
         groups.setdefault((batch_key(job.config), checkpoints), []).append(job)
     work: list[Job | BatchJob] = []
@@ -690,8 +695,17 @@ def run_batch(
     """
     from .batched import BatchedTrainer
 
-    dataset = inputs.dataset(batch[0].config) if inputs is not None else None
-    weights = inputs.initial_weights(batch[0].config) if inputs is not None else None
+    config = batch[0].config
+    dataset = inputs.dataset(config) if inputs is not None else load_dataset(config)
+    if not stackable(config, dataset):  # a CSV file of several classes or of a target
+        merged: dict[Config, RunResult] = {}
+        for job in batch:
+            done = run_job(job, stop, on_chunk, inputs)
+            if done is None:
+                return None
+            merged.update(done)
+        return merged
+    weights = inputs.initial_weights(config) if inputs is not None else None
     trainer = BatchedTrainer(
         [job.config for job in batch],
         dataset,

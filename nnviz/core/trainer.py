@@ -18,8 +18,9 @@ from .datasets import Dataset, load_dataset
 from .files import load_weights
 from .history import COLUMNS, History, HistoryArrays
 from .metrics import Metrics, evaluate_setup
-from .network import Layout, Pass, initial_parameters
+from .network import Pass, initial_parameters
 from .optimizers import OPTIMIZERS
+from .tasks import task_of
 
 #: Every iteration below this is recorded in the history; after it, every `record_every`-th.
 DENSE_HISTORY = 100
@@ -184,7 +185,11 @@ class Trainer:
         self.config = config
         self.data = dataset if dataset is not None else load_dataset(config)
         check_budget(config, data=self.data, views=False, replay=False)  # before allocating
-        self.layout = Layout(config.hidden, self.data.x_train.shape[1])
+        self.task = task_of(config, self.data)
+        self.layout = self.task.layout(config.hidden)
+        # the network's inputs: the raw points themselves unless crosses are asked for
+        self._x_train = self.task.inputs(self.data.x_train)
+        self._x_test = self.task.inputs(self.data.x_test)
         self.record_every = self._record_every = record_every
         if initial_weights is None and config.init_weights:
             initial_weights = load_weights(config.init_weights)
@@ -206,8 +211,8 @@ class Trainer:
         self._weight_mask = self.layout.weight_mask()
         self._scratch = np.empty(self.layout.size)
         self._passes: dict[int, Pass] = {}
-        self._eval_train = self._make_pass(self.data.x_train, self.data.y_train)
-        self._eval_test = self._make_pass(self.data.x_test, self.data.y_test)
+        self._eval_train = self._make_pass(self._x_train, self.data.y_train)
+        self._eval_test = self._make_pass(self._x_test, self.data.y_test)
         self.history = History()
         self.reset()
 
@@ -473,32 +478,29 @@ class Trainer:
             np.multiply(scratch, l1, scratch)
             np.add(self.grad, scratch, self.grad)
 
-    def _make_pass(self, x: np.ndarray, y: np.ndarray) -> Pass:
-        batch = Pass(
-            self.layout, self.params, self.grad, len(x), self.config.activation, self.config.loss
+    def _new_pass(self, n: int) -> Pass:
+        config = self.config
+        return Pass(
+            self.layout, self.params, self.grad, n, config.activation, config.loss, self.task.output
         )
+
+    def _make_pass(self, x: np.ndarray, y: np.ndarray) -> Pass:
+        batch = self._new_pass(len(x))
         batch.set_data(x, y)
         return batch
 
     def _full_pass(self) -> Pass:
         n = len(self.data.x_train)
         if n not in self._passes:
-            self._passes[n] = self._make_pass(self.data.x_train, self.data.y_train)
+            self._passes[n] = self._make_pass(self._x_train, self.data.y_train)
         return self._passes[n]
 
     def _next_batch(self) -> Pass:
         indices = self.sampler.next_indices()
         batch = self._passes.get(len(indices))
         if batch is None:
-            batch = self._passes[len(indices)] = Pass(
-                self.layout,
-                self.params,
-                self.grad,
-                len(indices),
-                self.config.activation,
-                self.config.loss,
-            )
-        batch.set_data(self.data.x_train[indices], self.data.y_train[indices])
+            batch = self._passes[len(indices)] = self._new_pass(len(indices))
+        batch.set_data(self._x_train[indices], self.data.y_train[indices])
         return batch
 
     # -- measuring -------------------------------------------------------------------------

@@ -40,10 +40,14 @@ INVALID = [
     ("test_size", -0.25, "(0, 1)"),
     ("test_size", NAN, "(0, 1)"),
     ("activation", "softmax", "sigmoid, tanh, relu, linear"),
-    ("loss", "ce", "sse, mse, bce"),
+    ("loss", "cross-entropy", "sse, mse, bce, ce"),
     ("init", "normal", "uniform, xavier, he"),
     ("optimizer", "sgd", "gd, momentum, adam"),
-    ("dataset", "iris", "moons, circles, xor, gauss, spiral, csv"),
+    (
+        "dataset",
+        "mnist",
+        "moons, circles, xor, gauss, spiral, blobs, iris, wine, plane, gauss-reg, csv",
+    ),
     ("batch_size", -1, "an integer from 0 to 1000000"),
     ("batch_size", 1.5, "an integer from 0 to 1000000"),
     ("batch_size", True, "an integer from 0 to 1000000"),
@@ -227,7 +231,7 @@ def test_every_field_is_described():
     for name, spec in FIELDS.items():
         assert spec.label and spec.help.endswith("."), name
         assert spec.group in GROUPS, name
-        assert spec.kind in {"choice", "int", "float", "layers", "path"}, name
+        assert spec.kind in {"choice", "int", "float", "layers", "path", "multi"}, name
         if spec.kind in {"int", "float", "layers"}:
             assert spec.low < spec.high, name
         if spec.used_if:
@@ -242,6 +246,7 @@ def test_live_and_data_fields_come_from_the_descriptions():
     assert {
         "dataset",
         "csv_path",
+        "classes",
         "samples",
         "noise",
         "data_seed",

@@ -164,18 +164,28 @@ BAD_CSV = [
         id="wrong-header",
     ),
     pytest.param(
-        "x1,x2,label\n" + "\n".join(good_rows(3)) + "\n0.5,0.5,2\n" + "\n".join(good_rows()),
-        r"line 5: label '2' must be 0 or 1",
-        id="label-2",
+        "x1,x2,label\n" + "\n".join(good_rows(3)) + "\n0.5,0.5,2.5\n" + "\n".join(good_rows()),
+        r"line 5: label '2.5' must be a whole number from 0 to 15",
+        id="label-2.5",
     ),
     pytest.param(
         "x1,x2,label\n" + "\n".join(good_rows()) + "\n0.5,0.5,-1\n",
-        r"line 12: label '-1' must be 0 or 1",
+        r"line 12: label '-1' must be a whole number from 0 to 15",
         id="label-minus-1",
     ),
     pytest.param(
+        "x1,x2,label\n" + "\n".join(good_rows()) + "\n0.5,0.5,16\n",
+        r"line 12: label '16' must be a whole number from 0 to 15",
+        id="label-16",
+    ),
+    pytest.param(
+        "x1,x2,target\n" + "\n".join(good_rows()) + "\n0.5,0.5,inf\n",
+        r"line 12: the target must be a finite number",
+        id="infinite-target",
+    ),
+    pytest.param(
         "x1,x2,label\n0.1,abc,1\n" + "\n".join(good_rows()),
-        r"line 2: '0.1,abc,1' is not three numbers",
+        r"line 2: '0.1,abc,1' is not 3 numbers",
         id="not-a-number",
     ),
     pytest.param(
@@ -190,7 +200,7 @@ BAD_CSV = [
     ),
     pytest.param(
         "x1,x2,label\n" + "\n".join(f"{i},{i},0" for i in range(20)) + "\n",
-        r"has only label 0; both classes 0 and 1 are needed",
+        r"has only label 0; at least two classes are needed",
         id="one-class",
     ),
     pytest.param(

@@ -24,17 +24,20 @@ from nnviz.flags import (
 EVERYTHING = Config(
     dataset="csv",
     csv_path="points.csv",
+    classes=3,
     samples=77,
     noise=0.125,
     data_seed=2**32 - 1,
     test_size=0.3,
     split_seed=7,
     hidden=(8, 4),
+    features=("x1", "sinx2", "x1x2"),
     activation="tanh",
     loss="bce",
     init="xavier",
     init_range=0.5,
     weight_seed=4_000_000_000,
+    seeds=2,
     optimizer="momentum",
     learning_rate=2e-6,
     batch_size=32,
@@ -52,7 +55,7 @@ def argv_for(config: Config) -> list[str]:
     argv = []
     for name, value in config.to_dict().items():
         if value is not None:
-            text = ",".join(map(str, value)) if name == "hidden" else repr(value)
+            text = ",".join(map(str, value)) if name in ("hidden", "features") else repr(value)
             argv += [flag(name), text.strip("'")]
     return argv
 
@@ -110,7 +113,7 @@ def test_presets_can_be_extended():
     "argv",
     [
         ["--samples", "2.5"],
-        ["--dataset", "iris"],
+        ["--dataset", "mnist"],
         ["--learning-rate", "abc"],
         ["--bogus"],
         ["--preset", "nope"],

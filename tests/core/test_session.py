@@ -617,8 +617,12 @@ def test_invalid_json_is_refused(tmp_path, good, current, member, text):
     [
         (b"a,b\n", "data.csv in bad.nnviz: expected the header x1,x2,label,split"),
         (
-            b"x1,x2,label,split\n0.1,0.2,2,train\n",
-            "data.csv in bad.nnviz line 2: needs finite x1, x2 and a label 0 or 1",
+            b"x1,x2,label,split\n0.1,0.2,2.5,train\n",
+            "data.csv in bad.nnviz line 2: needs finite x1, x2, ... and a label from 0 to 15",
+        ),
+        (
+            b"x1,x2,label,split\n0.1,0.2,2,train\n0.3,0.2,0,train\n0.1,0.5,1,test\n",
+            "data.csv in bad.nnviz holds 3 classes, but the config's moons has 2 classes",
         ),
         (b"x1,x2,label,split\n0.1,nan,1,train\n", "line 2: needs finite"),
         (b"x1,x2,label,split\n0.1,0.2,1,valid\n", "line 2: expected x1,x2,label,split"),

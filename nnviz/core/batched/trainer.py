@@ -33,6 +33,7 @@ from ..history import COLUMNS, History
 from ..metrics import Metrics, evaluate_setup
 from ..network import Layout, initial_parameters
 from ..optimizers import OPTIMIZERS
+from ..tasks import stackable
 from ..trainer import DENSE_HISTORY, MAX_HISTORY, BatchSampler, Snapshot, Trainer, snapshot_of
 from .kernel import StackedPass
 from .stack import Stack, measure
@@ -154,6 +155,11 @@ class BatchedTrainer:
             )
         self.configs = configs
         self.data = dataset if dataset is not None else load_dataset(configs[0])
+        if not stackable(configs[0], self.data):
+            raise ValueError(
+                "a BatchedTrainer trains two classes with a sigmoid output (sse, mse or bce) on "
+                "the raw inputs; train other tasks, ce and feature crosses with Trainer"
+            )
         _check_memory(configs[0], len(configs), self.data)
         self.layout = Layout(configs[0].hidden, self.data.x_train.shape[1])
         self.base_record_every = record_every
