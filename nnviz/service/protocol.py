@@ -16,6 +16,7 @@ from ..core.datasets import Dataset
 from ..core.explain import StepThrough
 from ..core.replay import ReplayPoint
 from ..core.trainer import Snapshot
+from .seeds import SeedStates
 
 # -- commands ----------------------------------------------------------------------------------
 
@@ -41,12 +42,14 @@ class OpenSession:
 @dataclass(frozen=True)
 class Restore:
     """Start a new run that continues from `snapshot` (the window's newest state, after the
-    previous training process died): its weights, iteration and history, a fresh optimizer."""
+    previous training process died): its weights, iteration and history, a fresh optimizer;
+    with several seeds, every network from `seeds`."""
 
     run: int
     config: Config
     dataset: Dataset
     snapshot: Snapshot
+    seeds: SeedStates | None = None
 
 
 @dataclass(frozen=True)
@@ -80,14 +83,15 @@ class Reset:
 
 @dataclass(frozen=True)
 class SetWeights:
-    """Continue from these weights (already checked against the network's layout)."""
+    """Continue from these weights (already checked against the network's layout): one dict
+    for the selected seed, or one for each seed."""
 
-    weights: dict[str, Any]
+    weights: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True)
 class SetWeight:
-    """Change one entry of the weights as they are when the process reads this."""
+    """Change one entry of the selected seed's weights as they are when the process reads this."""
 
     name: str
     index: tuple[int, ...]
@@ -103,18 +107,29 @@ class SetSpeed:
 
 @dataclass(frozen=True)
 class Resume:
-    """Continue training from a replay point of this run."""
+    """Continue training from a replay point of this run (`seeds`: every seed's state there,
+    for a run of several seeds)."""
 
     point: ReplayPoint
+    seeds: SeedStates | None = None
+
+
+@dataclass(frozen=True)
+class SelectSeed:
+    """Show, edit and explain seed `index` (0 to K - 1) of a run of several seeds."""
+
+    index: int
 
 
 @dataclass(frozen=True)
 class Explain:
-    """Take the next iteration apart (replied to with `Explained`)."""
+    """Take the selected seed's next iteration apart (replied to with `Explained`)."""
 
 
 @dataclass(frozen=True)
 class SaveSession:
+    """Save the run, every seed of it, as a session file."""
+
     path: str
 
 
@@ -143,6 +158,7 @@ Command = (
     | SetWeight
     | SetSpeed
     | Resume
+    | SelectSeed
     | Explain
     | SaveSession
     | WriteRun
@@ -154,13 +170,19 @@ Command = (
 
 @dataclass(frozen=True)
 class SnapshotReply:
-    """The newest state of run `run`, with the replay points recorded since the last reply."""
+    """The newest state of run `run`, with the replay points recorded since the last reply.
+
+    `snapshot` and `points` are the selected seed's; with several seeds, `seeds` holds every
+    seed's newest state (and the loss band) and `seed_points` every seed's state at each point.
+    """
 
     run: int
     snapshot: Snapshot
     playing: bool
     message: str  # a divergence message, or ""
     points: tuple[ReplayPoint, ...] = ()
+    seeds: SeedStates | None = None
+    seed_points: tuple[SeedStates, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""A Trainer served in a child process, driven by the commands of `protocol` over a pipe (no Qt).
+"""The run's networks served in a child process, driven by the commands of `protocol` over a pipe
+(no Qt). A run is a `seeds.SeedGroup`: one Trainer, or a BatchedTrainer for several seeds.
 
 The window's training thread owns this process. Training runs in its own interpreter so that
 redrawing never competes with it for the GIL: measured here, a plain thread lost half its speed
@@ -21,11 +22,10 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ..core import Trainer, TrainingDiverged
+from ..core import TrainingDiverged
 from ..core.explain import explain_step
-from ..core.replay import ReplayRecorder, restart_state, resume_state
 from ..core.run_files import write_run
-from ..core.session import load_session_bytes, save_session
+from ..core.session import load_seeds_session_bytes, save_seeds_session
 from .protocol import (
     Command,
     Configure,
@@ -43,6 +43,7 @@ from .protocol import (
     RunWritten,
     Saved,
     SaveSession,
+    SelectSeed,
     SetSpeed,
     SetWeight,
     SetWeights,
@@ -51,6 +52,7 @@ from .protocol import (
     UpdateConfig,
     WriteRun,
 )
+from .seeds import SeedGroup, SeedRecorder, restored_group, write_seeds_run
 
 #: Send at most this many snapshots a second while playing, plus the final one.
 SEND_RATE = 40.0
@@ -82,8 +84,8 @@ class TrainingServer:
 
     def __init__(self, commands: Connection, replies: Connection) -> None:
         self.commands, self.replies = commands, replies
-        self._trainer: Trainer | None = None
-        self.recorder: ReplayRecorder | None = None
+        self._group: SeedGroup | None = None
+        self.recorder: SeedRecorder | None = None
         self.run = 0  # the run number of the Configure/OpenSession that started this run
         self.playing = False
         self.speed: float | None = None  # iterations per second, None = as fast as possible
@@ -105,6 +107,7 @@ class TrainingServer:
             SetWeight: self._set_weight,
             SetSpeed: self._set_speed,
             Resume: self._resume,
+            SelectSeed: self._select_seed,
             Explain: self._explain,
             SaveSession: self._save_session,
             WriteRun: self._write_run,
@@ -112,11 +115,11 @@ class TrainingServer:
         }
 
     @property
-    def trainer(self) -> Trainer:
-        """The network being trained; raises NoNetwork before the first run starts."""
-        if self._trainer is None:
+    def group(self) -> SeedGroup:
+        """The networks being trained; raises NoNetwork before the first run starts."""
+        if self._group is None:
             raise NoNetwork("no network is configured yet")
-        return self._trainer
+        return self._group
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -152,13 +155,13 @@ class TrainingServer:
             self.reply(Failed(name, str(error)))
         except Exception as error:  # report it; the process must keep serving
             self.reply(Failed(name, f"{name} failed: {_describe(error)}"))
-        if self._trainer is not None:
+        if self._group is not None:
             self.send()
 
     def train_for_a_while(self) -> None:
         """One chunk of training while playing (or a wait for the next slow-motion beat)."""
-        trainer, recorder = self.trainer, self.recorder
-        remaining = trainer.config.iterations - trainer.iteration
+        group, recorder = self.group, self.recorder
+        remaining = group.config.iterations - group.iteration
         if self.speed is None:
             self._advance_a_chunk(remaining)
         else:  # paced: a few wake-ups a second, on a clock that commands do not reset
@@ -170,7 +173,7 @@ class TrainingServer:
             recorder.advance(min(n, remaining))
             period = n / self.speed
             self.next_due = max(self.next_due, now - period) + period  # catch up one period at most
-        finished = trainer.iteration >= trainer.config.iterations or trainer.diverged_at is not None
+        finished = group.iteration >= group.config.iterations or group.diverged_at is not None
         if finished:
             self.playing = False
         if finished or time.perf_counter() - self.last_sent >= 1.0 / SEND_RATE:
@@ -192,48 +195,50 @@ class TrainingServer:
     def send(self) -> None:
         """The newest snapshot, with the replay points recorded since the previous one."""
         self.last_sent = time.perf_counter()
-        trainer = self.trainer
+        group, recorder = self.group, self.recorder
         self.reply(
             SnapshotReply(
                 self.run,
-                trainer.snapshot(),
+                group.snapshot(),
                 self.playing,
-                trainer.divergence_message(),
-                tuple(self.recorder.take()),
+                group.divergence_message(),
+                tuple(recorder.take()),
+                group.states(),
+                tuple(recorder.take_states()),
             )
         )
 
-    def adopt(self, run: int, trainer: Trainer) -> None:
-        """Train `trainer` from now on (a new network or a reopened session), paused."""
-        self.run, self._trainer, self.recorder = run, trainer, ReplayRecorder(trainer)
+    def adopt(self, run: int, group: SeedGroup) -> None:
+        """Train `group` from now on (a new run or a reopened session), paused."""
+        self.run, self._group, self.recorder = run, group, SeedRecorder(group)
         self.playing = False
         self.send()
 
     # -- one method per command ----------------------------------------------------------------
 
     def _configure(self, command: Configure) -> None:
-        self.adopt(command.run, Trainer(command.config, command.dataset))
+        self.adopt(command.run, SeedGroup.start(command.config, command.dataset))
 
     def _open_session(self, command: OpenSession) -> None:
-        self.adopt(command.run, load_session_bytes(command.data, command.name))
+        trainers = load_seeds_session_bytes(command.data, command.name)
+        self.adopt(command.run, SeedGroup.of(trainers))
 
     def _restore(self, command: Restore) -> None:
-        trainer = Trainer(command.config, command.dataset)
-        trainer.restore_training_state(restart_state(trainer, command.snapshot))
-        self.adopt(command.run, trainer)
+        group = restored_group(command.config, command.dataset, command.snapshot, command.seeds)
+        self.adopt(command.run, group)
 
     def _update_config(self, command: UpdateConfig) -> None:
-        self.trainer.update_config(command.config)
+        self.group.update_config(command.config)
         self.send()
 
     def _play(self, command: Play) -> None:
-        trainer = self.trainer
-        self.playing = trainer.iteration < trainer.config.iterations and trainer.diverged_at is None
+        group = self.group
+        self.playing = group.iteration < group.config.iterations and group.diverged_at is None
         self.last_sent = 0.0
         self.send()
 
     def _pause(self, command: Pause) -> None:
-        self.trainer  # noqa: B018  (fails before the first run, like every network command)
+        self.group  # noqa: B018  (fails before the first run, like every network command)
         self.playing = False
         self.send()
 
@@ -242,12 +247,12 @@ class TrainingServer:
         the run (Pause, Reset, Quit, ...) ends the step early; the others wait their turn."""
         if command.count < 0:
             raise ValueError("the number of iterations must be >= 0")
-        trainer = self.trainer
+        group = self.group
         self.playing = False
-        target = trainer.iteration + command.count
+        target = group.iteration + command.count
         while True:
-            self._advance_a_chunk(target - trainer.iteration)
-            if trainer.iteration >= target or trainer.diverged_at is not None:
+            self._advance_a_chunk(target - group.iteration)
+            if group.iteration >= target or group.diverged_at is not None:
                 break
             if self.commands.poll():
                 self.pending.append(self.commands.recv())
@@ -259,20 +264,23 @@ class TrainingServer:
 
     def _reset(self, command: Reset) -> None:
         self.playing = False
-        self.trainer.reset()
+        self.group.reset()
         self.recorder.restart()
         self.send()
 
     def _set_weights(self, command: SetWeights) -> None:
-        self.trainer.set_weights(command.weights)
+        self.group.set_weights(command.weights)
         self.recorder.restart()
         self.send()
 
     def _set_weight(self, command: SetWeight) -> None:
-        """One entry, applied to the weights as they are now (not as the window last saw them)."""
-        weights = self.trainer.weights()
+        """One entry of the selected seed's weights, applied to them as they are now (not as
+        the window last saw them)."""
+        group = self.group
+        weights = group.snapshot().weights
+        weights = {name: array.copy() for name, array in weights.items()}
         weights[command.name][command.index] = command.value
-        self.trainer.set_weights(weights)
+        group.set_weights([weights])
         self.recorder.restart()
         self.send()
 
@@ -281,20 +289,27 @@ class TrainingServer:
 
     def _resume(self, command: Resume) -> None:
         self.playing = False
-        trainer = self.trainer
-        trainer.restore_training_state(resume_state(trainer, command.point))
+        self.group.resume(command.point, command.seeds)
         self.recorder.restart()
         self.send()
 
+    def _select_seed(self, command: SelectSeed) -> None:
+        self.group.select(command.index)
+        self.send()
+
     def _explain(self, command: Explain) -> None:
-        self.reply(Explained(self.run, explain_step(self.trainer)))
+        self.reply(Explained(self.run, explain_step(self.group.trainer())))
 
     def _save_session(self, command: SaveSession) -> None:
-        self.reply(Saved(str(save_session(command.path, self.trainer))))
+        self.reply(Saved(str(save_seeds_session(command.path, self.group.trainers()))))
 
     def _write_run(self, command: WriteRun) -> None:
-        trainer = self.trainer
-        written = write_run(command.folder, trainer, trainer.evaluate())
+        group = self.group
+        if group.count > 1:
+            written = write_seeds_run(command.folder, group)
+        else:
+            trainer = group.trainer()
+            written = write_run(command.folder, trainer, trainer.evaluate())
         self.reply(RunWritten(command.folder, tuple(str(path) for path in written)))
 
     def _quit(self, command: Quit) -> None:

@@ -108,7 +108,7 @@ def test_set_weight_changes_one_entry_of_the_current_weights(server):
 
 def test_set_weights_of_the_wrong_shape_fail_with_a_message(server):
     configured(server)
-    server.handle(SetWeights({"W1": np.zeros((9, 9))}))
+    server.handle(SetWeights(({"W1": np.zeros((9, 9))},)))
     reply = server.read()
     assert isinstance(reply, Failed) and reply.command == "SetWeights"
 
@@ -117,7 +117,7 @@ def test_update_config_changes_a_live_field(server):
     configured(server)
     server.handle(UpdateConfig(CONFIG.replace(learning_rate=0.25)))
     assert isinstance(server.read(), SnapshotReply)
-    assert server.trainer.config.learning_rate == 0.25
+    assert server.group.config.learning_rate == 0.25
 
 
 def test_resume_continues_from_a_replay_point(server):
