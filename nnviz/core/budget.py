@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
-from .config import Config
+from .config import RAW_FEATURES, Config
 from .datasets import MAX_CSV_BYTES, Dataset
 from .network import Layout
 
@@ -148,7 +148,7 @@ def estimate(
     """
     n_train, n_test = _split(config, data)
     samples = n_train + n_test
-    layout = Layout(config.hidden, 2)
+    layout = Layout(config.hidden, *_ends(config, data))
     p, sizes = layout.size, layout.sizes
     units = sum(sizes[1:])
     vector = p * FLOAT
@@ -222,6 +222,15 @@ def estimate(
             f"weights.json: about {JSON_BYTES_PER_PARAMETER} bytes a parameter",
         )
     return Estimate(MappingProxyType(terms), MappingProxyType(details), p, samples)
+
+
+def _ends(config: Config, data: Dataset | None) -> tuple[int, int]:
+    """(network inputs, outputs): crosses or the raw inputs (2 unless the data or the table
+    says), and K outputs for K >= 3 classes."""
+    raw = data.n_inputs if data is not None else {"iris": 4, "wine": 13}.get(config.dataset, 2)
+    inputs = raw if config.features == RAW_FEATURES else len(config.features)
+    task = (data.task, data.n_classes) if data is not None else config.task
+    return inputs, task[1] if task is not None and task[0] == "multiclass" else 1
 
 
 def _pass_bytes(sizes: tuple[int, ...], n: int) -> int:

@@ -3,6 +3,7 @@ scikit-learn's iris and wine, and CSV files, split into train and test the way t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from array import array as typed_array
 from collections.abc import Iterator
@@ -324,3 +325,53 @@ def load_dataset(config: Config) -> Dataset:
         points.n_classes,
         points.names,
     )
+
+
+def with_points(
+    data: Dataset,
+    add: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    remove: np.ndarray | list[int] = (),
+) -> Dataset:
+    """A new Dataset with points drawn by hand: the training points at indices `remove` taken
+    out, then raw points `add` (m, n_inputs) with `labels` (class indices, or targets for a
+    regression) appended to the training split. The test split and `data` itself are unchanged,
+    so an undo is keeping the old Dataset. A DataError says what does not fit.
+    """
+    remove = np.unique(np.asarray(remove, dtype=np.int64))
+    n = len(data.x_train)
+    if remove.size and (remove[0] < 0 or remove[-1] >= n):
+        raise DataError(f"points to remove must be training indices from 0 to {n - 1}")
+    keep = np.setdiff1d(np.arange(n), remove, assume_unique=True)
+    x_new = np.empty((0, data.n_inputs)) if add is None else np.asarray(add, dtype=float)
+    y_new = np.empty(0) if labels is None else np.asarray(labels, dtype=float).reshape(-1)
+    if x_new.ndim == 1:
+        x_new = x_new[None]
+    if x_new.ndim != 2 or x_new.shape[1] != data.n_inputs or len(y_new) != len(x_new):
+        raise DataError(
+            f"added points must be (m, {data.n_inputs}) with one label each, not "
+            f"{x_new.shape} with {len(y_new)}"
+        )
+    if not (np.all(np.isfinite(x_new)) and np.all(np.isfinite(y_new))):
+        raise DataError("added points and their labels must be finite numbers")
+    if data.task != "regression":
+        classes = data.n_classes
+        if np.any((y_new % 1 != 0) | (y_new < 0) | (y_new >= classes)):
+            raise DataError(f"labels of added points must be classes 0 to {classes - 1}")
+    if len(keep) + len(x_new) < 2:
+        raise DataError("at least 2 training points must remain")
+    return dataclasses.replace(
+        data,
+        x_train=np.concatenate([data.x_train[keep], x_new]),
+        y_train=np.concatenate([data.y_train[keep], y_new + 0.0]),
+    )
+
+
+def nearest_point(data: Dataset, point: tuple[float, float], within: float) -> int | None:
+    """The training point nearest `point` in the first two inputs, if it lies within `within`
+    (for a click that removes a point); None otherwise."""
+    if not len(data.x_train):
+        return None
+    distance = np.hypot(*(data.x_train[:, :2] - np.asarray(point, dtype=float)).T)
+    index = int(np.argmin(distance))
+    return index if distance[index] <= within else None

@@ -446,19 +446,43 @@ def _titles(sizes: Sequence[int], level: int) -> list[str]:
     return titles
 
 
-def _side_texts(sizes: Sequence[int]) -> list[tuple[int, int, str]]:
+def _side_texts(
+    sizes: Sequence[int],
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+) -> list[tuple[int, int, str]]:
+    """(layer, unit, label) of every input (x1, x2 or the given names, such as x1² and sin x1)
+    and every output (p, or p1..pK, or the given names)."""
     last = len(sizes) - 1
-    texts = [(0, unit, f"x{unit + 1}") for unit in range(sizes[0])]
-    texts += [
-        (last, unit, "p" if sizes[last] == 1 else f"p{unit + 1}") for unit in range(sizes[last])
-    ]
-    return texts
+    if input_names is None:
+        input_names = [f"x{unit + 1}" for unit in range(sizes[0])]
+    if output_names is None:
+        output_names = ["p"] if sizes[last] == 1 else [f"p{u + 1}" for u in range(sizes[last])]
+    for names, size, what in (
+        (input_names, sizes[0], "input"),
+        (output_names, sizes[last], "output"),
+    ):
+        if len(names) != size:
+            raise ValueError(f"{len(names)} {what} names for {size} {what} units")
+    texts = [(0, unit, str(name)) for unit, name in enumerate(input_names)]
+    return texts + [(last, unit, str(name)) for unit, name in enumerate(output_names)]
 
 
 def layout_diagram(
-    sizes: Sequence[int], width: float, height: float, measures: Measures | None = None
+    sizes: Sequence[int],
+    width: float,
+    height: float,
+    measures: Measures | None = None,
+    *,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
 ) -> Diagram:
-    """Lay out a network with `sizes` units per column (e.g. (2, 5, 1)) in a width x height box."""
+    """Lay out a network with `sizes` units per column (e.g. (2, 5, 1)) in a width x height box.
+
+    `input_names` label the input units (default x1, x2, ...: pass a task's `input_names`, such
+    as x1² or sin x1, or iris's measurements) and `output_names` the outputs (default p, or
+    p1..pK).
+    """
     sizes = tuple(int(n) for n in sizes)
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"a network needs at least two layers of at least one unit: {sizes}")
@@ -475,7 +499,7 @@ def layout_diagram(
     node = min(node, 0.9 * slot) if n_max > 1 else node  # neighbours never touch
     bias_px = max(node, MIN_BIAS_BOX_PX)
 
-    sides = _side_texts(sizes)
+    sides = _side_texts(sizes, input_names, output_names)
     side_sizes = [measures.side(text) for _, _, text in sides]
     side_w = max(w for w, _ in side_sizes)
     side_h = max(h for _, h in side_sizes)

@@ -42,7 +42,7 @@ from .config import Config
 from .datasets import Dataset
 from .network import Layout, Pass, forward_layers, layer_name, unit_name
 from .optimizers import ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, OPTIMIZERS
-from .tasks import task_of
+from .tasks import Task, task_of
 
 __all__ = [
     "BACKWARD",
@@ -392,6 +392,11 @@ class StepThrough:
         return layer_name(column, self.depth)
 
     def unit_name(self, column: int, unit: int) -> str:
+        """'input x1' (or 'input x1²', 'input petal width'), 'hidden 1 unit 2', 'output p2'."""
+        if column == 0:
+            return f"input {self.input_names[unit]}"
+        if column == self.depth:
+            return f"output {self.output_names[unit]}"
         return unit_name(self.sizes, column, unit)
 
     def position(self, sample: int) -> int | None:
@@ -502,6 +507,21 @@ class StepThrough:
                 f"forward, {self.column_name(c)}: a = Σ w·{sym} + b, {out} = f(a); "
                 f"edges w·{sym} · {who}"
             )
+        elif phase.kind == LOSS and self.output == "softmax":
+            columns, weight_layers = (depth,), ()
+            for u in range(sizes[depth]):
+                target = (
+                    f"{mean}y={_short(np.mean(self.y == u))}"
+                    if sample is None
+                    else (f"y={int(int(v.y) == u)}")
+                )
+                node_labels[(depth, u)] = (f"{mean}p={_short(v.h[depth][u])} {target}",)
+            true = 0 if sample is None else int(v.y)
+            energy = f"E={_short(v.loss)}" if sample is None else f"E_n={_short(v.loss)}"
+            node_labels[(depth, true)] += (energy,)
+            caption = f"loss ({self.loss}): E = {_loss_symbolic('ce-softmax')} · {who}"
+            if sample is not None:
+                caption += f", batch E = {_short(self.loss_value)}"
         elif phase.kind == LOSS:
             columns, weight_layers = (depth,), ()
             p, y = v.h[depth][0], v.y
@@ -607,8 +627,10 @@ class StepThrough:
     def _input_formula(self, kind: str, unit: int, v: SampleValues, fmt: _Numbers) -> Formula:
         title = f"{self.unit_name(0, unit)} · {kind}"
         value = f"{'mean ' if v.sample is None else ''}x_{unit + 1} = {fmt.n(v.x[unit])}"
+        name = self.input_names[unit]
+        feature = f"Feature {unit + 1}" if name == f"x{unit + 1}" else f"Input {unit + 1}, {name},"
         notes = {
-            FORWARD: f"Feature {unit + 1} of {self._who(v, fmt)}.",
+            FORWARD: f"{feature} of {self._who(v, fmt)}.",
             BACKWARD: "Inputs have no error term: backpropagation ends at the first weights, "
             "dE/dw_ij = sum_n delta_j x_i.",
             UPDATE: "Inputs have no parameters to update.",
@@ -629,8 +651,8 @@ class StepThrough:
         lines = [
             f"{mean}a_{t} = {symbolic} + b_{t} = {numbers} + {fmt.f(layer.b[u])} = {fmt.n(a)}",
         ]
-        out = "p" if c == depth else f"h_{t}"
-        function = "sigmoid" if c == depth else self.activation
+        out = ("p_k" if self.output == "softmax" else "p") if c == depth else f"h_{t}"
+        function = self.output if c == depth else self.activation
         notes = list(_count_note(n_in, "terms"))
         if v.sample is None:
             lines.append(f"mean {out} = mean over the batch of {function}(a_{t}) = {fmt.n(h)}")
@@ -639,9 +661,22 @@ class StepThrough:
                 f"follows from the mean inputs; {out} is the mean of {function}(a), not "
                 f"{function} of the mean a."
             )
+        elif function == "softmax":
+            logits = v.a[c]
+            others = _terms([f"exp({fmt.n(value)})" for value in logits])
+            lines.append(
+                f"p_k = exp(a_k) / sum_c exp(a_c) = exp({fmt.n(a)}) / ({others}) = {fmt.n(h)}"
+            )
+            notes.append(
+                f"For {self._who(v, fmt)}. The softmax turns the {len(logits)} output "
+                "aggregations into class probabilities that add up to 1."
+            )
+            notes.extend(_count_note(len(logits), "classes"))
         else:
             lines.append(_activation_line(function, out, t, a, h, fmt))
             notes.append(f"For {self._who(v, fmt)}.")
+            if function == "linear":
+                notes.append("A regression's output is linear: p is the predicted target itself.")
         return Formula(f"{self.unit_name(c, u)} · forward", tuple(lines), tuple(notes))
 
     def _bias_forward(self, c: int, u: int, v: SampleValues, fmt: _Numbers) -> Formula:
@@ -656,6 +691,8 @@ class StepThrough:
 
     def _loss_formula(self, v: SampleValues, fmt: _Numbers) -> Formula:
         loss, n, depth = self.loss, self.batch_size, self.depth
+        if self.output == "softmax":
+            return self._softmax_loss_formula(v, fmt)
         title = f"loss ({loss}) · output p"
         lines, notes = [], []
         if v.sample is not None:
@@ -697,6 +734,32 @@ class StepThrough:
         notes.extend(_count_note(n, "terms, one per sample of the batch"))
         return Formula(title, tuple(lines), tuple(notes))
 
+    def _softmax_loss_formula(self, v: SampleValues, fmt: _Numbers) -> Formula:
+        """Cross-entropy of a softmax: -log of the probability given to the true class."""
+        n = self.batch_size
+        lines, notes = [], []
+        if v.sample is not None:
+            y = int(v.y)
+            p_y = float(v.h[self.depth][y])
+            lines.append(f"E_n = -log(p_y) / n = -log({fmt.n(p_y)}) / {n} = {fmt.n(v.loss)}")
+            notes.append(
+                f"p_y is the probability the network gives the sample's class y = {y} "
+                f"(output p{y + 1}). E_n is the share of {self._who(v, fmt)} in the batch loss E."
+            )
+            notes.extend(self._outside_note(v))
+        chosen = self.layers[-1].h[np.arange(n), self.y.astype(np.intp)]
+        terms = [f"log({fmt.n(p)})" for p in chosen]
+        lines.append(
+            f"E = -1/n * sum_n log p_y = -1/{n} * ({_terms(terms)}) = {fmt.n(self.loss_value)}"
+        )
+        notes.append(
+            "Cross-entropy: only the probability of each sample's true class counts; the "
+            "softmax makes the others smaller when it grows."
+        )
+        notes.extend(_count_note(n, "terms, one per sample of the batch"))
+        names = f"{self.output_names[0]}..{self.output_names[-1]}"
+        return Formula(f"loss (ce) · outputs {names}", tuple(lines), tuple(notes))
+
     def _node_backward(self, c: int, u: int, v: SampleValues, fmt: _Numbers) -> Formula:
         depth, n = self.depth, self.batch_size
         t = "k" if c == depth else "j"
@@ -712,7 +775,18 @@ class StepThrough:
             notes.extend(_count_note(n, "terms"))
             return Formula(title, (batch_line,), tuple(notes))
         d = v.delta[c][u]
-        if c == depth:
+        if c == depth and self.output == "softmax":
+            p, hit = float(v.h[c][u]), float(int(v.y) == u)
+            line = f"delta_k = (p_k - y_k) / n = ({fmt.n(p)} - {fmt.n(hit)}) / {n} = {fmt.n(d)}"
+            notes.append(
+                f"y_k is 1 for the sample's class (class {int(v.y)}, output p{int(v.y) + 1}) "
+                "and 0 for the others: softmax and cross-entropy cancel to p - y."
+            )
+        elif c == depth and self.output == "linear":
+            p, y = float(v.h[c][u]), v.y
+            line = f"delta_k = 2/n * (p - y) = 2/{n} * ({fmt.n(p)} - {fmt.n(y)}) = {fmt.n(d)}"
+            notes.append("A linear output has f'(a) = 1: the error term is the loss's own.")
+        elif c == depth:
             p, y = float(v.h[c][u]), v.y
             if self.loss in ("bce", "ce"):
                 line = f"delta_k = (p - y) / n = ({fmt.n(p)} - {fmt.n(y)}) / {n} = {fmt.n(d)}"
@@ -879,6 +953,8 @@ def _loss_symbolic(loss: str) -> str:
         "sse": "1/2 Σ (y - p)²",
         "mse": "1/n Σ (y - p)²",
         "bce": "-1/n Σ [y log p + (1 - y) log(1 - p)]",
+        "ce": "-1/n Σ [y log p + (1 - y) log(1 - p)]",
+        "ce-softmax": "-1/n Σ log p_y",
     }[loss]
 
 
@@ -932,18 +1008,25 @@ def node_output_grids(
     extent: tuple[float, float, float, float],
     size: int = 24,
     points: np.ndarray | None = None,
+    *,
+    task: Task | None = None,
 ) -> list[np.ndarray]:
     """Every unit's output over the input plane: per column a (units, size, size) float32 array.
 
     Rows run from ymin to ymax and columns from xmin to xmax ([y, x], as the boundary grid).
-    Column 0 holds the inputs themselves. `points` may pass a cached (size * size, 2) grid in
-    any row order (the network view passes ymax first, its y axis pointing down).
+    Column 0 holds the network's inputs (with `task`: its crosses of the raw points, x1² and so
+    on). `points` may pass a cached (size * size, raw inputs) grid of raw points in any row
+    order (the network view passes ymax first, its y axis pointing down; a slice of data with
+    more inputs passes every raw input). `task` (default: the article's two inputs and sigmoid
+    output) gives the crosses and the output layer.
     """
     if points is None:
         points = _grid(extent, size)
-    grids = [points.T.reshape(-1, size, size).astype(np.float32)]
+    inputs = points if task is None else task.inputs(points)
+    output = "sigmoid" if task is None else task.output
+    grids = [inputs.T.reshape(-1, size, size).astype(np.float32)]
     with np.errstate(over="ignore", invalid="ignore"):  # diverged weights: inf and NaN maps
-        for _, h in forward_layers(weights, points, activation):
+        for _, h in forward_layers(weights, inputs, activation, output):
             grids.append(h.T.reshape(-1, size, size).astype(np.float32))
     return grids
 
@@ -955,17 +1038,25 @@ def node_output_grid(
     unit: int,
     extent: tuple[float, float, float, float],
     size: int = 24,
+    *,
+    task: Task | None = None,
 ) -> np.ndarray:
     """Unit `unit` of column `layer` (0 = inputs) over the input plane, (size, size) [y, x]."""
-    return node_output_grids(weights, activation, extent, size)[layer][unit]
+    return node_output_grids(weights, activation, extent, size, task=task)[layer][unit]
 
 
-def node_levels(activation: str, layer: int, depth: int, grid: np.ndarray) -> tuple[float, float]:
-    """Colour levels for a unit's map: [0, 1] for sigmoid and the output, [-1, 1] for tanh,
-    and +-max|value| for relu, linear and the inputs (so zero is the neutral colour)."""
-    if layer == depth or (layer > 0 and activation == "sigmoid"):
+def node_levels(
+    activation: str, layer: int, depth: int, grid: np.ndarray, output: str = "sigmoid"
+) -> tuple[float, float]:
+    """Colour levels for a unit's map: [0, 1] for sigmoid and the output's probabilities,
+    [-1, 1] for tanh, and +-max|value| for relu, linear, a regression's output and the inputs
+    (so zero is the neutral colour)."""
+    if layer == depth and output != "linear":
         return (0.0, 1.0)
-    if layer > 0 and activation == "tanh":
+    hidden = 0 < layer < depth
+    if hidden and activation == "sigmoid":
+        return (0.0, 1.0)
+    if hidden and activation == "tanh":
         return (-1.0, 1.0)
     finite = np.abs(grid[np.isfinite(grid)])
     largest = float(finite.max()) if finite.size else 0.0

@@ -432,7 +432,8 @@ def read_data_csv(
 
 def read_history_csv(stream: IO[bytes], name: str = "history.csv") -> np.ndarray:
     """A (rows, 5) table of history CSV, every value checked: iterations whole, losses finite
-    and >= 0, accuracies from 0 to 1; at most MAX_HISTORY_ROWS rows are read."""
+    and >= 0, accuracies from 0 to 1 (nan for a regression); at most MAX_HISTORY_ROWS rows are
+    read."""
     rows = csv_rows(
         stream, name, FileFormatError, max_bytes=MAX_HISTORY_BYTES, max_rows=MAX_HISTORY_ROWS
     )
@@ -461,8 +462,8 @@ def _history_problem(row: list[float]) -> str | None:
         if not (math.isfinite(value) and value >= 0):
             return f"{column} {value!r} must be a finite number >= 0"
     for column, value in zip(COLUMNS[3:], row[3:]):
-        if not 0 <= value <= 1:
-            return f"{column} {value!r} must be from 0 to 1"
+        if not (0 <= value <= 1 or math.isnan(value)):  # NaN: a regression has no accuracy
+            return f"{column} {value!r} must be from 0 to 1 (or nan, for regression)"
     return None
 
 

@@ -310,3 +310,26 @@ def test_thin_edges_let_node_labels_come_closer():
     for label in thin.placed:
         for start, end in diagram.segments:
             assert not crosses(label.box, start, end, 0.5 + EDGE_CLEARANCE_PX - 0.1), label
+
+
+def test_crossed_inputs_and_several_outputs_are_named_and_kept_apart():
+    """Issue 14: every input node is labelled by its feature, every class by its output."""
+    names = ("x1", "x2", "x1²", "x2²", "x1·x2", "sin x1", "sin x2")
+    diagram = layout_diagram((7, 8, 3), 600, 420, input_names=names)
+    sides = [text.text for text in diagram.side_labels]
+    assert sides == [*names, "p1", "p2", "p3"]
+    boxes = [text.box for text in diagram.side_labels]
+    for i, box in enumerate(boxes):
+        assert diagram.bounds.contains(box)
+        assert not any(box.intersects(other) for other in boxes[i + 1 :])
+    iris = layout_diagram(
+        (4, 8, 3),
+        600,
+        420,
+        input_names=("sepal length", "sepal width", "petal length", "petal width"),
+    )
+    assert iris.side_labels[0].text == "sepal length"
+    regression = layout_diagram((2, 5, 1), 450, 350, output_names=("y",))
+    assert regression.side_labels[-1].text == "y"
+    with pytest.raises(ValueError, match="3 input names for 2 input units"):
+        layout_diagram((2, 5, 1), 450, 350, input_names=("a", "b", "c"))

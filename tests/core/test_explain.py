@@ -40,6 +40,22 @@ CONFIGS = [
     ("adam-minibatch", {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 32}, 30),
     ("gd-minibatch-l1-l2", {"batch_size": 50, "l1": 1e-3, "l2": 1e-2, "hidden": (4, 2)}, 20),
     ("short-last-minibatch", {"batch_size": 40, "loss": "mse"}, 3),  # 150 = 3 * 40 + 30
+    # issue 14: a softmax output, crosses and a mini-batch, a linear output
+    ("iris-softmax", {"dataset": "iris", "loss": "ce", "hidden": (4,), "activation": "tanh"}, 10),
+    (
+        "spiral3-crosses",
+        {
+            "dataset": "spiral",
+            "classes": 3,
+            "loss": "ce",
+            "features": ("x1", "x2", "x1x2", "sinx1"),
+            "batch_size": 32,
+            "optimizer": "adam",
+            "learning_rate": 0.01,
+        },
+        10,
+    ),
+    ("plane-regression", {"dataset": "plane", "loss": "mse", "hidden": (3,)}, 10),
 ]
 IDS = [name for name, *_ in CONFIGS]
 
@@ -112,8 +128,9 @@ def test_a_momentum_or_adam_step_reports_the_optimizers_update():
         assert step.optimizer_before != {} and step.optimizer_after != {}
 
 
-def reference_backprop(weights, x, y, activation, loss):
-    """The article's backprop in (samples, units) form, written independently of the core."""
+def reference_backprop(weights, x, y, activation, loss, output="sigmoid"):
+    """The article's backprop in (samples, units) form, written independently of the core;
+    a softmax output with cross-entropy or a linear one with mse for issue 14's tasks."""
     functions = {
         "sigmoid": (lambda a: 1 / (1 + np.exp(-a)), lambda a, h: h * (1 - h)),
         "tanh": (np.tanh, lambda a, h: 1 - h**2),
@@ -126,13 +143,21 @@ def reference_backprop(weights, x, y, activation, loss):
     for k in range(1, depth + 1):
         inputs.append(h)
         a = h @ weights[f"W{k}"] + weights[f"b{k}"]
-        h = functions["sigmoid" if k == depth else activation][0](a)
+        if k < depth or output != "softmax":
+            h = functions[activation if k < depth else output][0](a)
+        else:
+            h = np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)
         pre.append(a)
         out.append(h)
-    p, n = out[-1][:, 0], len(y)
-    scale = 1 / n if loss == "bce" else p * (1 - p) * (2 / n if loss == "mse" else 1)
-    d = (p - y) * scale
-    deltas = [d[:, None]]
+    n = len(y)
+    if output == "softmax":
+        deltas = [(out[-1] - np.eye(out[-1].shape[1])[y.astype(int)]) / n]
+    elif output == "linear":
+        deltas = [(out[-1] - y[:, None]) * (2 / n)]
+    else:
+        p = out[-1][:, 0]
+        scale = 1 / n if loss == "bce" else p * (1 - p) * (2 / n if loss == "mse" else 1)
+        deltas = [((p - y) * scale)[:, None]]
     for k in range(depth - 1, 0, -1):
         back = deltas[0] @ weights[f"W{k + 1}"].T
         deltas.insert(0, back * functions[activation][1](pre[k - 1], out[k - 1]))
@@ -146,7 +171,7 @@ def reference_backprop(weights, x, y, activation, loss):
 def test_the_step_through_agrees_with_an_independent_backprop(case):
     _, step = case
     pre, out, deltas, grads = reference_backprop(
-        step.weights_before, step.x, step.y, step.activation, step.loss
+        step.weights_before, step.x, step.y, step.activation, step.loss, step.output
     )
     for k, layer in enumerate(step.layers, start=1):
         np.testing.assert_allclose(layer.a, pre[k - 1], rtol=1e-12, atol=1e-13)
@@ -269,7 +294,8 @@ def test_phase_views_label_the_active_layer_with_the_phase_values(case):
                 assert k == c and value == terms[i, j]
         elif phase.kind == LOSS:
             assert view.columns == (depth,) and not view.edge_values
-            assert view.node_labels[(depth, 0)][1] == f"E_n={v.loss:.3g}"
+            unit = int(v.y) if step.output == "softmax" else 0
+            assert view.node_labels[(depth, unit)][-1] == f"E_n={v.loss:.3g}"
         elif phase.kind == BACKWARD:
             c = phase.layer
             for u in range(step.sizes[c]):

@@ -7,13 +7,17 @@ not from `nnviz.core`. The article's binary setup is checked to be untouched by 
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
 from nnviz import Config, ConfigError, Trainer
-from nnviz.core.datasets import load_dataset
-from nnviz.core.explain import explain_step
+from nnviz.core.datasets import DataError, load_dataset, nearest_point, with_points
+from nnviz.core.explain import Item, explain_step, node_output_grids
 from nnviz.core.features import FeatureMap
+from nnviz.core.files import data_csv_text, read_data_csv
+from nnviz.core.session import load_session_bytes, session_bytes
 from nnviz.core.tasks import task_of
 
 CROSSES = ("x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2")
@@ -348,3 +352,199 @@ def test_regression_targets_follow_playground():
     bumps = load_dataset(Config(dataset="gauss-reg", loss="mse", noise=0.0))
     assert bumps.task == "regression" and bumps.n_classes == 0
     assert -1.0 <= bumps.y_train.min() < -0.5 and 0.5 < bumps.y_train.max() <= 1.0
+
+
+# -- explain: softmax, cross-entropy and a linear output, with live numbers ---------------------
+
+
+def test_explain_writes_softmax_and_cross_entropy_with_the_numbers():
+    trainer = Trainer(Config.preset("iris", iterations=0, hidden=(4,)))
+    trainer.step(5)
+    step = explain_step(trainer)
+    sample = int(step.indices[0])
+    v = step.values(sample)
+    y = int(v.y)
+    index = {(p.kind, p.layer): p.index for p in step.phases}
+    forward = step.formula(index[("forward", 2)], Item("node", 2, y), sample)
+    assert forward.title == f"output p{y + 1} · forward"
+    a = v.a[2]
+    expected = (
+        f"p_k = exp(a_k) / sum_c exp(a_c) = exp({a[y]:.4g}) / "
+        f"(exp({a[0]:.4g}) + exp({a[1]:.4g}) + exp({a[2]:.4g})) = {v.h[2][y]:.4g}"
+    )
+    assert forward.lines[-1] == expected
+    loss = step.formula(index[("loss", 2)], Item("node", 2, 0), sample)
+    assert loss.lines[0] == f"E_n = -log(p_y) / n = -log({v.h[2][y]:.4g}) / 112 = {v.loss:.4g}"
+    assert loss.lines[1].startswith("E = -1/n * sum_n log p_y = -1/112 * (log(")
+    backward = step.formula(index[("backward", 2)], Item("node", 2, y), sample)
+    assert backward.lines[0] == (
+        f"delta_k = (p_k - y_k) / n = ({v.h[2][y]:.4g} - 1) / 112 = {v.delta[2][y]:.4g}"
+    )
+    assert "softmax and cross-entropy cancel" in backward.text
+    other = (y + 1) % 3
+    assert (
+        "- 0) / 112"
+        in step.formula(index[("backward", 2)], Item("node", 2, other), sample).lines[0]
+    )
+    view = step.phase_view(index[("loss", 2)], sample)
+    assert view.node_labels[(2, y)][-1] == f"E_n={v.loss:.3g}"
+    assert "-1/n Σ log p_y" in view.caption
+    assert step.unit_name(0, 3) == "input petal width"
+
+
+def test_explain_writes_the_linear_output_and_mse_of_a_regression():
+    trainer = Trainer(Config.preset("regression", iterations=0, hidden=(3,)))
+    trainer.step(5)
+    step = explain_step(trainer)
+    sample = int(step.indices[0])
+    v = step.values(sample)
+    index = {(p.kind, p.layer): p.index for p in step.phases}
+    forward = step.formula(index[("forward", 2)], Item("node", 2, 0), sample)
+    assert forward.lines[-1] == f"p = a_k = {v.h[2][0]:.4g}"
+    assert "predicted target" in forward.text
+    backward = step.formula(index[("backward", 2)], Item("node", 2, 0), sample)
+    n = step.batch_size
+    assert backward.lines[0] == (
+        f"delta_k = 2/n * (p - y) = 2/{n} * ({v.h[2][0]:.4g} - {v.y:.4g}) = {v.delta[2][0]:.4g}"
+    )
+    assert step.unit_name(2, 0) == "output y"
+
+
+def test_explain_names_crossed_inputs():
+    trainer = Trainer(Config.preset("spiral3", iterations=0))
+    step = explain_step(trainer)
+    assert [step.unit_name(0, u) for u in (2, 4, 5)] == ["input x1²", "input x1·x2", "input sin x1"]
+    note = step.formula(0, Item("node", 0, 4), int(step.indices[0])).notes[0]
+    assert note.startswith("Input 5, x1·x2, of sample")
+    grids = node_output_grids(trainer.weights(), "tanh", (-1, 1, -1, 1), size=5, task=trainer.task)
+    gx, gy = np.meshgrid(np.linspace(-1, 1, 5), np.linspace(-1, 1, 5))
+    np.testing.assert_allclose(grids[0][4], (gx * gy).astype(np.float32))
+    np.testing.assert_allclose(grids[-1].sum(axis=0), 1.0, rtol=1e-6)  # softmax maps
+
+
+# -- metrics against scikit-learn -------------------------------------------------------------
+
+
+def test_multiclass_metrics_are_sklearns():
+    from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score, roc_curve
+
+    trainer = Trainer(Config.preset("spiral3", iterations=200))
+    trainer.step(200)
+    fast, full = trainer.evaluate(full=False), trainer.evaluate()
+    for split, x, y in (
+        (full.test, trainer.data.x_test, trainer.data.y_test),
+        (full.train, trainer.data.x_train, trainer.data.y_train),
+    ):
+        p = trainer.task.outputs(trainer.weights(), "tanh", x)
+        np.testing.assert_array_equal(split.probabilities, p)
+        assert split.confusion.tolist() == confusion_matrix(y, p.argmax(axis=1)).tolist()
+        assert split.auc == pytest.approx(
+            roc_auc_score(y, p, multi_class="ovr", average="macro"), rel=1e-12
+        )
+        fpr, tpr, _ = roc_curve(y == 1, p[:, 1])
+        np.testing.assert_array_equal(split.curves[1][0], fpr)
+        np.testing.assert_array_equal(split.curves[1][1], tpr)
+        report = classification_report(y, p.argmax(axis=1), output_dict=True, zero_division=0)
+        np.testing.assert_allclose(
+            split.precision, [report[f"{c}.0"]["precision"] for c in range(3)]
+        )
+        np.testing.assert_allclose(split.recall, [report[f"{c}.0"]["recall"] for c in range(3)])
+        assert split.fpr[0] == 0 and split.tpr[-1] == 1 and np.all(np.diff(split.fpr) > 0)
+    assert not fast.test.is_full and fast.test.full().to_dict() == full.test.to_dict()
+    assert fast.test.auc == full.test.auc and "report" not in fast.test.to_dict()
+
+
+def test_regression_metrics_are_sklearns():
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    trainer = Trainer(Config.preset("regression", iterations=300))
+    trainer.step(300)
+    metrics = trainer.evaluate()
+    prediction = trainer.task.outputs(trainer.weights(), "tanh", trainer.data.x_test)
+    test = metrics.test
+    np.testing.assert_array_equal(test.predictions, prediction)
+    np.testing.assert_array_equal(test.targets, trainer.data.y_test)
+    assert test.r2 == pytest.approx(r2_score(trainer.data.y_test, prediction), rel=1e-12)
+    assert test.mse == pytest.approx(mean_squared_error(trainer.data.y_test, prediction), rel=1e-12)
+    assert test.mae == pytest.approx(
+        mean_absolute_error(trainer.data.y_test, prediction), rel=1e-12
+    )
+    assert test.loss == trainer.snapshot().test_loss
+    assert np.isnan(test.auc) and np.isnan(test.accuracy)
+    assert metrics.to_dict()["task"] == "regression" and "R^2" in metrics.report_text()
+
+
+# -- files, sessions and drawn points ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", ["iris", "spiral3", "regression"])
+def test_sessions_and_data_csv_keep_every_task_and_train_on_bit_for_bit(preset):
+    trainer = Trainer(Config.preset(preset, iterations=400, batch_size=24))
+    trainer.step(150)
+    data = read_data_csv(io.BytesIO(data_csv_text(trainer.data).encode()))
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(data, name), getattr(trainer.data, name))
+    assert (data.task, data.n_classes) == (trainer.data.task, trainer.data.n_classes)
+    loaded = load_session_bytes(session_bytes(trainer))
+    loaded.step(100)
+    trainer.step(100)
+    np.testing.assert_array_equal(loaded.params, trainer.params)
+    for column in ("train_loss", "test_accuracy"):
+        np.testing.assert_array_equal(
+            getattr(loaded.history.arrays(), column), getattr(trainer.history.arrays(), column)
+        )
+
+
+def test_a_wide_multiclass_csv_file_trains(tmp_path):
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(60, 4))
+    y = np.argmax(x[:, :3], axis=1)
+    lines = ["x1,x2,x3,x4,label"] + [
+        ",".join([*(repr(float(v)) for v in row), str(label)]) for row, label in zip(x, y)
+    ]
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(lines) + "\n")
+    trainer = Trainer(Config(dataset="csv", csv_path=str(path), loss="ce", iterations=0))
+    assert trainer.layout.sizes == (4, 5, 3) and trainer.data.task == "multiclass"
+    with pytest.raises(ConfigError, match=r"ce .* for csv"):
+        Trainer(Config(dataset="csv", csv_path=str(path), iterations=0))
+    path.write_text("x1,x2,target\n" + "\n".join(f"{i},{i % 4},{i / 7}" for i in range(12)))
+    regression = Trainer(Config(dataset="csv", csv_path=str(path), loss="mse", iterations=5))
+    assert regression.task.output == "linear"
+    regression.step(5)
+
+
+def test_drawn_points_join_the_training_split_and_training_goes_on():
+    config = Config.preset("spiral3", iterations=100)
+    data = load_dataset(config)
+    drawn = with_points(data, add=[[0.5, 0.5], [-0.2, 0.1]], labels=[2, 0], remove=[0, 3])
+    assert len(drawn.x_train) == len(data.x_train) and drawn.task == "multiclass"
+    np.testing.assert_array_equal(drawn.x_train[-2:], [[0.5, 0.5], [-0.2, 0.1]])
+    np.testing.assert_array_equal(drawn.x_train[:-2], np.delete(data.x_train, [0, 3], axis=0))
+    np.testing.assert_array_equal(drawn.x_test, data.x_test)
+    assert len(data.x_train) == len(drawn.x_train)  # the original is unchanged: undo keeps it
+    trainer = Trainer(config, drawn)
+    trainer.step(50)
+    loaded = load_session_bytes(session_bytes(trainer))  # data.csv keeps the drawn points
+    np.testing.assert_array_equal(loaded.data.x_train, drawn.x_train)
+    loaded.step(50)
+    trainer.step(50)
+    np.testing.assert_array_equal(loaded.params, trainer.params)
+    assert nearest_point(drawn, (0.51, 0.49), 0.05) == len(drawn.x_train) - 2
+    assert nearest_point(drawn, (5.0, 5.0), 0.05) is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"add": [[0.1, 0.2]], "labels": [3]}, "classes 0 to 2"),
+        ({"add": [[0.1, 0.2]], "labels": [0.5]}, "classes 0 to 2"),
+        ({"add": [[0.1, 0.2, 0.3]], "labels": [1]}, r"must be \(m, 2\)"),
+        ({"add": [[np.nan, 0.2]], "labels": [1]}, "finite"),
+        ({"remove": [10_000]}, "training indices"),
+    ],
+)
+def test_drawn_points_that_do_not_fit_are_data_errors(kwargs, message):
+    data = load_dataset(Config(dataset="blobs", classes=3, loss="ce", samples=40))
+    with pytest.raises(DataError, match=message):
+        with_points(data, **kwargs)
