@@ -22,12 +22,14 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLayout,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from ..core import PRESETS, Config, ConfigError
 from ..core.config import EFFECT_TEXT, FIELDS, GROUPS, LAYERS_MAX, FieldSpec
+from ..core.features import LABELS
 from .color_scheme import error_color
 
 #: What the preset box shows when the config is none of the presets.
@@ -215,6 +218,50 @@ class HiddenLayersEditor(QWidget):
         self.changed.emit()
 
 
+class MultiEditor(QWidget):
+    """Toggle buttons for a "multi" field (the feature crosses, as TensorFlow Playground's
+    input column): any distinct subset of `spec.choices`.
+
+    The value keeps the order it was given, and a newly checked choice goes at the end, so a
+    config round-trips exactly (x2,x1 is another network than x1,x2: its first weights row
+    differs). Unchecking every choice is reported too; the core refuses it with a message.
+    """
+
+    changed = Signal()
+
+    def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)
+        self.buttons: dict[str, QToolButton] = {}
+        for index, choice in enumerate(spec.choices):
+            button = QToolButton(text=LABELS.get(choice, choice), checkable=True)
+            button.setToolTip(f"{choice}: use {LABELS.get(choice, choice)} as an input")
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.toggled.connect(partial(self._on_button_toggled, choice))
+            layout.addWidget(button, index // 4, index % 4)
+            self.buttons[choice] = button
+        self._chosen: list[str] = []
+
+    def chosen(self) -> tuple[str, ...]:
+        return tuple(self._chosen)
+
+    def set_chosen(self, chosen: tuple[str, ...]) -> None:
+        self._chosen = [choice for choice in chosen if choice in self.buttons]
+        for choice, button in self.buttons.items():
+            button.blockSignals(True)
+            button.setChecked(choice in self._chosen)
+            button.blockSignals(False)
+
+    def _on_button_toggled(self, choice: str, checked: bool) -> None:
+        if checked and choice not in self._chosen:
+            self._chosen.append(choice)
+        elif not checked and choice in self._chosen:
+            self._chosen.remove(choice)
+        self.changed.emit()
+
+
 def shown_order(layout: QLayout) -> Iterator[QWidget]:
     """The widgets that take focus with Tab in `layout`, in layout order (nested layouts and
     containers included)."""
@@ -344,6 +391,10 @@ class ControlPanel(QWidget):
             layers = HiddenLayersEditor(spec)
             layers.changed.connect(emit)
             return layers
+        if spec.kind == "multi":
+            multi = MultiEditor(spec)
+            multi.changed.connect(emit)
+            return multi
         path = PathEditor(spec)
         path.changed.connect(emit)
         return path
@@ -379,6 +430,8 @@ class ControlPanel(QWidget):
                 values[name] = editor.number()
             elif isinstance(editor, HiddenLayersEditor):
                 values[name] = editor.layers()
+            elif isinstance(editor, MultiEditor):
+                values[name] = editor.chosen()
             elif isinstance(editor, PathEditor):
                 values[name] = editor.path()
         return values
@@ -399,6 +452,8 @@ class ControlPanel(QWidget):
                 editor.setValue(value)
             elif isinstance(editor, HiddenLayersEditor):
                 editor.set_layers(value)
+            elif isinstance(editor, MultiEditor):
+                editor.set_chosen(value)
             elif isinstance(editor, PathEditor):
                 editor.set_path(value)
             editor.blockSignals(False)

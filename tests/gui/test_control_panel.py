@@ -9,10 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel
 
-from nnviz import Config
+from nnviz import Config, ConfigError
 from nnviz.core import PRESETS
 from nnviz.core.config import FIELDS, GROUPS, LAYERS_MAX
-from nnviz.gui.control_panel import CUSTOM, ControlPanel, NumberBox
+from nnviz.gui.control_panel import CUSTOM, ControlPanel, MultiEditor, NumberBox
 
 NUMBERS = [name for name, spec in FIELDS.items() if spec.kind in {"int", "float"}]
 
@@ -20,12 +20,14 @@ NUMBERS = [name for name, spec in FIELDS.items() if spec.kind in {"int", "float"
 EVERYTHING = Config(
     dataset="csv",
     csv_path="/data/points.csv",
+    classes=8,
     samples=1_000_000,
     noise=0.1 + 0.2,
     data_seed=2**32 - 1,
     test_size=1e-9,
     split_seed=2**31,
     hidden=(4096, 1, 7, 8, 9, 10, 11, 12),
+    features=("sinx2", "x1", "x1x2"),
     activation="relu",
     loss="mse",
     init="he",
@@ -39,6 +41,7 @@ EVERYTHING = Config(
     l2=1e-12,
     iterations=0,
     threshold=1.0,
+    seeds=64,
     init_weights="/tmp/start.npz",
 )
 
@@ -182,6 +185,8 @@ def test_choices_labels_tooltips_and_groups_come_from_the_descriptions(panel):
         ("init_range", "init", ["uniform"], ["xavier", "he"]),
         ("samples", "dataset", ["moons", "spiral"], ["csv"]),
         ("csv_path", "dataset", ["csv"], ["moons", "xor"]),
+        ("features", "dataset", ["moons", "spiral", "gauss-reg", "csv"], ["iris", "wine"]),
+        ("classes", "dataset", ["spiral", "blobs"], ["moons", "iris"]),
     ],
 )
 def test_a_field_is_enabled_only_where_it_is_used(panel, field, other, used, unused):
@@ -260,3 +265,29 @@ def test_tab_walks_every_control_top_to_bottom(qtbot):
         if editor.isEnabled() and editor.focusPolicy() & Qt.FocusPolicy.TabFocus:
             assert editor in visited, name
     assert panel.hidden.width_box(1) in visited  # a layer box added after construction
+
+
+def test_the_features_are_toggled_and_keep_their_order(panel, qtbot):
+    """Playground's input column: a button per feature; the value keeps the order it was set
+    in (another order is another network), a new one joins at the end."""
+    editor = panel.editor("features")
+    assert isinstance(editor, MultiEditor)
+    assert [b.text() for b in editor.buttons.values()] == [
+        "x1", "x2", "x1²", "x2²", "x1·x2", "sin x1", "sin x2"
+    ]  # fmt: skip
+    panel.set_config(Config.preset("spiral3"))
+    assert panel.config() == Config.preset("spiral3")
+    panel.set_config(Config(features=("x2", "x1")))
+    assert [b.isChecked() for b in editor.buttons.values()] == [True, True] + [False] * 5
+    with qtbot.waitSignal(panel.field_edited) as edited:
+        editor.buttons["x1x2"].click()
+    assert edited.args == ["features"]
+    assert panel.config().features == ("x2", "x1", "x1x2")
+    editor.buttons["x2"].click()
+    editor.buttons["sinx1"].click()
+    assert panel.values()["features"] == ("x1", "x1x2", "sinx1")
+    for name in ("x1", "x1x2", "sinx1"):
+        editor.buttons[name].click()
+    assert panel.values()["features"] == ()
+    with pytest.raises(ConfigError, match="features"):
+        panel.config()

@@ -139,13 +139,13 @@ def test_an_invalid_entry_shows_the_cores_message(qtbot, window):
 
 def test_a_broken_csv_shows_the_data_error(qtbot, window, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("x1,x2,label\n0,0,2\n")
+    bad.write_text("x1,x2,label\n" + "0,0,0\n1,1,1\n" * 5 + "0,0,-1\n")
     window.controls.csv_path.setText(str(bad))
     window.controls.field_edited.emit("csv_path")  # what Browse… does
     combo = window.controls.editor("dataset")
     combo.setCurrentText("csv")
     combo.activated.emit(combo.currentIndex())
-    qtbot.waitUntil(lambda: "must be 0 or 1" in window.controls.error_text("dataset"))
+    qtbot.waitUntil(lambda: "must be a whole number" in window.controls.error_text("dataset"))
 
 
 def test_divergence_stops_with_a_visible_message(qtbot, settings):
