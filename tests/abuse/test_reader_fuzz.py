@@ -135,12 +135,18 @@ def check_points(points) -> None:
     import numpy as np
 
     from nnviz.core.config import SAMPLES_MAX
+    from nnviz.core.datasets import MAX_CSV_CLASSES, MAX_INPUTS
 
     x, y = points
-    if not (x.ndim == 2 and x.shape[1] == 2 and len(x) == len(y) and 8 <= len(x) <= SAMPLES_MAX):
+    inputs = x.shape[1] if x.ndim == 2 else 0
+    if not (2 <= inputs <= MAX_INPUTS and len(x) == len(y) and 8 <= len(x) <= SAMPLES_MAX):
         raise Invalid(f"points of shape {x.shape} with {len(y)} labels")
-    if not np.all(np.isfinite(x)) or not set(np.unique(y)) <= {0, 1}:
-        raise Invalid("non-finite points or labels other than 0 and 1")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise Invalid("non-finite points or targets")
+    if y.dtype.kind == "i" and not (  # class labels (a float y is a regression target)
+        set(np.unique(y)) <= set(range(MAX_CSV_CLASSES)) and np.unique(y).size >= 2
+    ):
+        raise Invalid("labels outside 0..15, or a single class")
 
 
 def check_weights(weights) -> None:
