@@ -2,14 +2,13 @@
 started here and torn down in a `finally`. Rows equal the local run in every metric column, the
 data travels with the work (the CSV is gone before any worker runs), a job that keeps failing
 ends the sweep with its finished rows kept, cancel stops the remote work, and a worker killed
-mid-sweep does not lose the sweep."""
+mid-sweep counts against --retries like an error: retried within them, past them a clear error
+that keeps the finished rows."""
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import dataclasses
-import io
+import functools
 import json
 import os
 import signal
@@ -23,23 +22,31 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from nnviz import Config, Trainer  # noqa: E402
-from nnviz.core import save_weights  # noqa: E402
-from nnviz.core import sweep as sweep_module  # noqa: E402
-from nnviz.core.cluster import TOPIC, Cluster, Inputs  # noqa: E402
-from nnviz.core.datasets import make_points  # noqa: E402
+from cluster_helpers import (  # noqa: E402
+    ARTICLE,
+    HANG_SECONDS,
+    KILL_SWEEP,
+    START_SECONDS,
+    assert_article_tables_equal,
+    assert_kept_rows_equal,
+    assert_same_metrics,
+    delete_once_loaded,
+    metric_cells,
+    nnviz_sweep,
+    points_and_weights,
+    sweep_and_kill,
+)
+
+from nnviz import Config  # noqa: E402
+from nnviz.core.cluster import Cluster  # noqa: E402
+from nnviz.core.cluster_dask import TOPIC  # noqa: E402
 from nnviz.core.sweep import (  # noqa: E402
-    METRICS,
     Sweep,
     SweepCancelled,
     SweepFailed,
     run_sweep,
     run_sweeps,
 )
-
-#: Generous guards against a hang; none of them is a speed claim.
-START_SECONDS = 60
-HANG_SECONDS = 60
 
 
 class DaskCluster:
@@ -140,47 +147,14 @@ def workers_budget(client, text: str):
         client.run(lambda: os.environ.pop("NNVIZ_MEMORY_BUDGET", None))
 
 
-def metric_cells(path: Path) -> list[list[str]]:
-    """The CSV without its seconds column (wall time on whichever worker ran the job)."""
-    rows = list(csv.reader(io.StringIO(path.read_text())))
-    keep = [i for i, name in enumerate(rows[0]) if not name.startswith("seconds")]
-    return [[row[i] for i in keep] for row in rows]
-
-
-def assert_same_metrics(got, expected) -> None:
-    assert [row.value for row in got.rows] == [row.value for row in expected.rows]
-    for a, b in zip(got.rows, expected.rows):
-        for metric in METRICS[:-1]:
-            assert a.values_of(metric).tobytes() == b.values_of(metric).tobytes(), metric
-        assert a.diverged == b.diverged
-
-
-def nnviz_sweep(*arguments: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    env.pop("DISPLAY", None)
-    return subprocess.run(
-        [sys.executable, "-m", "nnviz", "sweep", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-
-
 # -- the acceptance test -------------------------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_article_preset_on_the_cluster_equals_the_local_run(dask_cluster, tmp_path):
-    article = ["--preset", "article", "--iterations", "2000"]
-    local = nnviz_sweep(*article, "--out", str(tmp_path / "local"))
-    assert local.returncode == 0, local.stderr
-    remote = nnviz_sweep(*article, "--cluster", dask_cluster.address, "--out", str(tmp_path / "c"))
+def test_article_preset_on_the_cluster_equals_the_local_run(dask_cluster, local_article, tmp_path):
+    remote = nnviz_sweep(*ARTICLE, "--cluster", dask_cluster.address, "--out", str(tmp_path))
     assert remote.returncode == 0, remote.stderr + dask_cluster.logs()
-    for stem in ("table1_iterations", "table2_hidden", "table3_learning_rate"):
-        cells = metric_cells(tmp_path / "c" / f"{stem}.csv")
-        assert cells == metric_cells(tmp_path / "local" / f"{stem}.csv")
-        assert len(cells) > 5
+    assert_article_tables_equal(tmp_path, local_article)
     # each of the 19 rows was printed as it finished, before the three tables
     printed = [line for line in remote.stdout.splitlines() if "  test accuracy " in line]
     assert len(printed) == 19
@@ -189,28 +163,9 @@ def test_article_preset_on_the_cluster_equals_the_local_run(dask_cluster, tmp_pa
 
 def test_data_and_initial_weights_travel_with_the_work(dask_cluster, tmp_path, monkeypatch):
     """The caller reads the CSV and the weights once; both files are gone before a job is sent."""
-    points = tmp_path / "points.csv"
-    x, y = make_points(Config(samples=200, noise=0.3))
-    rows = "".join(f"{a!r},{b!r},{label}\n" for (a, b), label in zip(x.tolist(), y.tolist()))
-    points.write_text("x1,x2,label\n" + rows)
-    weights = tmp_path / "start.npz"
-    save_weights(weights, Trainer(Config(hidden=(4,), weight_seed=7)).weights())
-    base = Config(dataset="csv", csv_path=str(points), hidden=(4,), init_weights=str(weights))
-    base = base.replace(iterations=400)
+    points, weights, base = points_and_weights(tmp_path)
     expected = run_sweep("learning_rate", [0.05, 0.2, 0.8], base, n_jobs=1)
-
-    loaded = []
-
-    class LoadThenDelete(Inputs):
-        @classmethod
-        def load(cls, configs):
-            inputs = Inputs.load(configs)
-            points.unlink()
-            weights.unlink()
-            loaded.append(inputs)
-            return inputs
-
-    monkeypatch.setattr(sweep_module, "Inputs", LoadThenDelete)
+    loaded = delete_once_loaded(monkeypatch, points, weights)
     got = run_sweep("learning_rate", [0.05, 0.2, 0.8], base, cluster=dask_cluster.address)
     assert len(loaded) == 1 and not points.exists() and not weights.exists()
     assert_same_metrics(got, expected)
@@ -232,8 +187,7 @@ def test_a_job_that_keeps_failing_ends_the_sweep_with_the_finished_rows(dask_clu
     kept, nothing = failed.value.results
     assert nothing.rows == () and 1 <= len(kept.rows) <= 2
     expected = run_sweep("hidden", [1, 5], Config(iterations=2000), n_jobs=1)
-    same_values = tuple(row for row in expected.rows if row.value in {r.value for r in kept.rows})
-    assert_same_metrics(kept, dataclasses.replace(expected, rows=same_values))
+    assert_kept_rows_equal(kept, expected)
     attempts = [
         msg
         for _, msg in client.get_events(TOPIC)
@@ -311,46 +265,37 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     assert failed.value.results[0].rows == ()
 
 
+def kill_the_busy_worker(cluster: DaskCluster) -> str:
+    """SIGKILL the one worker that is training; its address."""
+    busy = [address for address, keys in cluster.client.processing().items() if keys]
+    assert len(busy) == 1, busy
+    name = cluster.client.scheduler_info()["workers"][busy[0]]["name"]  # "worker<k>"
+    cluster.kill(cluster.workers[int(name.removeprefix("worker"))])
+    return busy[0]
+
+
 @pytest.mark.slow
-def test_a_worker_killed_mid_sweep_loses_nothing(tmp_path):
-    """Either the other worker takes the killed worker's job (dask reschedules it) and every row
-    equals the local run, or the sweep ends with a clear error and keeps its finished rows."""
-    cluster = start_cluster(tmp_path / "dask")
+def test_retries_govern_a_worker_that_dies(tmp_path):
+    """--retries counts a dead worker like a raised error (not dask's allowed-failures, 3):
+    with one retry the killed job runs again on another worker and every row equals the local
+    run; with none, the sweep ends at the first death naming the job and the dead worker, and
+    keeps the rows that finished."""
+    cluster = start_cluster(tmp_path / "dask", workers=3)
     try:
-        victim = cluster.workers[0]
-        values = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0)
-        sweep = Sweep("learning_rate", values, Config(iterations=10000))
-        outcome: dict = {}
+        expected = run_sweep("hidden", KILL_SWEEP.values, KILL_SWEEP.base, n_jobs=1)
+        kill = functools.partial(kill_the_busy_worker, cluster)
+        retried = sweep_and_kill(Cluster(cluster.address, retries=1, timeout=20), kill)
+        assert "failed" not in retried, retried.get("failed")
+        assert_same_metrics(retried["results"][0], expected)
 
-        def progress(p):
-            if p.trainings_done >= 1 and "killed" not in outcome:
-                outcome["killed"] = time.monotonic()
-                cluster.kill(victim)
-
-        def run():
-            try:
-                outcome["results"] = run_sweeps(
-                    [sweep], progress=progress, cluster=Cluster(cluster.address, timeout=20)
-                )
-            except SweepFailed as error:
-                outcome["failed"] = error
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        thread.join(HANG_SECONDS + 60)
-        assert not thread.is_alive(), "the sweep hung after a worker was killed"
-        assert "killed" in outcome and victim.poll() is not None
-        expected = run_sweep("learning_rate", values, Config(iterations=10000), n_jobs=2)
-        if "results" in outcome:
-            assert_same_metrics(outcome["results"][0], expected)
-        else:
-            error = outcome["failed"]
-            assert "job learning_rate=" in str(error)
-            kept = error.results[0]
-            assert len(kept.rows) >= 1
-            values = {row.value for row in kept.rows}
-            same = tuple(row for row in expected.rows if row.value in values)
-            assert_same_metrics(kept, dataclasses.replace(expected, rows=same))
+        ended = sweep_and_kill(Cluster(cluster.address, retries=0, timeout=20), kill)
+        message = str(ended["failed"])
+        assert message.startswith("job hidden=(64,), 12000 iterations failed"), message
+        assert "after 1 attempt: the worker died" in message
+        assert f"on worker {ended['killed']}" in message
+        kept = ended["failed"].results[0]
+        assert [row.value for row in kept.rows] == [1, 2]
+        assert_kept_rows_equal(kept, expected)
     finally:
         cluster.close()
     assert all(process.poll() is not None for process in cluster.processes)

@@ -16,9 +16,18 @@ from nnviz.core.datasets import make_points
 from nnviz.core.sweep import METRICS, Sweep, SweepFailed, plan, run_job, run_sweep, run_sweeps
 
 
-@pytest.mark.parametrize("address", ["tcp://10.0.0.5:8786", "tls://sched.example:8786", "h:1"])
-def test_scheduler_addresses_are_accepted(address):
+@pytest.mark.parametrize(
+    ("address", "engine"),
+    [
+        ("tcp://10.0.0.5:8786", "dask"),
+        ("tls://sched.example:8786", "dask"),
+        ("h:1", "dask"),
+        ("ray://head:10001", "ray"),
+    ],
+)
+def test_scheduler_and_ray_head_addresses_are_accepted(address, engine):
     assert cluster_spec(address) == Cluster(address)
+    assert Cluster(address).engine == engine
 
 
 @pytest.mark.parametrize("local", [None, "local", " local "])
@@ -27,10 +36,10 @@ def test_local_means_this_machine(local):
 
 
 @pytest.mark.parametrize(
-    "address", ["", "tcp://", "tcp://host", "http://host:8786", "ray://head:10001", "host:port"]
+    "address", ["", "tcp://", "tcp://host", "http://host:8786", "ray://head", "host:port"]
 )
 def test_other_addresses_are_refused(address):
-    with pytest.raises(ConfigError, match="dask scheduler address"):
+    with pytest.raises(ConfigError, match=r"a dask scheduler such as .* or a ray head such as"):
         cluster_spec(address)
 
 
@@ -42,13 +51,20 @@ def test_retries_and_timeout_are_checked(retries, timeout):
 
 def test_a_bad_address_is_refused_before_any_training():
     with pytest.raises(ConfigError, match="cluster"):
-        run_sweep("hidden", [1], Config(iterations=10), cluster="ray://head:10001")
+        run_sweep("hidden", [1], Config(iterations=10), cluster="http://head:10001")
 
 
 def test_without_dask_a_cluster_sweep_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(SweepFailed, match=r'pip install "nnviz\[dask\]"') as failed:
         run_sweep("hidden", [1, 2], Config(iterations=10), cluster="tcp://127.0.0.1:1")
+    assert failed.value.results[0].rows == ()
+
+
+def test_without_ray_a_ray_sweep_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    with pytest.raises(SweepFailed, match=r'pip install "nnviz\[ray\]"') as failed:
+        run_sweep("hidden", [1, 2], Config(iterations=10), cluster="ray://127.0.0.1:1")
     assert failed.value.results[0].rows == ()
 
 
@@ -115,7 +131,7 @@ def test_progress_carries_each_row_once_it_has_finished():
 @pytest.mark.parametrize(
     "flags",
     [
-        ["--cluster", "ray://head:10001"],
+        ["--cluster", "ray://head"],
         ["--cluster", "tcp://host"],
         ["--cluster", "tcp://h:1", "--retries", "-1"],
         ["--cluster", "tcp://h:1", "--cluster-timeout", "0"],
