@@ -75,6 +75,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -605,9 +606,11 @@ def batches(jobs: Sequence[Job], workers: int = 1) -> list[Job | BatchJob]:
     """`jobs`, with those that can train together grouped into BatchJobs; the most work first.
 
     Jobs batch when their configs differ only in fields a BatchedTrainer stacks
-    (`batched.batch_key`) and they are measured at the same iterations. A group is split into
-    batches of at most `batch_limit` networks, and into at least `workers` batches so that no
-    worker waits (or not at all, if that leaves fewer than MIN_BATCH networks in a batch).
+    (`batched.batch_key`), whatever iterations they are measured at: a network leaves the stack
+    after its last row. A group is split into batches of at most `batch_limit` networks, and a
+    group holding more than one worker's share of all the work into at least `workers` batches,
+    so that no worker waits (or not at all, if that leaves fewer than MIN_BATCH networks in a
+    batch).
     """
     from .batched import batch_key
 
@@ -616,16 +619,19 @@ def batches(jobs: Sequence[Job], workers: int = 1) -> list[Job | BatchJob]:
         if not stackable(job.config):  # several classes, a target or crosses: one by one
             groups[(job,)] = [job]
             continue
-        checkpoints = tuple(iteration for iteration, _ in job.evaluations)
-        groups.setdefault((batch_key(job.config), checkpoints), []).append(job)
+        groups.setdefault((batch_key(job.config),), []).append(job)
+    share = sum(job.cost for job in jobs) / max(1, workers)
     work: list[Job | BatchJob] = []
     for group in groups.values():
-        size = min(batch_limit(group[0].config), math.ceil(len(group) / max(1, workers)))
-        if size < MIN_BATCH:
+        count = math.ceil(len(group) / batch_limit(group[0].config))
+        if sum(job.cost for job in group) > share:
+            count = max(count, workers)
+        if len(group) / count < MIN_BATCH:
             work += group
             continue
-        count = math.ceil(len(group) / size)
-        work += [BatchJob(tuple(group[i::count])) for i in range(count)]
+        group.sort(key=lambda job: job.iterations)  # networks that leave early, together
+        ends = [round(i * len(group) / count) for i in range(count + 1)]
+        work += [BatchJob(tuple(group[a:b])) for a, b in pairwise(ends)]
     work.sort(key=lambda job: job.cost, reverse=True)
     return work
 
@@ -686,12 +692,13 @@ def run_batch(
     on_chunk: Callable[[int], None] | None = None,
     inputs: Inputs | None = None,
 ) -> dict[Config, RunResult] | None:
-    """`run_job` for jobs that share their checkpoints, trained together by a `BatchedTrainer`.
+    """`run_job` for jobs trained together by a `BatchedTrainer`.
 
-    Each network is measured at its checkpoints as its own Trainer would be, bit for bit; one that
-    diverged is measured on independent runs, as in `run_job`. Training advances in chunks of
-    about CHUNK_SECONDS for the whole batch; `on_chunk(n)` reports n more iterations of all its
-    networks together.
+    The batch stops at every iteration any job is measured at; each network is measured at its
+    own checkpoints as its own Trainer would be, bit for bit, and leaves the stack after its
+    last one (`BatchedTrainer.retire`). One that diverged is measured on independent runs, as in
+    `run_job`. Training advances in chunks of about CHUNK_SECONDS for the whole batch;
+    `on_chunk(n)` reports n more iterations of all its networks together.
     """
     from .batched import BatchedTrainer
 
@@ -712,9 +719,10 @@ def run_batch(
         record_every=_NO_HISTORY,
         initial_weights=None if weights is None else [weights] * len(batch),
     )
+    wanted = [dict(job.evaluations) for job in batch]
     results: dict[Config, RunResult] = {}
     chunk = 16
-    for step, (checkpoint, _) in enumerate(batch[0].evaluations):
+    for checkpoint in sorted({iteration for job in batch for iteration, _ in job.evaluations}):
         while trainer.iteration < checkpoint and trainer.training:
             if stop is not None and stop():
                 return None
@@ -725,8 +733,8 @@ def run_batch(
             chunk = max(16, min(4 * chunk, int(chunk * CHUNK_SECONDS / max(elapsed, 1e-6))))
             if on_chunk is not None:
                 on_chunk((trainer.iteration - before) * networks)
-        for k, job in enumerate(batch):
-            for config in job.evaluations[step][1]:
+        for k in range(len(batch)):
+            for config in wanted[k].get(checkpoint, ()):
                 if trainer[k].diverged_at is not None:
                     if stop is not None and stop():
                         return None
@@ -734,6 +742,7 @@ def run_batch(
                 else:
                     trainer.update_config(k, config)
                     results[config] = measure(trainer[k])
+        trainer.retire([k for k, job in enumerate(batch) if job.iterations <= checkpoint])
     return results
 
 

@@ -261,6 +261,32 @@ def test_stopped_networks_are_kept_and_the_rest_train_on():
     assert batch[0].iteration == wild.iteration and batch[1].iteration == 310
 
 
+@pytest.mark.parametrize(
+    "fields", [{}, {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 32}]
+)
+def test_retired_networks_keep_their_state_and_the_rest_train_on(fields):
+    """A sweep retires a network after its last row: it stays as its Trainer was at that
+    iteration, exports to a Trainer that continues it exactly, and the others train on."""
+    batch, trainers = run_both(varied(fields), [150])
+    batch.retire([1, 1])
+    assert batch.training == (0, 2)
+    batch.advance(120)
+    for k in (0, 2):
+        trainers[k].advance(120)
+    for k, trainer in enumerate(trainers):
+        assert_network_is_trainer(batch, k, trainer)
+    assert batch[1].iteration == 150 and batch[1].diverged_at is None
+    continued = batch[1].trainer()
+    continued.advance(60)
+    trainers[1].advance(60)
+    for name, array in trainers[1].weights().items():
+        assert_same_bits(continued.weights()[name], array, name)
+    batch.retire([0, 2])
+    assert batch.training == () and batch.iteration == 270
+    batch.advance(5)  # nothing left to train
+    assert [network.iteration for network in batch] == [270, 150, 270]
+
+
 # -- state, export, reset ------------------------------------------------------------------------
 
 

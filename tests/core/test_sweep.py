@@ -299,6 +299,23 @@ def test_batched_rows_equal_independent_runs(monkeypatch, param, values, base):
             assert_identical(as_measured(run), independent(run.config))
 
 
+def test_networks_measured_at_different_iterations_train_together(monkeypatch):
+    """The article's tables share a stack: an iterations sweep's trajectory and a learning-rate
+    sweep's runs, each measured at its own iterations and leaving the stack after its last."""
+    built = _CountingBatches(monkeypatch)
+    base = BASE.replace(iterations=150)
+    sweeps = [
+        Sweep("iterations", (10, 100, 250), base),
+        Sweep("learning_rate", (0.05, 0.2, 0.4), base),
+        Sweep("weight_seed", (3, 4), base.replace(iterations=40)),
+    ]
+    results = run_sweeps(sweeps, n_jobs=1)
+    assert built.sizes == [6]
+    for result in results:
+        for row in result.rows:
+            assert_identical(as_measured(row.runs[0]), independent(row.runs[0].config))
+
+
 def test_batched_serial_equals_parallel():
     base = BASE.replace(batch_size=50, iterations=200)
     jobs = batches(plan([base.replace(weight_seed=s) for s in range(8)]), workers=2)
@@ -317,7 +334,7 @@ def test_batches_group_only_what_can_train_together():
     mixed = [BASE, BASE.replace(hidden=(3,)), BASE.replace(weight_seed=2)]
     assert all(isinstance(job, Job) for job in batches(plan(mixed)))  # too few to stack
     checkpoints = [BASE.replace(weight_seed=s, iterations=100 + s) for s in range(8)]
-    assert all(isinstance(job, Job) for job in batches(plan(checkpoints)))
+    assert [len(job.jobs) for job in batches(plan(checkpoints))] == [8]  # each leaves at its end
     assert len(batches(plan(seeds[:6]), workers=2)) == 6  # 3 a worker is too few to stack
     wide = [BASE.replace(hidden=(50,), weight_seed=s) for s in range(8)]
     assert batch_limit(wide[0]) == 1 and len(batches(plan(wide))) == 8

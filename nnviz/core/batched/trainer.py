@@ -367,6 +367,20 @@ class BatchedTrainer:
         if stack.sampler is not None:
             stack.checkpoint_sampler[row] = stack.sampler.checkpoint(before_last_draw=False)[row]
 
+    def retire(self, networks: Sequence[int]) -> None:
+        """Stop training networks `networks` where they are, without diverging: each keeps its
+        weights and state, reads and exports as before, and `advance` trains only the others (a
+        sweep retires a network once its last row is measured)."""
+        stack = self._stack
+        if stack is None:
+            return
+        leaving = np.isin(stack.members, list(networks))
+        for row in np.flatnonzero(leaving):
+            self._networks[stack.members[row]].frozen = self._stack_state(int(row))
+        keep = np.flatnonzero(~leaving)
+        if keep.size < len(stack):
+            self._stack = stack.take(keep) if keep.size else None
+
     # -- training --------------------------------------------------------------------------
 
     def step(self, n: int = 1) -> tuple[Snapshot, ...]:
