@@ -22,10 +22,38 @@ def probability_lut() -> np.ndarray:
     return probability_colormap().getLookupTable(0.0, 1.0, 256, alpha=True)
 
 
+#: One colour per class, up to CLASSES_MAX: Playground's orange and blue for classes 0 and 1,
+#: then hues far from both and from the purple of the test curves (the ROC view draws a curve
+#: per class in these colours next to them).
+CLASS_COLORS = (
+    ORANGE,
+    BLUE,
+    (44, 160, 44),  # green
+    (214, 39, 40),  # red
+    (140, 86, 75),  # brown
+    (23, 190, 207),  # cyan
+    (227, 119, 194),  # pink
+    (188, 189, 34),  # olive
+)
+
+
 def class_colors(labels: np.ndarray) -> list[pg.QtGui.QBrush]:
-    """One brush per point: orange for class 0, blue for class 1."""
-    brushes = {0: pg.mkBrush(*ORANGE), 1: pg.mkBrush(*BLUE)}
+    """One brush per point: orange for class 0, blue for class 1, then CLASS_COLORS."""
+    brushes = [pg.mkBrush(*color) for color in CLASS_COLORS]
     return [brushes[int(label)] for label in labels]
+
+
+def value_colors(values: np.ndarray, levels: tuple[float, float]) -> list[pg.QtGui.QBrush]:
+    """One brush per point, its value's colour on `probability_colormap()` over `levels`
+    (a regression's targets, coloured as the predicted surface under them)."""
+    low, high = levels
+    position = np.clip((np.asarray(values, float) - low) / (high - low), 0.0, 1.0)
+    rgb = probability_colormap().map(np.nan_to_num(position, nan=0.5), mode="byte")
+    return [pg.mkBrush(*color[:3]) for color in rgb]
+
+
+def color_hex(color: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*color)
 
 
 # -- plots (added for the loss, boundary and ROC views) -------------------------------------------
