@@ -73,10 +73,14 @@ def back_ops(weights: np.ndarray, delta: np.ndarray, out: np.ndarray) -> list[Op
     fan_in, fan_out, n = out.shape[0], delta.shape[0], delta.shape[2]
     view = weights[:, :, :-1].transpose(0, 2, 1)  # (K, fan_in, fan_out)
     if fan_out == 1:  # an outer product: BLAS adds each single product to 0 (-0.0 becomes 0.0)
-        column = view.transpose(1, 0, 2)  # (fan_in, K, 1), times the (1, K, n) error
-        if fan_in == 1 and n == 1:
-            return [(np.multiply, (column, delta, out))]
-        return [(np.multiply, (column, delta, out)), (np.add, (out, ZERO, out))]
+        # the (1, K, n) error times a contiguous (fan_in, K, 1) copy of the weights, in that
+        # order: NumPy broadcasts it twice as fast as the strided view first (a * b is b * a)
+        column = np.empty((fan_in, len(weights), 1))
+        ops: list[Op] = [
+            (np.copyto, (column, view.transpose(1, 0, 2))),
+            (np.multiply, (delta, column, out)),
+        ]
+        return ops if fan_in == 1 and n == 1 else [*ops, (np.add, (out, ZERO, out))]
     delta_k, out_k = delta.transpose(1, 0, 2), out.transpose(1, 0, 2)
     if fan_in == 1:
         return [(np.matmul, (view, delta_k, out_k))]
