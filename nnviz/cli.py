@@ -368,6 +368,18 @@ def run_sweep(args: argparse.Namespace) -> int:
         dry_run(estimate(largest, views=False, replay=False), budget, at_once)
         check_budget(largest, at_once, budget, views=False, replay=False)
         return 0
+    # forked now, while this process has one thread and no Qt: it imports Qt while we train
+    plotter = _Plotter() if args.out else None
+    try:
+        return _sweep_and_write(args, plan, workers, budget, chosen_backend, cluster, plotter)
+    finally:
+        if plotter is not None:
+            plotter.close()
+
+
+def _sweep_and_write(args, plan, workers, budget, chosen_backend, cluster, plotter) -> int:
+    from .core import sweep as sweeps
+
     show = sys.stderr.isatty()
     progress = (lambda p: _sweep_progress(p, sys.stderr)) if show else None
     if cluster is not None:
@@ -405,28 +417,93 @@ def run_sweep(args: argparse.Namespace) -> int:
     runs = sum(len(row.runs) for result in results for row in result.rows)
     print(f"nnviz: {runs} runs in {time.perf_counter() - started:.2f} s")
     if args.out:
-        written = _write_sweep_files(results, Path(args.out))
+        written = _write_sweep_files(results, Path(args.out), plotter)
         print(f"wrote {len(written)} files to {Path(args.out)}")
     return 0
 
 
-def _write_sweep_files(results, out: Path) -> list[Path]:
-    """<name>.csv, .png and .svg per result; the plots come from the window's SweepView."""
+def _write_sweep_files(results, out: Path, plotter: _Plotter | None = None) -> list[Path]:
+    """<name>.csv, .png and .svg per result; the plots come from the window's SweepView, drawn
+    by `plotter` (or here)."""
     from .core.files import write_text
 
     written = [write_text(out / f"{result.name}.csv", result.csv_text()) for result in results]
+    plots, skipped = (
+        plotter.draw(results, out) if plotter is not None else _draw_plots(results, out)
+    )
+    if skipped:  # a headless install without Qt: the tables are still written
+        print(f"nnviz: plots skipped ({skipped}); the CSV tables are written", file=sys.stderr)
+    return written + plots
+
+
+def _draw_plots(results, out: Path) -> tuple[list[Path], str]:
+    """Each result's PNG and SVG plot, and why there are none ("" when drawn)."""
     try:
         from .gui.plots import ensure_application, quiet_offscreen
         from .gui.views.sweep_view import save_sweep_plot
-    except ImportError as error:  # a headless install without Qt: the tables are still written
-        print(f"nnviz: plots skipped ({error}); the CSV tables are written", file=sys.stderr)
-        return written
+    except ImportError as error:
+        return [], str(error)
 
     app = ensure_application()  # offscreen when there is no display
+    written: list[Path] = []
     with quiet_offscreen():
         for result in results:
             written += save_sweep_plot(
                 result, out / f"{result.name}.png", out / f"{result.name}.svg"
             )
         app.processEvents()  # let the views' deferred deletes run
-    return written
+    return written, ""
+
+
+class _Plotter:
+    """Draws the sweep's plots in a process forked at the start, which imports Qt and pyqtgraph
+    (about 0.6 s) while this process loads the data and trains, then draws what it is sent.
+
+    Only where forking is safe here (`fast_start_backend`: Linux, one thread, no Qt); otherwise
+    `draw` draws in this process, as before. The child ignores Ctrl-C (this process ends it)."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        from .core.sweep import fast_start_backend
+
+        self._connection = None
+        if fast_start_backend() != "multiprocessing":
+            return
+        context = multiprocessing.get_context("fork")
+        self._connection, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve_plots, args=(child,), name="nnviz-plots", daemon=True
+        )
+        self._process.start()
+        child.close()
+
+    def draw(self, results, out: Path) -> tuple[list[Path], str]:
+        if self._connection is None:
+            return _draw_plots(results, out)
+        self._connection.send((results, out))
+        try:
+            return self._connection.recv()
+        except EOFError:  # the child died (killed, out of memory): draw here instead
+            self._connection = None
+            return _draw_plots(results, out)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(OSError):
+                self._connection.send(None)
+            self._process.join(timeout=5)
+            self._connection = None
+
+
+def _serve_plots(connection) -> None:
+    """The plotting child: import the plot code at once, then draw each request (None: stop)."""
+    import importlib
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(ImportError):  # reported when asked to draw
+        for module in ("plots", "views.sweep_view"):
+            importlib.import_module(f"{__package__}.gui.{module}")
+    while (request := connection.recv()) is not None:
+        connection.send(_draw_plots(*request))

@@ -849,10 +849,12 @@ class _WorkerProgress:
             self.last = now
 
 
-def _run_indexed(index: int, job: Job, folder: str) -> tuple[int, dict[Config, RunResult] | None]:
+def _run_indexed(
+    index: int, job: Job, folder: str, inputs: Inputs
+) -> tuple[int, dict[Config, RunResult] | None]:
     """The task a worker runs: the job's results (None if stopped), tagged with its index."""
     shared = _Folder(folder)
-    results = run_job(job, shared.stop_requested, _WorkerProgress(shared, index))
+    results = run_job(job, shared.stop_requested, _WorkerProgress(shared, index), inputs)
     if results is not None:  # tell the caller now: some backends return results only at the end
         shared.write_progress(index, None)
     return index, results
@@ -976,7 +978,10 @@ def run_sweeps(
     elif workers == 1:  # in this process and thread, with progress chunk by chunk
         rows.add(_run_here(jobs, tracker, cancelled))
     else:  # even a single job goes to a worker: a window's process keeps its GIL to itself
-        rows.add(_run_parallel(jobs, workers, tracker, cancelled))
+        # the data is loaded here once, before the workers start: forked ones inherit it and
+        # scikit-learn (about a second to import), and no worker reads a file
+        inputs = Inputs.load(job.config for job in jobs)
+        rows.add(_run_parallel(jobs, workers, tracker, cancelled, inputs))
     return rows.results()
 
 
@@ -1175,8 +1180,8 @@ class _Tasks:
     process should fork while it has just one.
     """
 
-    def __init__(self, jobs: Sequence[Job], watcher: _Watcher) -> None:
-        self.jobs, self.watcher = jobs, watcher
+    def __init__(self, jobs: Sequence[Job], watcher: _Watcher, inputs: Inputs) -> None:
+        self.jobs, self.watcher, self.inputs = jobs, watcher, inputs
 
     def __iter__(self) -> Iterator[Any]:
         from joblib import delayed
@@ -1185,7 +1190,7 @@ class _Tasks:
         for index, job in enumerate(self.jobs):
             if self.watcher.stopping.is_set():
                 return
-            yield delayed(_run_indexed)(index, job, self.watcher.folder.path)
+            yield delayed(_run_indexed)(index, job, self.watcher.folder.path, self.inputs)
 
 
 def _run_parallel(
@@ -1193,6 +1198,7 @@ def _run_parallel(
     n_jobs: int,
     tracker: _Tracker,
     cancelled: Callable[[], bool] | None,
+    inputs: Inputs,
 ) -> dict[Config, RunResult]:
     """Run the jobs through joblib: processes unless an outer parallel_config says otherwise."""
     from joblib import Parallel
@@ -1213,7 +1219,7 @@ def _run_parallel(
                 batch_size=1,
                 return_as="generator_unordered" if streaming else "list",
             )
-            for index, results in parallel(iter(_Tasks(jobs, watcher))):
+            for index, results in parallel(iter(_Tasks(jobs, watcher, inputs))):
                 if results is not None:
                     measured.update(results)
                     completed.add(index)
