@@ -99,6 +99,14 @@ class SetWeight:
 
 
 @dataclass(frozen=True)
+class SetData:
+    """Train on `dataset` from now on (points drawn by hand): every network keeps its weights,
+    iteration, history and optimizer state, and playing goes on (see service.data_change)."""
+
+    dataset: Dataset
+
+
+@dataclass(frozen=True)
 class SetSpeed:
     """Iterations per second while playing; None trains as fast as possible."""
 
@@ -156,6 +164,7 @@ Command = (
     | Reset
     | SetWeights
     | SetWeight
+    | SetData
     | SetSpeed
     | Resume
     | SelectSeed

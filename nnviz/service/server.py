@@ -26,6 +26,7 @@ from ..core import TrainingDiverged
 from ..core.explain import explain_step
 from ..core.run_files import write_run
 from ..core.session import load_seeds_session_bytes, save_seeds_session
+from .data_change import group_on
 from .protocol import (
     Command,
     Configure,
@@ -44,6 +45,7 @@ from .protocol import (
     Saved,
     SaveSession,
     SelectSeed,
+    SetData,
     SetSpeed,
     SetWeight,
     SetWeights,
@@ -105,6 +107,7 @@ class TrainingServer:
             Reset: self._reset,
             SetWeights: self._set_weights,
             SetWeight: self._set_weight,
+            SetData: self._set_data,
             SetSpeed: self._set_speed,
             Resume: self._resume,
             SelectSeed: self._select_seed,
@@ -282,6 +285,13 @@ class TrainingServer:
         weights[command.name][command.index] = command.value
         group.set_weights([weights])
         self.recorder.restart()
+        self.send()
+
+    def _set_data(self, command: SetData) -> None:
+        """Carry on with other points: the same networks, the same run and replay schedule,
+        playing or not as before."""
+        group = group_on(self.group, command.dataset)
+        self._group = self.recorder.trainer = group
         self.send()
 
     def _set_speed(self, command: SetSpeed) -> None:
