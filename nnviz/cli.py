@@ -260,6 +260,9 @@ def _add_sweep_parser(commands) -> None:
         "--out", type=path_text, metavar="DIR", help="folder for the CSV tables and their plots"
     )
     sweep.add_argument(
+        "--no-plots", action="store_true", help="with --out: only the CSV tables (no Qt needed)"
+    )
+    sweep.add_argument(
         "--cluster",
         default=LOCAL,
         metavar="ADDRESS",
@@ -369,7 +372,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         check_budget(largest, at_once, budget, views=False, replay=False)
         return 0
     # forked now, while this process has one thread and no Qt: it imports Qt while we train
-    plotter = _Plotter() if args.out else None
+    plotter = _Plotter() if args.out and not args.no_plots else None
     try:
         return _sweep_and_write(args, plan, workers, budget, chosen_backend, cluster, plotter)
     finally:
@@ -417,23 +420,27 @@ def _sweep_and_write(args, plan, workers, budget, chosen_backend, cluster, plott
     runs = sum(len(row.runs) for result in results for row in result.rows)
     print(f"nnviz: {runs} runs in {time.perf_counter() - started:.2f} s")
     if args.out:
-        written = _write_sweep_files(results, Path(args.out), plotter)
+        written = _write_sweep_files(results, Path(args.out), plotter, plots=not args.no_plots)
         print(f"wrote {len(written)} files to {Path(args.out)}")
     return 0
 
 
-def _write_sweep_files(results, out: Path, plotter: _Plotter | None = None) -> list[Path]:
-    """<name>.csv, .png and .svg per result; the plots come from the window's SweepView, drawn
-    by `plotter` (or here)."""
+def _write_sweep_files(
+    results, out: Path, plotter: _Plotter | None = None, *, plots: bool = True
+) -> list[Path]:
+    """<name>.csv, and unless `plots` is False .png and .svg, per result; the plots come from
+    the window's SweepView, drawn by `plotter` (or here)."""
     from .core.files import write_text
 
     written = [write_text(out / f"{result.name}.csv", result.csv_text()) for result in results]
-    plots, skipped = (
+    if not plots:
+        return written
+    drawn, skipped = (
         plotter.draw(results, out) if plotter is not None else _draw_plots(results, out)
     )
     if skipped:  # a headless install without Qt: the tables are still written
         print(f"nnviz: plots skipped ({skipped}); the CSV tables are written", file=sys.stderr)
-    return written + plots
+    return written + drawn
 
 
 def _draw_plots(results, out: Path) -> tuple[list[Path], str]:

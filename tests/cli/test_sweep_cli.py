@@ -137,6 +137,41 @@ def test_cli_article_preset_in_a_fresh_process(tmp_path):
         assert float(r[COLUMNS.index("final_loss")]) == row.final_loss
 
 
+@pytest.mark.slow
+def test_cli_learning_rate_repeats_equal_trainer_runs(tmp_path):
+    """Issue 13's sweep, as typed: 100 networks in stacks, in a fresh process. The rows of the
+    chaotic learning rates (0.5 and 1, where the last bit shows within a few thousand
+    iterations) are each the mean, std, min and max of their 20 Trainer runs, bit for bit."""
+    from nnviz import Trainer
+    from nnviz.core.sweep import measure
+
+    argv = ["--param", "learning-rate", "--values", "0.001,0.01,0.1,0.5,1", "--repeats", "20"]
+    argv += ["--iterations", "5000", "--jobs", "1", "--no-plots", "--out", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "nnviz", "sweep", *argv], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    table = _csv(tmp_path / "sweep.csv")
+    header, rows = table[0], {row[1]: row for row in table[1:]}
+    base = Config.preset("seed", iterations=5000)
+    for rate in ("0.5", "1.0"):
+        runs = []
+        for k in range(20):
+            trainer = Trainer(base.replace(learning_rate=float(rate), weight_seed=4242 + k))
+            trainer.step(5000)
+            runs.append(measure(trainer))
+        for metric in METRICS[:-1]:  # seconds is wall time
+            values = np.array([getattr(run, metric) for run in runs])
+            expected = {
+                metric: values.mean(),
+                f"{metric}_std": values.std(ddof=1),
+                f"{metric}_min": values.min(),
+                f"{metric}_max": values.max(),
+            }
+            for column, value in expected.items():
+                assert float(rows[rate][header.index(column)]) == value, (rate, column)
+
+
 def test_sweeps_and_the_command_work_without_qt(tmp_path):
     """nnviz.core.sweep is core: no Qt. Without Qt the command still writes its CSV tables."""
     import textwrap
