@@ -114,11 +114,15 @@ class ScriptedRun(QObject):
         self.window.frame_drawn.disconnect(self._on_window_frame_drawn)
         redraws = self.window.redraws - self.redraws_before
         done = snapshot.iteration
+        seeds = self.window.state.seed_count
+        networks = (
+            f", {seeds} seeds: {done * seeds / seconds:,.0f} network-it/s" if seeds > 1 else ""
+        )
         if self.screenshot and not self.window.grab().save(self.screenshot, "PNG"):
             print(f"nnviz: error: cannot write {self.screenshot}", file=sys.stderr)
             self.exit_code = 1
         print(
-            f"trained {done} iterations in {seconds:.2f} s ({done / seconds:,.0f} it/s), "
+            f"trained {done} iterations in {seconds:.2f} s ({done / seconds:,.0f} it/s{networks}), "
             f"{redraws} redraws ({redraws / seconds:.1f} Hz), "
             f"max event-loop stall {self.max_stall * 1000:.0f} ms",
             flush=True,

@@ -38,7 +38,10 @@ from .views.sweep_view import SweepView
 ARTICLE = "article"
 CUSTOM = "custom"
 #: Fields a sweep can vary from the panel (paths are left to the CLI).
-SWEEPABLE = tuple(name for name in field_names() if name not in {"csv_path", "init_weights"})
+#: The window's seeds are not a sweep's: a sweep trains each value with --repeats seeds.
+SWEEPABLE = tuple(
+    name for name in field_names() if name not in {"csv_path", "init_weights", "seeds"}
+)
 #: Example values offered when a field is chosen.
 EXAMPLE_VALUES = {
     "iterations": "1,10,100,1000,5000,10000,20000",

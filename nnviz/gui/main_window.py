@@ -458,6 +458,7 @@ class MainWindow(QMainWindow):
         self.explain_panel.step_requested.connect(self.explain.next_iteration)
         self.network_view.item_clicked.connect(self.explain_panel.select_hit)
         self.boundary_view.point_clicked.connect(self.explain.select_sample)
+        self.boundary_view.seed_clicked.connect(self.training.select_seed)
         self.network_view.node_hovered.connect(self.node_maps.on_node_hovered)
         self.network_view.weight_edit_requested.connect(self.weights.on_edit_requested)
 
@@ -473,15 +474,25 @@ class MainWindow(QMainWindow):
         self.frame_drawn.emit(frame.snapshot.iteration)
 
     def _show_status(self, frame: Frame) -> None:
-        s = frame.snapshot
+        s, seeds = frame.snapshot, frame.seeds
         rate = (
             f"{self.training.iterations_per_second:,.0f} it/s" if self.state.playing else "paused"
         )
+        if seeds is None:
+            self.status.setText(
+                f"iteration {s.iteration:,} / {s.target:,}   ·   loss train {s.train_loss:.4g}"
+                f"  test {s.test_loss:.4g}   ·   accuracy train {s.train_accuracy:.3f}"
+                f"  test {s.test_accuracy:.3f}   ·   AUC train {frame.train_roc.auc:.4f}"
+                f"  test {frame.test_roc.auc:.4f}   ·   {rate}"
+            )
+            return
+        if self.state.playing:
+            rate += f" x {seeds.count - sum(seeds.diverged)} seeds"
         self.status.setText(
-            f"iteration {s.iteration:,} / {s.target:,}   ·   loss train {s.train_loss:.4g}"
-            f"  test {s.test_loss:.4g}   ·   accuracy train {s.train_accuracy:.3f}"
-            f"  test {s.test_accuracy:.3f}   ·   AUC train {frame.train_roc.auc:.4f}"
-            f"  test {frame.test_roc.auc:.4f}   ·   {rate}"
+            f"iteration {s.iteration:,} / {s.target:,}   ·   AUC of {seeds.count} seeds: "
+            f"train {seeds.auc_text('train')}  test {seeds.auc_text('test')}   ·   "
+            f"seed {seeds.selected_weight_seed} (click a boundary for another): loss "
+            f"{s.train_loss:.4g}, test AUC {frame.test_roc.auc:.4f}   ·   {rate}"
         )
 
     def _render_past(self, point: ReplayPoint) -> QImage:

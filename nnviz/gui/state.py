@@ -2,9 +2,11 @@
 
 As napari's ViewerModel, the state holds the config, the dataset, the newest snapshot from
 training, the frame on screen (an older one while replaying), the replay store and whether
-training plays. Views draw the frames it emits and controllers change it through its methods;
-nobody keeps a copy. `network_changed` fires whenever a new run starts (a new architecture,
-new data, a reopened session): anything keyed by layer, unit or sample must drop it then.
+training plays; for a run of several seeds also every seed's state at each kept iteration and
+which seed is selected (the one the snapshot, the map and the diagram show). Views draw the
+frames it emits and controllers change it through its methods; nobody keeps a copy.
+`network_changed` fires whenever a new run starts (a new architecture, new data, a reopened
+session): anything keyed by layer, unit or sample must drop it then.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core import Config, Dataset, Snapshot
+from ..core.network import Layout
 from ..core.replay import ReplayPoint, ReplayStore
+from ..service.seeds import LossBand, SeedStates
 from .frame import Frame, grid_points, make_frame
+from .seeds import SeedEvaluator
 
 #: A notice ("Reached the target ...") hides itself after this long; errors stay.
 NOTICE_MS = 8000
@@ -48,6 +53,11 @@ class AppState(QObject):
         self._newest_message = ""  # the divergence message of the newest snapshot
         self._frozen = False  # while a replay export draws past states
         self.replay = ReplayStore()
+        self._seeds: dict[int, SeedStates] = {}  # every seed's state by kept iteration
+        self._band: LossBand | None = None  # the newest loss band over the seeds
+        self._selected = 0
+        self._seed_count = 1
+        self._evaluator: SeedEvaluator | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -92,6 +102,19 @@ class AppState(QObject):
         return self._message
 
     @property
+    def seed_count(self) -> int:
+        """How many seeds the run trains (1 unless Config.seeds is more)."""
+        return self._seed_count
+
+    @property
+    def selected_seed(self) -> int:
+        return self._selected
+
+    def seed_states(self, iteration: int) -> SeedStates | None:
+        """Every seed's state at a kept iteration (None for a run of one seed)."""
+        return self._seeds.get(iteration)
+
+    @property
     def finished(self) -> bool:
         """Training reached the target iteration (Play would do nothing)."""
         newest = self._newest
@@ -100,18 +123,33 @@ class AppState(QObject):
     # -- runs ------------------------------------------------------------------------------
 
     def start_run(
-        self, config: Config, dataset: Dataset, snapshot: Snapshot, message: str = ""
+        self,
+        config: Config,
+        dataset: Dataset,
+        snapshot: Snapshot,
+        message: str = "",
+        seeds: SeedStates | None = None,
     ) -> None:
-        """A new network, data or session: forget the old run and show its first state."""
+        """A new network, data or session: forget the old run and show its first state
+        (`seeds`: every seed's, for a run of several)."""
         self._config, self._dataset = config, dataset
         self._grid = grid_points(dataset.bounds)
         self._newest, self._frame, self._replayed = None, None, None
         self.replay.clear()
+        self._seeds, self._band = {}, None
+        self._selected = 0 if seeds is None else seeds.selected
+        self._seed_count = 1 if seeds is None else seeds.count
+        self._evaluator = None
+        if seeds is not None:
+            layout = Layout(config.hidden, dataset.x_train.shape[1])
+            self._evaluator = SeedEvaluator(
+                seeds.count, layout, dataset, config.activation, config.loss
+            )
         self._set_playing(False)
         self.set_message(message)
         self._newest_message = message
         self.network_changed.emit()
-        self.receive(snapshot, False, message)
+        self.receive(snapshot, False, message, (), seeds)
 
     def set_live_config(self, config: Config) -> None:
         """A change training takes without a reset (learning rate, threshold, ...)."""
@@ -126,8 +164,12 @@ class AppState(QObject):
         playing: bool,
         message: str = "",
         points: tuple[ReplayPoint, ...] = (),
+        seeds: SeedStates | None = None,
+        seed_points: tuple[SeedStates, ...] = (),
     ) -> None:
         """A state from training: kept for replay, and drawn unless the user replays the past.
+        With several seeds, `seeds` and `seed_points` are every seed's states at the snapshot
+        and at each point.
 
         A state at or before the newest kept one means training went back (a reset, a resume):
         if that forgets the replayed point, the views follow training again.
@@ -144,6 +186,7 @@ class AppState(QObject):
         latest = self.replay.latest
         rewound = latest is not None and first <= latest.iteration
         self.replay.add(snapshot, points)
+        self._keep_seeds(seeds, seed_points)
         if self._replayed is not None and rewound and self._replayed.iteration >= first:
             self._replayed = None
         self.replay_changed.emit()
@@ -153,6 +196,28 @@ class AppState(QObject):
     def set_playing(self, playing: bool) -> None:
         """What the user asked for, shown at once; training's next reply confirms it."""
         self._set_playing(playing)
+
+    def select_seed(self, index: int) -> bool:
+        """Show seed `index` of a run of several seeds in every view (the training process
+        sends its snapshot next); False if the run has no such seed."""
+        if not 0 <= index < self.seed_count or index == self._selected:
+            return False
+        self._selected = index
+        if self.shown is not None and not self._frozen:
+            self._draw(self.replay.snapshot(self._replayed) if self._replayed else self._newest)
+        return True
+
+    def _keep_seeds(self, seeds: SeedStates | None, seed_points: tuple[SeedStates, ...]) -> None:
+        """Every seed's states for the kept iterations (those the replay forgot go too)."""
+        if seeds is None:
+            return
+        for states in seed_points:
+            self._seeds[states.iteration] = states
+        self._seeds[seeds.iteration] = seeds
+        self._band = seeds.band
+        if len(self._seeds) > len(self.replay):
+            kept = set(self.replay.iterations().tolist())
+            self._seeds = {i: s for i, s in self._seeds.items() if i in kept}
 
     # -- replay ----------------------------------------------------------------------------
 
@@ -219,5 +284,23 @@ class AppState(QObject):
             self.playing_changed.emit(playing)
 
     def _draw(self, snapshot: Snapshot) -> None:
-        self._frame = make_frame(snapshot, self._config, self._dataset, self._grid)
+        states = self._seeds.get(snapshot.iteration) if self._evaluator else None
+        view = None
+        if states is not None:
+            k = self._selected
+            band = self._band and self._band.cut(snapshot.iteration)
+            view = self._evaluator.view(states, k, self._config.threshold, band)
+            snapshot = Snapshot(
+                iteration=snapshot.iteration,
+                target=snapshot.target,
+                train_loss=float(states.scores[k, 0]),
+                test_loss=float(states.scores[k, 1]),
+                train_accuracy=float(states.scores[k, 2]),
+                test_accuracy=float(states.scores[k, 3]),
+                weights=states.weights(self._evaluator.layout, k),
+                history=snapshot.history,  # the selected seed's once the process answered
+                seconds=snapshot.seconds,
+                diverged_at=states.diverged_at[k],
+            )
+        self._frame = make_frame(snapshot, self._config, self._dataset, self._grid, view)
         self.frame_changed.emit(self._frame)

@@ -32,6 +32,7 @@ from ..service.protocol import (
     Saved,
     SnapshotReply,
 )
+from ..service.seeds import SeedStates
 from ..service.server import serve
 
 #: How long the thread blocks on the pipe before it checks its stop flag again.
@@ -126,9 +127,12 @@ class TrainingThread(QThread):
         """Start a new run; replies from the previous run still in flight are dropped."""
         self.send(Configure(self._next_run(), config, dataset))
 
-    def restore(self, config: Config, dataset: Dataset, snapshot: Snapshot) -> None:
-        """Start a new run that continues from `snapshot` (after a restart)."""
-        self.send(Restore(self._next_run(), config, dataset, snapshot))
+    def restore(
+        self, config: Config, dataset: Dataset, snapshot: Snapshot, seeds: SeedStates | None
+    ) -> None:
+        """Start a new run that continues from `snapshot` (after a restart), with every
+        seed's newest state for a run of several."""
+        self.send(Restore(self._next_run(), config, dataset, snapshot, seeds))
 
     def open_session(self, data: bytes, name: str) -> None:
         """Start a new run from a session file's bytes."""
@@ -187,7 +191,11 @@ class TrainingThread(QThread):
                 return
             previous = self._mailbox
             if previous is not None:  # the newest snapshot wins, but no replay point is lost
-                reply = dataclasses.replace(reply, points=previous.points + reply.points)
+                reply = dataclasses.replace(
+                    reply,
+                    points=previous.points + reply.points,
+                    seed_points=previous.seed_points + reply.seed_points,
+                )
             self._mailbox = reply
         if previous is None:
             self.snapshot_ready.emit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nnviz.core import Config, Dataset, Snapshot
 from nnviz.service.protocol import Command, Configure, OpenSession, Restore, SnapshotReply
+from nnviz.service.seeds import SeedStates
 
 
 class RecordingClient:
@@ -27,9 +28,11 @@ class RecordingClient:
         self.run, self._mailbox = self.run + 1, None
         self.send(OpenSession(self.run, data, name))
 
-    def restore(self, config: Config, dataset: Dataset, snapshot: Snapshot) -> None:
+    def restore(
+        self, config: Config, dataset: Dataset, snapshot: Snapshot, seeds: SeedStates | None
+    ) -> None:
         self.run, self._mailbox = self.run + 1, None
-        self.send(Restore(self.run, config, dataset, snapshot))
+        self.send(Restore(self.run, config, dataset, snapshot, seeds))
 
     def restart(self) -> None:
         """As the thread's restart: a live process again."""

@@ -347,7 +347,7 @@ def test_imported_weights_must_fit_the_network(state, client, training, weights,
     (sent,) = client.commands
     assert isinstance(sent, SetWeights)
     for name, array in fitting.items():
-        np.testing.assert_array_equal(sent.weights[name], array)
+        np.testing.assert_array_equal(sent.weights[0][name], array)
 
 
 # -- node maps ---------------------------------------------------------------------------------

@@ -79,8 +79,12 @@ class ConfigEditController(QObject):
         return self.load(Config.preset(name), name)
 
     def new_weights(self) -> bool:
-        """Draw new initial weights: a new weight seed."""
-        return self.load(self.state.config.replace(weight_seed=random.randrange(SEED_LIMIT)))
+        """Draw new initial weights: a new weight seed (every seed of the run counts up from
+        it, so it leaves room for them below SEED_LIMIT)."""
+        config = self.state.config
+        return self.load(
+            config.replace(weight_seed=random.randrange(SEED_LIMIT - config.seeds + 1))
+        )
 
     def regenerate_data(self) -> bool:
         """New points from the next data seed."""

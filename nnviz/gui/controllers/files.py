@@ -15,17 +15,19 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from ...core import Trainer
 from ...core.files import (
     FileFormatError,
     save_data_csv,
     save_history_csv,
     save_weights,
+    stack_seed_weights,
     write_text,
 )
 from ...core.metrics import evaluate_setup
-from ...core.session import SESSION_SUFFIX, load_session, session_bytes
+from ...core.network import Layout
+from ...core.session import SESSION_SUFFIX, load_seeds_session, seeds_session_bytes
 from ...service.protocol import RunWritten, SaveSession, WriteRun
+from ...service.seeds import SeedGroup
 from ..background import Reader, read_now
 from ..export import save_png, save_svg
 from ..state import AppState
@@ -36,10 +38,11 @@ from .weights import WeightEditController
 MAX_RECENT = 8
 
 
-def _read_session(path: str | Path) -> tuple[Trainer, bytes]:
-    """The session's trainer, and its bytes for the training process (both worker work)."""
-    trainer = load_session(path)
-    return trainer, session_bytes(trainer)
+def _read_session(path: str | Path) -> tuple[SeedGroup, bytes]:
+    """The session's networks (every seed), and its bytes for the training process (both
+    worker work)."""
+    trainers = load_seeds_session(path)
+    return SeedGroup.of(trainers), seeds_session_bytes(trainers)
 
 
 VIEW_NAMES = ("network", "loss", "boundary", "roc")
@@ -104,9 +107,9 @@ class FileController(QObject):
         self.status.emit(f"opening {Path(path).name}…")
         self.read(partial(_read_session, path), partial(self._on_session_read, path), self._failed)
 
-    def _on_session_read(self, path: str | Path, read: tuple[Trainer, bytes]) -> None:
-        trainer, data = read
-        self.training.adopt_session(trainer, data, Path(path).name)
+    def _on_session_read(self, path: str | Path, read: tuple[SeedGroup, bytes]) -> None:
+        group, data = read
+        self.training.adopt_session(group, data, Path(path).name)
         self._remember(path)
         self.status.emit(f"opened {Path(path).name}")
 
@@ -155,7 +158,17 @@ class FileController(QObject):
         return pictures
 
     def export_weights(self, path: str | Path) -> Path:
-        return save_weights(path, self.state.shown.weights)
+        """The shown weights: of every seed for a run of several (see
+        core.files.stack_seed_weights), else of the one network as `W1`, `b1`, ..."""
+        state = self.state
+        shown = state.shown
+        seeds = state.seed_states(shown.iteration)
+        if seeds is None:
+            return save_weights(path, shown.weights)
+        layout = Layout(state.config.hidden, state.dataset.x_train.shape[1])
+        weights = [seeds.weights(layout, k) for k in range(seeds.count)]
+        numbers = [seeds.weight_seed + k for k in range(seeds.count)]
+        return save_weights(path, stack_seed_weights(weights, numbers))
 
     def export_history(self, path: str | Path) -> Path:
         return save_history_csv(path, self.state.shown.history)

@@ -42,7 +42,7 @@ class ReplayController(QObject):
         point: ReplayPoint | None = self.state.replayed
         if point is None:
             return
-        self.client.send(Resume(point))
+        self.client.send(Resume(point, self.state.seed_states(point.iteration)))
         self.state.forget_after(point)
 
     @Slot()

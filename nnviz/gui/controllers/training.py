@@ -10,7 +10,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from ...core import Config, ConfigError, DataError, Dataset, Snapshot, Trainer, load_dataset
+from ...core import Config, ConfigError, DataError, Dataset, Snapshot, load_dataset
 from ...core.config import DATA_FIELDS
 from ...core.files import FileFormatError
 from ...service.protocol import (
@@ -18,11 +18,13 @@ from ...service.protocol import (
     Pause,
     Play,
     Reset,
+    SelectSeed,
     SetSpeed,
     SnapshotReply,
     Step,
     UpdateConfig,
 )
+from ...service.seeds import SeedGroup, SeedStates
 from ..state import AppState
 
 #: A training process that dies more often than this within the window is not restarted again.
@@ -39,7 +41,9 @@ class TrainingClient(Protocol):
     def send(self, command: Command) -> None: ...
     def configure(self, config: Config, dataset: Dataset) -> None: ...
     def open_session(self, data: bytes, name: str) -> None: ...
-    def restore(self, config: Config, dataset: Dataset, snapshot: Snapshot) -> None: ...
+    def restore(
+        self, config: Config, dataset: Dataset, snapshot: Snapshot, seeds: SeedStates | None
+    ) -> None: ...
     def restart(self) -> None: ...
     def take(self) -> SnapshotReply | None: ...
 
@@ -59,7 +63,7 @@ class TrainingController(QObject):
         self.state, self.client = state, client
         self.speed: float | None = None  # iterations per second, None = as fast as possible
         self.process_ready = False
-        self.iterations_per_second = 0.0
+        self.iterations_per_second = 0.0  # of the run: each iteration trains every seed
         self._pausing = False  # Pause sent, not yet confirmed by a paused reply
         self._rate_mark: tuple[float, int] | None = None
         self._last_draw = 0.0
@@ -114,6 +118,12 @@ class TrainingController(QObject):
         self.speed = iterations_per_second
         self.client.send(SetSpeed(iterations_per_second))
 
+    def select_seed(self, index: int) -> None:
+        """Show seed `index` of a run of several seeds (a click on its boundary): at once from
+        the states the window holds, then with its own history from the training process."""
+        if self.state.select_seed(index):
+            self.client.send(SelectSeed(index))
+
     # -- configs ---------------------------------------------------------------------------
 
     def apply(self, config: Config) -> None:
@@ -139,34 +149,35 @@ class TrainingController(QObject):
             return False
         return config.dataset == "csv" or config.init_weights is not None
 
-    def preparation(self, config: Config) -> Callable[[], tuple[Dataset, Trainer]]:
+    def preparation(self, config: Config) -> Callable[[], tuple[Dataset, SeedGroup]]:
         """The work of a new run of `config`, safe to do on another thread: its data (the
-        current data unless a data field changed) and its Trainer, which checks the initial
-        weights and the memory budget before anything changes. Raises one of REFUSALS."""
+        current data unless a data field changed) and its networks (every seed), which check
+        the seeds, the initial weights and the memory budget before anything changes. Raises
+        one of REFUSALS."""
         state = self.state
         changed = any(getattr(config, n) != getattr(state.config, n) for n in DATA_FIELDS)
         current = None if changed else state.dataset
 
-        def prepare() -> tuple[Dataset, Trainer]:
+        def prepare() -> tuple[Dataset, SeedGroup]:
             dataset = current if current is not None else load_dataset(config)
-            return dataset, Trainer(config, dataset)
+            return dataset, SeedGroup.start(config, dataset)
 
         return prepare
 
-    def start_run(self, config: Config, dataset: Dataset, trainer: Trainer | None = None) -> None:
-        """A new network on `dataset`, drawn untrained at once (from `trainer` when given)."""
+    def start_run(self, config: Config, dataset: Dataset, group: SeedGroup | None = None) -> None:
+        """A new run on `dataset`, drawn untrained at once (from `group` when given)."""
         self.client.configure(config, dataset)
         self.client.send(SetSpeed(self.speed))
         self._rate_mark = None
-        trainer = trainer or Trainer(config, dataset)
-        self.state.start_run(config, dataset, trainer.snapshot())
+        group = group or SeedGroup.start(config, dataset)
+        self.state.start_run(config, dataset, group.snapshot(), seeds=group.states())
 
-    def adopt_session(self, trainer: Trainer, data: bytes, name: str) -> None:
-        """Show a reopened session and hand its exact state to the training process."""
+    def adopt_session(self, group: SeedGroup, data: bytes, name: str) -> None:
+        """Show a reopened session (every seed) and hand its exact state to the process."""
         self.client.open_session(data, name)
         self._rate_mark = None
-        message = trainer.divergence_message()
-        self.state.start_run(trainer.config, trainer.data, trainer.snapshot(), message)
+        message = group.divergence_message()
+        self.state.start_run(group.config, group.data, group.snapshot(), message, group.states())
 
     # -- replies ---------------------------------------------------------------------------
 
@@ -187,7 +198,9 @@ class TrainingController(QObject):
         self._measure_rate(reply)
         self._pausing = self._pausing and reply.playing
         playing = reply.playing and not self._pausing
-        self.state.receive(reply.snapshot, playing, reply.message, reply.points)
+        self.state.receive(
+            reply.snapshot, playing, reply.message, reply.points, reply.seeds, reply.seed_points
+        )
         if not self.process_ready:
             self.process_ready = True
             self.ready.emit()
@@ -217,7 +230,9 @@ class TrainingController(QObject):
             self.client.configure(state.config, state.dataset)
             state.set_message(f"{message}. nnviz started a new one.")
             return
-        self.client.restore(state.config, state.dataset, newest)
+        self.client.restore(
+            state.config, state.dataset, newest, state.seed_states(newest.iteration)
+        )
         optimizer = (
             ""
             if state.config.optimizer == "gd"

@@ -10,8 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Slot
 
 from ...core import Layout
-from ...core.files import FileFormatError
-from ...core.session import load_weights_for
+from ...core.files import FileFormatError, load_weights, split_seed_weights
 from ...service.protocol import SetWeight, SetWeights
 from ..background import Reader, read_now
 from ..state import AppState
@@ -57,16 +56,18 @@ class WeightEditController(QObject):
 
     def import_weights(self, path: str | Path) -> None:
         """Load `.npz` / `.json` weights into the current network (shapes checked), read by
-        `read`; a refusal shows in the banner."""
+        `read`; a refusal shows in the banner. A file of one network's weights goes to the
+        selected seed, a file of every seed's (core.files.stack_seed_weights) to each seed."""
         state = self.state
         layout = Layout(state.config.hidden, state.dataset.x_train.shape[1])
-        network = state.config
+        network, seeds = state.config, state.seed_count
 
-        def use(weights: dict) -> None:
+        def use(weights: list[dict]) -> None:
             if state.config.hidden == network.hidden:  # still the network they were read for
-                self.client.send(SetWeights(weights))
+                self.client.send(SetWeights(tuple(weights)))
 
-        self.read(partial(load_weights_for, path, layout), use, self._on_read_failed)
+        read = partial(_read_seed_weights, path, layout, seeds)
+        self.read(read, use, self._on_read_failed)
 
     def _on_read_failed(self, error: Exception) -> None:
         known = isinstance(error, (FileFormatError, OSError))
@@ -81,3 +82,23 @@ class WeightEditController(QObject):
         if any(not 0 <= int(i) < n for i, n in zip(index, array.shape)):
             return None
         return float(array[tuple(int(i) for i in index)])
+
+
+def _read_seed_weights(path: str | Path, layout: Layout, seeds: int) -> list[dict]:
+    """The weights in a file, one dict per seed it holds (1, or every seed of the run), each
+    checked against `layout`; a FileFormatError names the file and what does not fit."""
+    name = Path(path).name
+    try:
+        weights = split_seed_weights(load_weights(path))
+    except FileFormatError as error:
+        raise FileFormatError(f"{name}: {error}") from None
+    if len(weights) not in (1, seeds):
+        raise FileFormatError(
+            f"{name} holds the weights of {len(weights)} seeds; this run trains {seeds}"
+        )
+    for one in weights:
+        try:
+            layout.from_weights(one)
+        except ValueError as error:
+            raise FileFormatError(f"{name}: {error}") from None
+    return weights

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .. import style
-from ..frame import Frame
+from ..frame import Frame, SeedView
 
 #: Marker sizes in pixels; test points are a little larger so the triangle reads as a triangle.
 TRAIN_SIZE = 7
@@ -22,6 +22,10 @@ TEST_SIZE = 9
 MAP_OPACITY = 0.6
 #: Extents whose width/height ratio lies within [1/MAX_ASPECT, MAX_ASPECT] are drawn to scale.
 MAX_ASPECT = 4.0
+#: The other seeds' boundaries (a run of several seeds): faint, thin, under the selected one's.
+SEED_CONTOUR_ALPHA = 90
+#: A click this close to another seed's boundary (in pixels) selects that seed.
+SEED_CLICK_PIXELS = 6.0
 
 
 def threshold_contour(
@@ -88,10 +92,13 @@ class BoundaryView(QtWidgets.QWidget):
     """The input plane: p(class 1) as a heat map with a colour bar, the threshold line, the points.
 
     `show_node_map` puts one unit's output in place of p(class 1) until `clear_node_map`.
-    `point_clicked(index)` names a clicked training point.
+    `point_clicked(index)` names a clicked training point. For a run of several seeds, every
+    other seed's boundary is drawn faintly and `seed_clicked(index)` names the seed whose
+    boundary a click hit.
     """
 
     point_clicked = QtCore.Signal(int)
+    seed_clicked = QtCore.Signal(int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -166,6 +173,7 @@ class BoundaryView(QtWidgets.QWidget):
         self._placed: tuple | None = None  # (extent, shape) the image was placed for
         self._frame: Frame | None = None
         self._node_map = False  # a unit's map is shown instead of p(class 1)
+        self._build_seed_boundaries(item)
 
     # -- API -------------------------------------------------------------------------------
 
@@ -183,6 +191,7 @@ class BoundaryView(QtWidgets.QWidget):
         self.contour_level = float(frame.threshold)
         if frame.data is not self._data:
             self._set_points(frame)
+        self.show_seed_boundaries(frame.seeds)
 
     def show_node_map(self, grid: np.ndarray, levels: tuple[float, float], title: str) -> None:
         """Show one unit's output over the plane (same extent) instead of p(class 1)."""
@@ -213,6 +222,64 @@ class BoundaryView(QtWidgets.QWidget):
 
     def test_points_visible(self) -> bool:
         return self.test_points_check.isChecked()
+
+    # -- several seeds ---------------------------------------------------------------------
+
+    def _build_seed_boundaries(self, item: pg.PlotItem) -> None:
+        self.seed_contours = pg.PlotCurveItem(
+            pen=pg.mkPen(*style.CONTOUR_COLOR, SEED_CONTOUR_ALPHA, width=1), connect="pairs"
+        )
+        self.seed_contours.setZValue(9)
+        item.addItem(self.seed_contours)
+        self._seed_segments = np.zeros((0, 4))  # x0, y0, x1, y1 of each drawn segment
+        self._segment_seeds = np.zeros(0, dtype=int)  # the seed each segment belongs to
+        self.plot_widget.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+
+    def show_seed_boundaries(self, seeds: SeedView | None) -> None:
+        """Every seed's boundary but the selected one's, faintly (nothing for one seed)."""
+        parts = (
+            []
+            if seeds is None
+            else [(k, x, y) for k, (x, y) in enumerate(seeds.boundaries) if k != seeds.selected]
+        )
+        if not parts:
+            self.seed_contours.setData([], [])
+            self._seed_segments, self._segment_seeds = np.zeros((0, 4)), np.zeros(0, dtype=int)
+            return
+        x = np.concatenate([x for _, x, _ in parts])
+        y = np.concatenate([y for _, _, y in parts])
+        self.seed_contours.setData(x, y)
+        self._seed_segments = np.column_stack([x[0::2], y[0::2], x[1::2], y[1::2]])
+        self._segment_seeds = np.concatenate([np.full(len(x) // 2, k) for k, x, _ in parts])
+
+    def seed_at(self, x: float, y: float) -> int | None:
+        """The seed whose faint boundary passes within SEED_CLICK_PIXELS of (x, y), in data
+        coordinates; the nearest one, or None."""
+        segments = self._seed_segments
+        if not len(segments):
+            return None
+        width, height = self.plot_widget.getPlotItem().getViewBox().viewPixelSize()
+        scale = np.array([width, height])
+        start, end = segments[:, :2] / scale, segments[:, 2:] / scale  # in pixels
+        point = np.array([x, y]) / scale
+        along = end - start
+        length = np.maximum((along**2).sum(axis=1), 1e-12)
+        t = np.clip(((point - start) * along).sum(axis=1) / length, 0.0, 1.0)
+        distance = np.hypot(*(start + t[:, None] * along - point).T)
+        nearest = int(np.argmin(distance))
+        if distance[nearest] > SEED_CLICK_PIXELS:
+            return None
+        return int(self._segment_seeds[nearest])
+
+    @QtCore.Slot(object)
+    def _on_scene_mouse_clicked(self, event) -> None:
+        if event.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        view = self.plot_widget.getPlotItem().getViewBox()
+        point = view.mapSceneToView(event.scenePos())
+        seed = self.seed_at(point.x(), point.y())
+        if seed is not None:
+            self.seed_clicked.emit(seed)
 
     # -- internals -------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The ROC: train and test curves with their AUC, the chance diagonal and the threshold's point."""
+"""The ROC: train and test curves with their AUC, the chance diagonal and the threshold's point;
+for a run of several seeds, the other seeds' test curves faintly and the AUC's mean ± sd."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import style
-from ..frame import Frame, RocCurve
+from ..frame import Frame, RocCurve, SeedView
 
 #: The axes show [0, 1] with this much room on each side: the curves never touch the frame, and
 #: the "1.0" tick labels fit (pyqtgraph hides a tick label that would cross the axis' end).
@@ -17,6 +18,8 @@ PADDING = 0.04
 GRID_COLOR = (232, 232, 232)
 #: Width the legend leaves free beside it, px: it never widens the plot past its view.
 LEGEND_MARGIN = 60
+#: The other seeds' test curves: the test colour, faint.
+SEED_CURVE_ALPHA = 60
 
 
 def auc_text(split: str, roc: RocCurve) -> str:
@@ -71,6 +74,21 @@ class RocView(QtWidgets.QWidget):
         )
         self.legend.addItem(self._point_sample, "threshold")
         self._texts: dict[str, str] = {}
+        self.seed_curves = pg.PlotCurveItem(
+            pen=pg.mkPen(*style.TEST_CURVE, SEED_CURVE_ALPHA, width=1), connect="finite"
+        )
+        self.seed_curves.setZValue(-1)
+        item.addItem(self.seed_curves)
+        self._seeds_in_legend = False
+        # The AUC over the seeds, in the corner ROC curves leave empty (a plot title would
+        # lay the plot out again on every change of its text).
+        self.seed_auc = pg.TextItem(
+            color=style.TEXT, fill=pg.mkBrush(255, 255, 255, 215), anchor=(1, 1)
+        )
+        self.seed_auc.setPos(1.0, 0.0)
+        self.seed_auc.setZValue(20)
+        self.seed_auc.setVisible(False)
+        item.addItem(self.seed_auc)
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -101,6 +119,34 @@ class RocView(QtWidgets.QWidget):
         self._set_legend_text(self.train_curve, auc_text("train", train))
         self._set_legend_text(self.test_curve, auc_text("test", test))
         self._set_legend_text(self._point_sample, f"at threshold {frame.threshold:.2f}")
+        self.show_seeds(frame.seeds)
+
+    def show_seeds(self, seeds: SeedView | None) -> None:
+        """The other seeds' test curves, faintly, and the AUC over all seeds in a corner."""
+        if seeds is None:
+            self.seed_curves.setData([], [])
+            self.seed_auc.setVisible(False)
+            if self._seeds_in_legend:
+                self.legend.removeItem(self.seed_curves)
+                self._seeds_in_legend = False
+                self._fit_legend(self.width())
+            return
+        self.seed_curves.setData(*seeds.other_rocs)
+        text = self.seed_auc_text(seeds)
+        if text != self.seed_auc.toPlainText():
+            self.seed_auc.setText(text)
+        self.seed_auc.setVisible(True)
+        if not self._seeds_in_legend:
+            self.legend.addItem(self.seed_curves, "other seeds (test)")
+            self._seeds_in_legend = True
+            self._fit_legend(self.width())
+
+    @staticmethod
+    def seed_auc_text(seeds: SeedView) -> str:
+        return (
+            f"AUC of {seeds.count} seeds (mean ± sd)\n"
+            f"train {seeds.auc_text('train')}\ntest  {seeds.auc_text('test')}"
+        )
 
     def legend_texts(self) -> list[str]:
         """The legend's entries as shown, top to bottom."""
