@@ -661,9 +661,20 @@ def run_job(
     if isinstance(job, BatchJob):
         return run_batch(job.jobs, stop, on_chunk, inputs)
     trainer = _trainer(job.config, inputs, record_every=_NO_HISTORY)
+    return _train_through(trainer, job.evaluations, stop, on_chunk, inputs)
+
+
+def _train_through(
+    trainer: Trainer,
+    evaluations: Sequence[tuple[int, tuple[Config, ...]]],
+    stop: Callable[[], bool] | None,
+    on_chunk: Callable[[int], None] | None,
+    inputs: Inputs | None,
+) -> dict[Config, RunResult] | None:
+    """`run_job`'s loop: train `trainer` to each checkpoint in turn and measure it there."""
     results: dict[Config, RunResult] = {}
     chunk = 16
-    for checkpoint, configs in job.evaluations:
+    for checkpoint, configs in evaluations:
         while trainer.iteration < checkpoint and trainer.diverged_at is None:
             if stop is not None and stop():
                 return None
@@ -696,7 +707,8 @@ def run_batch(
 
     The batch stops at every iteration any job is measured at; each network is measured at its
     own checkpoints as its own Trainer would be, bit for bit, and leaves the stack after its
-    last one (`BatchedTrainer.retire`). One that diverged is measured on independent runs, as in
+    last one (`BatchedTrainer.retire`); the last network left goes on in its own Trainer
+    (`Network.trainer()`, bit for bit). One that diverged is measured on independent runs, as in
     `run_job`. Training advances in chunks of about CHUNK_SECONDS for the whole batch;
     `on_chunk(n)` reports n more iterations of all its networks together.
     """
@@ -743,6 +755,17 @@ def run_batch(
                     trainer.update_config(k, config)
                     results[config] = measure(trainer[k])
         trainer.retire([k for k, job in enumerate(batch) if job.iterations <= checkpoint])
+        if len(trainer.training) == 1:  # one network left: its own Trainer is quicker than a
+            k = trainer.training[0]  # stack of one (NumPy's per-call cost is the stack's)
+            later = [
+                evaluation for evaluation in batch[k].evaluations if evaluation[0] > checkpoint
+            ]
+            done = _train_through(trainer[k].trainer(), later, stop, on_chunk, inputs)
+            if done is None:
+                return None
+            results.update(done)
+            trainer.retire([k])
+            wanted[k] = {}
     return results
 
 
