@@ -34,12 +34,13 @@ class LossAxis(pg.AxisItem):
 
 def loss_curves(frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(iteration, train, test) as plotted: the core's sse is a sum over the split's points, so it
-    is divided by the split's size to put train (750 points) and test (250) on one scale."""
+    is divided by the split's size to put train (750 points) and test (250) on one scale (a
+    canvas emptied to draw on has no training points: divided by 1, not 0)."""
     history = frame.snapshot.history
     train, test = history.train_loss, history.test_loss
     if frame.config.loss == "sse":
-        train = train / len(frame.data.y_train)
-        test = test / len(frame.data.y_test)
+        train = train / max(len(frame.data.y_train), 1)
+        test = test / max(len(frame.data.y_test), 1)
     return history.iteration, train, test
 
 
@@ -48,8 +49,8 @@ def band_curves(frame: Frame, band: LossBand) -> tuple[np.ndarray, np.ndarray, n
     rows, on the scale of `loss_curves`."""
     train, test = band.train, band.test
     if frame.config.loss == "sse":
-        train = train / len(frame.data.y_train)
-        test = test / len(frame.data.y_test)
+        train = train / max(len(frame.data.y_train), 1)
+        test = test / max(len(frame.data.y_test), 1)
     return band.iteration, train, test
 
 
