@@ -47,7 +47,7 @@ def _pretty(text: str) -> str:
     text = re.sub(r"\bsum_(\w)\b", r"Σ<sub>\1</sub>", text)
     text = re.sub(r"\b(delta|eta|mu)\b", lambda m: _GREEK[m.group(1)], text)
     text = re.sub(
-        r"\b(delta|[awhbxEsv])_(\w+)",
+        r"\b(delta|[awhbxEsvpy])_(\w+)",  # p_k and y_k: a softmax's class terms
         lambda m: f"<i>{_GREEK.get(m.group(1), m.group(1))}</i><sub>{m.group(2)}</sub>",
         text,
     )

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core import Config, Dataset, Snapshot, predict_proba
-from ..core.metrics import Metrics, SplitMetrics, evaluate_setup
+from ..core import Config, Dataset, Snapshot
+from ..core.metrics import AnySplitMetrics, Metrics, evaluate_setup
+from ..core.tasks import Task, task_of
 from ..service.seeds import LossBand
+from .plane import Plane
 
 #: Boundary grid resolution: 150x150 evaluates in about 1 ms in float64.
 GRID_SIZE = 150
@@ -29,8 +31,15 @@ class RocCurve:
     operating_point: tuple[float, float]  # (fpr, tpr) at the decision threshold
 
     @classmethod
-    def of(cls, split: SplitMetrics) -> RocCurve:
-        return cls(split.fpr, split.tpr, split.auc, split.operating_point().rates)
+    def of(cls, split: AnySplitMetrics) -> RocCurve:
+        """A binary split's curve and threshold point; several classes' macro-average curve
+        (no threshold: the prediction is the most probable class); none for regression."""
+        kind = getattr(split, "task", "binary")
+        if kind == "binary":
+            return cls(split.fpr, split.tpr, split.auc, split.operating_point().rates)
+        if kind == "multiclass":
+            return cls(split.fpr, split.tpr, split.auc, (math.nan, math.nan))
+        return cls(np.empty(0), np.empty(0), math.nan, (math.nan, math.nan))
 
 
 @dataclass(frozen=True)
@@ -81,15 +90,24 @@ class Frame:
     config: Config
     data: Dataset
     extent: tuple[float, float, float, float]  # xmin, xmax, ymin, ymax of the grid
-    probabilities: np.ndarray  # (GRID_SIZE, GRID_SIZE) float32, row-major: [y, x]
+    #: float32, row-major [y, x]: P(class 1) (GRID_SIZE, GRID_SIZE) for two classes, every
+    #: class's probability (GRID_SIZE, GRID_SIZE, K) for more, the prediction for regression.
+    probabilities: np.ndarray
     train_roc: RocCurve
     test_roc: RocCurve
     metrics: Metrics  # fast mode, at the config's threshold
     seeds: SeedView | None = None  # every seed, for a run of several (the snapshot: the selected)
+    task: Task | None = None  # None: the article's binary task on two raw inputs
+    plane: Plane | None = None  # the section of the input space the grid covers
 
     @property
     def threshold(self) -> float:
         return self.config.threshold
+
+    @property
+    def kind(self) -> str:
+        """ "binary", "multiclass" or "regression"."""
+        return "binary" if self.task is None else self.task.kind
 
 
 def grid_points(extent: tuple[float, float, float, float], size: int = GRID_SIZE) -> np.ndarray:
@@ -107,15 +125,20 @@ def make_frame(
     data: Dataset,
     grid: np.ndarray | None = None,
     seeds: SeedView | None = None,
+    *,
+    plane: Plane | None = None,
 ) -> Frame:
     """Evaluate the snapshot's network on the input grid and on both splits (`seeds`: what is
-    drawn of the other seeds, see gui.seeds)."""
-    extent = data.bounds
+    drawn of the other seeds, see gui.seeds). The grid covers `plane` (default: the first two
+    inputs for 2-D data, the first two principal components for more); `grid` may pass its
+    cached raw points, `plane.grid(GRID_SIZE)`."""
+    plane = plane or Plane.of(data)
+    extent = plane.extent
     if grid is None:
-        grid = grid_points(extent)
+        grid = plane.grid(GRID_SIZE)
     weights = snapshot.weights
-    probabilities = predict_proba(weights, grid, config.activation).astype(np.float32)
-    probabilities = probabilities.reshape(GRID_SIZE, GRID_SIZE)
+    task = task_of(config, data)
+    probabilities = grid_values(task, weights, config.activation, grid)
     metrics = evaluate_setup(weights, data, config, full=False)
     return Frame(
         snapshot,
@@ -127,4 +150,18 @@ def make_frame(
         RocCurve.of(metrics.test),
         metrics,
         seeds,
+        task,
+        plane,
+    )
+
+
+def grid_values(
+    task: Task, weights: dict[str, np.ndarray], activation: str, grid: np.ndarray
+) -> np.ndarray:
+    """The network's answer on a square grid of raw points, float32 [y, x] (see
+    Frame.probabilities): the task's own outputs, through its crosses."""
+    size = math.isqrt(len(grid))
+    values = task.outputs(weights, activation, grid).astype(np.float32)
+    return (
+        values.reshape(size, size, -1) if task.kind == "multiclass" else values.reshape(size, size)
     )

@@ -87,6 +87,8 @@ DEFAULT_SIZE = (1440, 900)
 EXPLAIN_TOP_SHARE = 0.55
 EXPLAIN_BOTTOM_SHARES = (0.5, 0.5, 0.0)
 EXPLAIN_DOCK_WIDTH = 380
+#: The title over the ROC view: its ROC curves, or a regression's predictions (bold, as _titled).
+ROC_TITLES = ("<b>ROC</b>", "<b>Predicted vs true</b>")
 #: Wait at most this many 10 ms turns for the window to be exposed before loading the data.
 EXPOSE_WAITS = 100
 
@@ -337,6 +339,9 @@ class MainWindow(QMainWindow):
         self.bottom_row = bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(_titled("Loss", self.loss_view, menu("loss", self)))
         self.roc_box = _titled("ROC", self.roc_view, menu("roc", self))
+        self.roc_title = next(  # "Predicted vs true" for regression
+            label for label in self.roc_box.findChildren(QLabel) if label.text() == ROC_TITLES[0]
+        )
         bottom.addWidget(self.roc_box)
         self.views_area = views = QSplitter(Qt.Orientation.Vertical)
         views.addWidget(top)
@@ -460,12 +465,16 @@ class MainWindow(QMainWindow):
         self.boundary_view.point_clicked.connect(self.explain.select_sample)
         self.boundary_view.seed_clicked.connect(self.training.select_seed)
         self.network_view.node_hovered.connect(self.node_maps.on_node_hovered)
+        self.boundary_view.plane_selector.plane_chosen.connect(self.state.set_plane_choice)
         self.network_view.weight_edit_requested.connect(self.weights.on_edit_requested)
 
     # -- drawing ---------------------------------------------------------------------------
 
     @Slot(object)
     def _on_state_frame_changed(self, frame: Frame) -> None:
+        roc_title = ROC_TITLES[frame.kind == "regression"]
+        if self.roc_title.text() != roc_title:
+            self.roc_title.setText(roc_title)
         for view in (self.network_view, self.boundary_view, self.loss_view, self.roc_view):
             view.show_frame(frame)
         self.metrics_view.show_frame(frame)
@@ -481,9 +490,7 @@ class MainWindow(QMainWindow):
         if seeds is None:
             self.status.setText(
                 f"iteration {s.iteration:,} / {s.target:,}   ·   loss train {s.train_loss:.4g}"
-                f"  test {s.test_loss:.4g}   ·   accuracy train {s.train_accuracy:.3f}"
-                f"  test {s.test_accuracy:.3f}   ·   AUC train {frame.train_roc.auc:.4f}"
-                f"  test {frame.test_roc.auc:.4f}   ·   {rate}"
+                f"  test {s.test_loss:.4g}   ·   {status_scores(frame)}   ·   {rate}"
             )
             return
         if self.state.playing:
@@ -723,6 +730,19 @@ class MainWindow(QMainWindow):
         self.file_reader.shutdown()
         self.training_thread.stop()
         event.accept()
+
+
+def status_scores(frame: Frame) -> str:
+    """The status bar's scores of both splits: accuracy and AUC (macro AUC for several
+    classes), or R² for a regression."""
+    metrics = frame.metrics
+    if frame.kind == "regression":
+        return f"R² train {metrics.train.r2:.4f}  test {metrics.test.r2:.4f}"
+    s, auc = frame.snapshot, "macro AUC" if frame.kind == "multiclass" else "AUC"
+    return (
+        f"accuracy train {s.train_accuracy:.3f}  test {s.test_accuracy:.3f}   ·   "
+        f"{auc} train {frame.train_roc.auc:.4f}  test {frame.test_roc.auc:.4f}"
+    )
 
 
 def stored_config(settings: QSettings) -> Config | None:

@@ -82,6 +82,25 @@ class Plane:
         extent = _extent(_all_points(data)[:, [i, j]])
         return cls("slice", names, origin, basis, extent, axes=(i, j), sample=sample)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal planes draw the same picture (the views compare them to skip work)."""
+        if not isinstance(other, Plane):
+            return NotImplemented
+        same = (self.kind, self.names, self.extent, self.axes, self.sample) == (
+            other.kind,
+            other.names,
+            other.extent,
+            other.axes,
+            other.sample,
+        )
+        return (
+            same
+            and np.array_equal(self.origin, other.origin)
+            and np.array_equal(self.basis, other.basis)
+        )
+
+    __hash__ = None  # mutable arrays inside: never a dict key
+
     @property
     def axis_labels(self) -> tuple[str, str]:
         if self.kind == "pca":

@@ -17,7 +17,8 @@ from ..core import Config, Dataset, Snapshot
 from ..core.network import Layout
 from ..core.replay import ReplayPoint, ReplayStore
 from ..service.seeds import LossBand, SeedStates
-from .frame import Frame, grid_points, make_frame
+from .frame import GRID_SIZE, Frame, make_frame
+from .plane import Plane, PlaneChoice
 from .seeds import SeedEvaluator
 
 #: A notice ("Reached the target ...") hides itself after this long; errors stay.
@@ -41,7 +42,11 @@ class AppState(QObject):
         it loads scikit-learn and the data, which take most of a launch."""
         super().__init__(parent)
         self._config, self._dataset = config, dataset
-        self._grid = None if dataset is None else grid_points(dataset.bounds)
+        self._plane_choice = PlaneChoice()  # which section of data with more inputs to show
+        self._plane: Plane | None = None
+        self._grid = None
+        if dataset is not None:
+            self._set_plane(dataset)
         self._newest: Snapshot | None = None
         self._frame: Frame | None = None
         self._replayed: ReplayPoint | None = None  # None while following training
@@ -133,7 +138,7 @@ class AppState(QObject):
         """A new network, data or session: forget the old run and show its first state
         (`seeds`: every seed's, for a run of several)."""
         self._config, self._dataset = config, dataset
-        self._grid = grid_points(dataset.bounds)
+        self._set_plane(dataset)
         self._newest, self._frame, self._replayed = None, None, None
         self.replay.clear()
         self._seeds, self._band = {}, None
@@ -150,6 +155,25 @@ class AppState(QObject):
         self._newest_message = message
         self.network_changed.emit()
         self.receive(snapshot, False, message, (), seeds)
+
+    @property
+    def plane(self) -> Plane | None:
+        """The section of the input space the boundary view and the node maps show."""
+        return self._plane
+
+    @property
+    def plane_choice(self) -> PlaneChoice:
+        return self._plane_choice
+
+    def set_plane_choice(self, choice: PlaneChoice) -> None:
+        """Show another section of data with more than two inputs (PCA, or a slice). It stays
+        chosen for later runs (inputs or a sample the new data lacks fall back to the first two
+        inputs and the mean)."""
+        self._plane_choice = choice
+        if self._dataset is not None:
+            self._set_plane(self._dataset)
+            if self._frame is not None and not self._frozen:
+                self._draw(self.replay.snapshot(self._replayed) if self._replayed else self._newest)
 
     def set_live_config(self, config: Config) -> None:
         """A change training takes without a reset (learning rate, threshold, ...)."""
@@ -278,6 +302,11 @@ class AppState(QObject):
 
     # -- internals -------------------------------------------------------------------------
 
+    def _set_plane(self, dataset: Dataset) -> None:
+        """The plane of the user's choice through `dataset`, and its grid of raw points."""
+        self._plane = Plane.of(dataset, self._plane_choice)
+        self._grid = self._plane.grid(GRID_SIZE)
+
     def _set_playing(self, playing: bool) -> None:
         if playing != self._playing:
             self._playing = playing
@@ -302,5 +331,7 @@ class AppState(QObject):
                 seconds=snapshot.seconds,
                 diverged_at=states.diverged_at[k],
             )
-        self._frame = make_frame(snapshot, self._config, self._dataset, self._grid, view)
+        self._frame = make_frame(
+            snapshot, self._config, self._dataset, self._grid, view, plane=self._plane
+        )
         self.frame_changed.emit(self._frame)

@@ -84,10 +84,15 @@ def light_plot_widget(
         axis = item.getAxis(name)
         style_axis(axis)
         axis.enableAutoSIPrefix(False)  # no "(x0.001)" on a loss or a rate
+    set_axis_labels(item, x_label, y_label)
+    return widget
+
+
+def set_axis_labels(item: pg.PlotItem, x_label: str, y_label: str) -> None:
+    """Name the bottom and left axes in the plots' label style."""
     label_style = {"color": pg.mkColor(TEXT).name(), "font-size": LABEL_SIZE}
     item.setLabel("bottom", x_label, **label_style)
     item.setLabel("left", y_label, **label_style)
-    return widget
 
 
 def legend_below(item: pg.PlotItem, columns: int) -> pg.LegendItem:

@@ -1,5 +1,6 @@
 """Node maps: hovering over a unit in the diagram shows its output over the input plane,
-large, in the boundary view, and keeps it current as training goes on."""
+large, in the boundary view, and keeps it current as training goes on. For data with more
+inputs the map covers the boundary view's plane (its PCA or slice), through the task's crosses."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Protocol
 import numpy as np
 from PySide6.QtCore import QObject, Slot
 
-from ...core.explain import node_levels, node_output_grid
+from ...core.explain import node_levels, node_output_grids
 from ...core.network import unit_name
 from ..frame import GRID_SIZE, Frame
 from ..state import AppState
@@ -42,10 +43,19 @@ class NodeMapController(QObject):
         layer, unit = self.hovered
         weights, activation = frame.snapshot.weights, frame.config.activation
         depth = len(weights) // 2
-        grid = node_output_grid(weights, activation, layer, unit, frame.extent, GRID_SIZE)
-        levels = node_levels(activation, layer, depth, grid)
+        task, plane = frame.task, frame.plane
+        points = None if plane is None or plane.kind == "plane" else plane.grid(GRID_SIZE)
+        grid = node_output_grids(weights, activation, frame.extent, GRID_SIZE, points, task=task)[
+            layer
+        ][unit]
+        output = "sigmoid" if task is None else task.output
+        levels = node_levels(activation, layer, depth, grid, output)
         sizes = (weights["W1"].shape[0], *(weights[f"W{k}"].shape[1] for k in range(1, depth + 1)))
-        title = f"{unit_name(sizes, layer, unit)}: its output over the input plane"
+        name = unit_name(sizes, layer, unit)
+        if layer == 0 and task is not None:
+            name = f"input {task.input_names[unit]}"
+        where = "the input plane" if plane is None or not plane.caption else plane.caption
+        title = f"{name}: its output over {where}"
         self.view.show_node_map(grid, levels, title)
 
     @Slot(object)

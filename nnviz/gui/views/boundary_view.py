@@ -13,6 +13,8 @@ from PySide6 import QtCore, QtWidgets
 
 from .. import style
 from ..frame import Frame, SeedView
+from ..regions import class_margins, class_regions
+from .plane_selector import PlaneSelector
 
 #: Marker sizes in pixels; test points are a little larger so the triangle reads as a triangle.
 TRAIN_SIZE = 7
@@ -159,6 +161,8 @@ class BoundaryView(QtWidgets.QWidget):
         self.test_scatter.setZValue(21)
         item.addItem(self.test_scatter)
 
+        self.plane_selector = PlaneSelector()
+        self.plane_selector.hide()  # data with more than two inputs only
         controls = QtWidgets.QHBoxLayout()
         controls.setContentsMargins(4, 0, 4, 0)
         controls.addStretch(1)
@@ -166,6 +170,7 @@ class BoundaryView(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        layout.addWidget(self.plane_selector)  # a row of its own: a slice's boxes are wide
         layout.addLayout(controls)
         layout.addWidget(self.plot_widget, 1)
 
@@ -174,6 +179,9 @@ class BoundaryView(QtWidgets.QWidget):
         self._frame: Frame | None = None
         self._node_map = False  # a unit's map is shown instead of p(class 1)
         self._build_seed_boundaries(item)
+        self._kind = "binary"  # the task the map is drawn for
+        self._plane = None  # the plane the points were drawn in
+        self._levels = (0.0, 1.0)  # the map's colour levels (a regression's target range)
 
     # -- API -------------------------------------------------------------------------------
 
@@ -182,15 +190,15 @@ class BoundaryView(QtWidgets.QWidget):
         self._frame = frame
         z = frame.probabilities
         extent = tuple(float(v) for v in frame.extent)
+        if frame.data is not self._data or frame.plane != self._plane:
+            self._set_points(frame)  # first: it sets the task's colours and levels
         if not self._node_map:
-            self.image.setImage(z, autoLevels=False, levels=(0.0, 1.0))
-        if (extent, z.shape) != self._placed:  # setRect needs the image set first
-            self._set_extent(extent, z.shape)
-        x, y = threshold_contour(z, extent, frame.threshold)
+            self._show_map(frame)
+        if (extent, z.shape[:2]) != self._placed:  # setRect needs the image set first
+            self._set_extent(extent, z.shape[:2])
+        x, y = self._lines(frame, extent)
         self.contour.setData(x, y)
         self.contour_level = float(frame.threshold)
-        if frame.data is not self._data:
-            self._set_points(frame)
         self.show_seed_boundaries(frame.seeds)
 
     def show_node_map(self, grid: np.ndarray, levels: tuple[float, float], title: str) -> None:
@@ -201,6 +209,7 @@ class BoundaryView(QtWidgets.QWidget):
         if frame is not None and (self._placed is None or self._placed[1] != grid.shape):
             self._set_extent(tuple(float(v) for v in frame.extent), grid.shape)
         self.colorbar.setLevels(levels)
+        self.colorbar.setVisible(True)
         self.plot_widget.setTitle(title, size="9pt")
 
     def clear_node_map(self) -> None:
@@ -208,8 +217,9 @@ class BoundaryView(QtWidgets.QWidget):
         if not self._node_map:
             return
         self._node_map = False
-        self.plot_widget.setTitle(None)
-        self.colorbar.setLevels((0.0, 1.0))
+        self._show_title()
+        self.colorbar.setLevels(self._levels)
+        self.colorbar.setVisible(self._kind != "multiclass")
         if self._frame is not None:
             self._placed = None
             self.show_frame(self._frame)
@@ -307,10 +317,102 @@ class BoundaryView(QtWidgets.QWidget):
         item.setRange(xRange=(xmin, xmax), yRange=(ymin, ymax), padding=0)
 
     def _set_points(self, frame: Frame) -> None:
+        """New data or a new plane: the points where the plane puts them, coloured by class
+        (or by target), and the axes, colour bar and title of the task and plane."""
         data = self._data = frame.data
-        self.train_scatter.setData(
-            pos=data.x_train, brush=style.class_colors(data.y_train), hoverable=False
+        plane = self._plane = frame.plane
+        self._set_kind(frame.kind, data)
+        project = (lambda x: x) if plane is None else plane.project
+        if frame.kind == "regression":
+            train, test = (style.value_colors(y, self._levels) for y in (data.y_train, data.y_test))
+        else:
+            train, test = style.class_colors(data.y_train), style.class_colors(data.y_test)
+        self.train_scatter.setData(pos=project(data.x_train), brush=train, hoverable=False)
+        self.test_scatter.setData(pos=project(data.x_test), brush=test, hoverable=False)
+        if plane is not None:
+            style.set_axis_labels(self.plot_widget.getPlotItem(), *plane.axis_labels)
+            self.plane_selector.show_plane(plane, len(data.x_train))
+        if not self._node_map:
+            self._show_title()
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    def _set_kind(self, kind: str, data) -> None:
+        """Colour bar and levels of the task: p(class 1) in [0, 1], none for several classes
+        (the regions' colours are the classes', named in the title), the target's range for
+        regression."""
+        if kind != self._kind:
+            label = "prediction" if kind == "regression" else "p(class 1)"
+            self.colorbar.getAxis("left").setLabel(label)
+        self._kind = kind
+        self._levels = (
+            regression_levels(data.y_train, data.y_test) if kind == "regression" else (0.0, 1.0)
         )
-        self.test_scatter.setData(
-            pos=data.x_test, brush=style.class_colors(data.y_test), hoverable=False
-        )
+        if self._node_map:
+            return
+        self.colorbar.setVisible(kind != "multiclass")
+        self.colorbar.setLevels(self._levels)
+        low, high = self._levels
+        self.colorbar.axis.setTicks([[(v, f"{v:.3g}") for v in np.linspace(low, high, 5)]])
+
+    def _show_map(self, frame: Frame) -> None:
+        z = frame.probabilities
+        if self._kind == "multiclass":
+            regions = class_regions(z, style.CLASS_COLORS)
+            self.image.setImage(regions, autoLevels=False, levels=(0, 255))
+            # Levels the colour bar set before the first image arrive with it: undo them.
+            self.image.setLevels((0, 255))
+        else:
+            self.image.setImage(z, autoLevels=False, levels=self._levels)
+
+    def _lines(self, frame: Frame, extent: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The threshold line (two classes), the edges between the regions (several), or no
+        line (regression)."""
+        z = frame.probabilities
+        if self._kind == "binary":
+            return threshold_contour(z, extent, frame.threshold)
+        if self._kind == "regression":
+            return np.empty(0), np.empty(0)
+        parts = [threshold_contour(margin, extent, 0.0) for margin in class_margins(z)]
+        return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+
+    def _show_title(self) -> None:
+        """The plane's caption and, for several classes, which colour is which class."""
+        self.plot_widget.setTitle(self.title_html() or None, size="9pt")
+
+    def title_html(self) -> str:
+        """The caption ("PCA: PC1 × PC2, 95% of variance") and the classes' legend, as shown."""
+        parts = []
+        if self._plane is not None and self._plane.caption:
+            parts.append(self._plane.caption)
+        if self._kind == "multiclass" and self._data is not None:
+            parts.append(class_legend(self._data.n_classes))
+        text = "<br>".join(parts)
+        return f'<span style="color: {style.color_hex(style.TEXT)}">{text}</span>' if text else ""
+
+    def caption(self) -> str:
+        """What the view says of its plane ("" for 2-D data)."""
+        return "" if self._plane is None else self._plane.caption
+
+
+def regression_levels(*targets: np.ndarray) -> tuple[float, float]:
+    """The colour range of a regression's map and points: the targets' range, symmetric about 0
+    when they take both signs (0 is then the neutral colour, as in Playground)."""
+    values = np.concatenate(targets)
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return (-1.0, 1.0)
+    low, high = float(values.min()), float(values.max())
+    if low < 0.0 < high:
+        low, high = -max(-low, high), max(-low, high)
+    if high - low < 1e-12:
+        low, high = low - 1.0, high + 1.0
+    return (low, high)
+
+
+def class_legend(classes: int) -> str:
+    """ "● class 0 ● class 1 ...", each dot in its class's colour (HTML)."""
+    return " &nbsp;".join(
+        f'<span style="color: {style.color_hex(style.CLASS_COLORS[k])}">●</span> class {k}'
+        for k in range(classes)
+    )

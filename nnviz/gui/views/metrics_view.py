@@ -9,12 +9,13 @@ and `flush_report()` does so at once (before a picture is taken).
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ...core.metrics import SPLITS
+from ...core.metrics import SPLITS, Metrics
 from .. import style
 from ..frame import Frame
 
@@ -28,6 +29,7 @@ MIN_REPORT_POINTS = 6.5
 BACKGROUND = (255, 255, 255)
 GRID_LINE = (200, 200, 200)
 MUTED = (110, 110, 110)
+REPORT_LABEL = "Classification report of"
 
 
 def _fitting(metrics: QtGui.QFontMetrics, width: float, texts: list[str]) -> str:
@@ -46,12 +48,13 @@ def _blend(color: tuple[int, int, int], strength: float) -> QtGui.QColor:
 
 
 class ConfusionMatrix(QtWidgets.QWidget):
-    """One split's 2x2 confusion matrix: rows are the actual class, columns the predicted one.
+    """One split's K x K confusion matrix: rows are the actual class, columns the predicted one.
 
     Each cell shows its count and the share of its row (TN and FP add up to 100% of the actual
-    class 0 points). It is tinted with the colour of the predicted class, stronger for a larger
-    share, so a good classifier shows an orange top-left and a blue bottom-right cell, like the
-    regions of the decision boundary.
+    class 0 points; with several classes a diagonal cell's share is that class's recall). It is
+    tinted with the colour of the predicted class, stronger for a larger share, so a good
+    classifier shows a diagonal of class colours (orange top-left, blue bottom-right for two),
+    like the regions of the decision boundary.
     """
 
     def __init__(self, title: str, parent: QtWidgets.QWidget | None = None) -> None:
@@ -70,7 +73,9 @@ class ConfusionMatrix(QtWidgets.QWidget):
         self._count_font.setBold(True)
 
     def set_counts(self, counts: np.ndarray) -> None:
-        counts = np.asarray(counts, dtype=np.int64).reshape(2, 2)
+        counts = np.asarray(counts, dtype=np.int64)
+        k = math.isqrt(counts.size)
+        counts = counts.reshape(k, k)
         if not np.array_equal(counts, self.counts):
             self.counts = counts
             self.update()
@@ -87,9 +92,14 @@ class ConfusionMatrix(QtWidgets.QWidget):
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(240, 190)
 
+    @property
+    def classes(self) -> int:
+        return len(self.counts)
+
     def _grid(self) -> tuple[float, float, float, float]:
-        """(left, top, cell width, cell height) of the 2x2 grid: a column of row labels on the
-        left, the title and a row of column labels above, a caption line below."""
+        """(left, top, cell width, cell height) of the K x K grid: a column of row labels on
+        the left, the title and a row of column labels above, a caption line below."""
+        k = self.classes
         line = QtGui.QFontMetrics(self._small_font).height()
         title_height = QtGui.QFontMetrics(self._title_font).height()
         left = QtGui.QFontMetrics(self._small_font).horizontalAdvance("actual 0") + 10
@@ -98,8 +108,8 @@ class ConfusionMatrix(QtWidgets.QWidget):
         return (
             left,
             top,
-            max((self.width() - left - 4) / 2, 10.0),
-            max((bottom - top) / 2, 10.0),
+            max((self.width() - left - 4) / k, 10.0),
+            max((bottom - top) / k, 10.0),
         )
 
     def cell_rect(
@@ -112,7 +122,7 @@ class ConfusionMatrix(QtWidgets.QWidget):
     def cell_color(self, row: int, column: int, rate: float | None = None) -> QtGui.QColor:
         """The predicted class's colour, stronger for a larger share of the actual class."""
         rate = float(self.rates()[row, column]) if rate is None else rate
-        return _blend(style.ORANGE if column == 0 else style.BLUE, 0.08 + 0.82 * rate)
+        return _blend(style.CLASS_COLORS[column], 0.08 + 0.82 * rate)
 
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         painter = QtGui.QPainter(self)
@@ -133,8 +143,9 @@ class ConfusionMatrix(QtWidgets.QWidget):
 
         # The title and the caption are centred on the grid as far as the widget allows.
         grid = left, top, cell_w, cell_h = self._grid()
-        bottom = top + 2 * cell_h
-        centre = left + cell_w
+        k = self.classes
+        bottom = top + k * cell_h
+        centre = left + k * cell_w / 2
         span = 2 * min(centre, width - centre)
         painter.drawText(
             QtCore.QRectF(centre - span / 2, 0, span, title_height),
@@ -148,11 +159,13 @@ class ConfusionMatrix(QtWidgets.QWidget):
 
         painter.setFont(self._small_font)
         painter.setPen(muted)
-        for column in range(2):
+        for column in range(k):
             rect = QtCore.QRectF(left + column * cell_w, title_height + 2, cell_w, line)
-            label = _fitting(small, cell_w - 4, [f"predicted {column}", f"pred. {column}"])
+            label = _fitting(
+                small, cell_w - 4, [f"predicted {column}", f"pred. {column}", f"{column}"]
+            )
             painter.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, label)
-        for row in range(2):
+        for row in range(k):
             rect = QtCore.QRectF(0, top + row * cell_h, left - 6, cell_h)
             painter.drawText(
                 rect,
@@ -164,8 +177,8 @@ class ConfusionMatrix(QtWidgets.QWidget):
         count_font = QtGui.QFont(self._count_font)
         count_font.setPixelSize(int(max(11, min(cell_h * 0.28, cell_w * 0.2, 22))))
         count_height = QtGui.QFontMetrics(count_font).height()
-        for row in range(2):
-            for column in range(2):
+        for row in range(k):
+            for column in range(k):
                 rect = self.cell_rect(row, column, grid)
                 rate = float(rates[row, column])
                 fill = self.cell_color(row, column, rate)
@@ -185,15 +198,11 @@ class ConfusionMatrix(QtWidgets.QWidget):
                 painter.drawText(
                     QtCore.QRectF(rect.left(), y0 + count_height, rect.width(), line),
                     QtCore.Qt.AlignmentFlag.AlignCenter,
-                    _fitting(
-                        small,
-                        cell_w - 4,
-                        [f"{CELL_NAMES[row][column]}  {100 * rate:.1f}%", f"{100 * rate:.1f}%"],
-                    ),
+                    _fitting(small, cell_w - 4, self._cell_texts(row, column, rate)),
                 )
         painter.setPen(QtGui.QPen(QtGui.QColor(*GRID_LINE), 1))
         painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-        painter.drawRect(QtCore.QRectF(left, top, 2 * cell_w, 2 * cell_h))
+        painter.drawRect(QtCore.QRectF(left, top, k * cell_w, k * cell_h))
 
         painter.setFont(self._small_font)
         painter.setPen(text)
@@ -216,6 +225,13 @@ class ConfusionMatrix(QtWidgets.QWidget):
         )
         painter.end()
 
+    def _cell_texts(self, row: int, column: int, rate: float) -> list[str]:
+        """A cell's caption, longest first: "TN  93.1%" for two classes, else the share."""
+        share = f"{100 * rate:.1f}%"
+        if self.classes == 2:
+            return [f"{CELL_NAMES[row][column]}  {share}", share]
+        return [share, f"{100 * rate:.0f}%", ""]
+
 
 class ReportText(QtWidgets.QPlainTextEdit):
     """Read-only monospace text whose font shrinks (down to MIN_REPORT_POINTS) so that lines of
@@ -227,9 +243,13 @@ class ReportText(QtWidgets.QPlainTextEdit):
         self.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.base_font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
         self.setFont(self.base_font)
-        # Tall enough for the report's 8 lines at the full size; the matrices take the rest.
-        lines = self.fontMetrics().lineSpacing()
-        self.setFixedHeight(8 * lines + 2 * int(self.document().documentMargin()) + 4)
+        self.set_lines(8)
+
+    def set_lines(self, count: int) -> None:
+        """Tall enough for `count` lines at the full size (8: a report of two classes, K + 6
+        of K classes); the matrices take the rest."""
+        lines = QtGui.QFontMetrics(self.base_font).lineSpacing()
+        self.setFixedHeight(count * lines + 2 * int(self.document().documentMargin()) + 4)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -276,12 +296,17 @@ class MetricsView(QtWidgets.QWidget):
             "recall = TP / (TP + FN), f1 their harmonic mean, support the number of points"
         )
 
+        self.regression_table = QtWidgets.QLabel(textFormat=QtCore.Qt.TextFormat.RichText)
+        self.regression_table.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.regression_table.hide()
         matrices = QtWidgets.QHBoxLayout()
         matrices.setSpacing(12)
         for split in SPLITS:
             matrices.addWidget(self.matrices[split], 1)
+        matrices.addWidget(self.regression_table, 1)
         header = QtWidgets.QHBoxLayout()
-        header.addWidget(QtWidgets.QLabel("Classification report of"))
+        self.report_label = QtWidgets.QLabel(REPORT_LABEL)
+        header.addWidget(self.report_label)
         header.addWidget(self.split_box)
         header.addStretch(1)
         header.addWidget(self.threshold_label)
@@ -304,15 +329,30 @@ class MetricsView(QtWidgets.QWidget):
 
     def show_frame(self, frame: Frame) -> None:
         self.frame = frame
+        regression = frame.kind == "regression"
         for split in SPLITS:
-            self.matrices[split].set_counts(frame.metrics.split(split).confusion)
-        text = f"threshold {frame.threshold:.2f}"
+            self.matrices[split].setVisible(not regression)
+        self.regression_table.setVisible(regression)
+        if regression:
+            table = regression_table(frame.metrics)
+            if self.regression_table.text() != table:
+                self.regression_table.setText(table)
+            text = ""
+        else:
+            for split in SPLITS:
+                self.matrices[split].set_counts(frame.metrics.split(split).confusion)
+            binary = frame.kind == "binary"
+            text = f"threshold {frame.threshold:.2f}" if binary else "the most probable class"
         if self.threshold_label.text() != text:
             self.threshold_label.setText(text)
+        label = "Errors of" if regression else REPORT_LABEL
+        if self.report_label.text() != label:
+            self.report_label.setText(label)
         self._schedule_report()
 
     def counts(self, split: str) -> np.ndarray:
-        """The confusion matrix shown for `split`, [[TN, FP], [FN, TP]]."""
+        """The confusion matrix shown for `split`: [[TN, FP], [FN, TP]] for two classes,
+        K x K (rows actual, columns predicted) for more."""
         return self.matrices[split].counts.copy()
 
     def report_split(self) -> str:
@@ -356,6 +396,7 @@ class MetricsView(QtWidgets.QWidget):
         split = self.report_split()
         text = frame.metrics.split(split).full().report_text.rstrip()
         if text != self.report.toPlainText():
+            self.report.set_lines(max(8, text.count("\n") + 1))
             self.report.setPlainText(text)
         self._report_frame, self._report_split = frame, split
         self._report_time = time.perf_counter()
@@ -370,3 +411,33 @@ class MetricsView(QtWidgets.QWidget):
         super().showEvent(event)
         self._report_time = -1.0
         QtCore.QTimer.singleShot(0, self, self._schedule_report)
+
+
+def regression_table(metrics: Metrics) -> str:
+    """R², MSE and MAE of both splits as an HTML table (a regression has no confusion matrix)."""
+
+    def cell(value: float, digits: str) -> str:
+        return "n/a" if math.isnan(value) else format(value, digits)
+
+    rows = [
+        ("R²", "r2", ".4f"),
+        ("mean squared error", "mse", ".4g"),
+        ("mean absolute error", "mae", ".4g"),
+    ]
+    head = "".join(f"<th align='right'>&nbsp;&nbsp;{split}</th>" for split in SPLITS)
+    body = "".join(
+        f"<tr><td>{name}</td>"
+        + "".join(
+            f"<td align='right'>&nbsp;&nbsp;<b>{cell(getattr(metrics.split(s), key), digits)}</b></td>"
+            for s in SPLITS
+        )
+        + "</tr>"
+        for name, key, digits in rows
+    )
+    points = "".join(
+        f"<td align='right'>&nbsp;&nbsp;{metrics.split(s).targets.size:,}</td>" for s in SPLITS
+    )
+    return (
+        f"<table cellspacing='4'><tr><th></th>{head}</tr>{body}<tr><td>points</td>{points}</tr>"
+        "</table>"
+    )

@@ -307,6 +307,7 @@ class NetworkView(QWidget):
         self._maps_visible = True
         self._picture: _Picture | None = None
         self._diagram: Diagram | None = None  # cache: the layout of the newest size and sizes
+        self._names: tuple = (None, None)  # the cached diagram's input and output names
         self._labels: tuple[Diagram, PhaseView, np.ndarray, Labels] | None = None  # cache
         self._maps: tuple[Frame, _Maps] | None = None  # cache
         self._layers_cache: tuple[Frame, list[tuple[np.ndarray, np.ndarray]]] | None = None
@@ -548,7 +549,7 @@ class NetworkView(QWidget):
         if not self._show_drawable(sizes):
             self._picture = None
             return
-        diagram = self._layout(sizes)
+        diagram = self._layout(sizes, frame)
         explain = self._explain
         if explain is not None and not _fits(explain, diagram):
             explain = self._explain = None  # a phase of another network
@@ -593,12 +594,20 @@ class NetworkView(QWidget):
         self.plot_widget.setVisible(drawable)
         return drawable
 
-    def _layout(self, sizes: tuple[int, ...]) -> Diagram:
+    def _layout(self, sizes: tuple[int, ...], frame: Frame) -> Diagram:
+        """The diagram at the view's size, its inputs and outputs named as the task names them
+        (x1², sin x1, iris's measurements; p1..pK, y)."""
         rect = self.view_box.rect()
         width, height = max(rect.width(), 60.0), max(rect.height(), 60.0)
+        names = _side_names(frame, sizes)
         cached = self._diagram
-        if cached is None or (cached.sizes, cached.width, cached.height) != (sizes, width, height):
-            self._diagram = layout_diagram(sizes, width, height, self._measures)
+        key = (sizes, width, height, names)
+        if cached is None or (cached.sizes, cached.width, cached.height, self._names) != key:
+            inputs, outputs = names
+            self._diagram = layout_diagram(
+                sizes, width, height, self._measures, input_names=inputs, output_names=outputs
+            )
+            self._names = names
         return self._diagram
 
     def _place_labels(
@@ -625,24 +634,29 @@ class NetworkView(QWidget):
         return labels
 
     def _compute_maps(self, frame: Frame, diagram: Diagram) -> _Maps | None:
-        """Each hidden and output node's output over the input plane (cached per frame)."""
-        if frame.data.x_train.shape[1] != 2:
-            return None
+        """Each hidden and output node's output over the input plane, or over the boundary
+        view's plane of data with more inputs (cached per frame)."""
         if self._maps is not None and self._maps[0] is frame:
             return self._maps[1]
         extent = tuple(float(e) for e in frame.extent)
-        if self._map_points is None or self._map_points[0] != extent:
+        plane = frame.plane
+        if self._map_points is None or self._map_points[0] != (extent, plane):
             xmin, xmax, ymin, ymax = extent
             gx, gy = np.meshgrid(
                 np.linspace(xmin, xmax, MAP_SIZE), np.linspace(ymax, ymin, MAP_SIZE)
             )  # top row first: the view's y axis points down
-            self._map_points = (extent, np.column_stack([gx.ravel(), gy.ravel()]))
+            uv = np.column_stack([gx.ravel(), gy.ravel()])
+            self._map_points = ((extent, plane), uv if plane is None else plane.to_raw(uv))
         weights = frame.snapshot.weights
         activation, depth = frame.config.activation, len(diagram.sizes) - 1
-        grids = node_output_grids(weights, activation, extent, MAP_SIZE, self._map_points[1])
+        task = frame.task
+        output = "sigmoid" if task is None else task.output
+        grids = node_output_grids(
+            weights, activation, extent, MAP_SIZE, self._map_points[1], task=task
+        )
         keys = tuple((c, u) for c in range(1, depth + 1) for u in range(diagram.sizes[c]))
         values = np.concatenate(grids[1:])  # (nodes, MAP_SIZE, MAP_SIZE), the order of `keys`
-        levels = np.array([node_levels(activation, c, depth, grids[c][u]) for c, u in keys])
+        levels = np.array([node_levels(activation, c, depth, grids[c][u], output) for c, u in keys])
         low = levels[:, 0, None, None]
         scale = 255.999 / (levels[:, 1] - levels[:, 0])[:, None, None]
         # One lookup for every node: ImageItem would rebuild a 256-colour table per image.
@@ -896,9 +910,10 @@ class NetworkView(QWidget):
     def _activations(self, frame: Frame) -> list[tuple[np.ndarray, np.ndarray]]:
         """(a, h) of every layer on the training inputs, from the core's forward pass."""
         if self._layers_cache is None or self._layers_cache[0] is not frame:
-            layers = forward_layers(
-                frame.snapshot.weights, frame.data.x_train, frame.config.activation
-            )
+            task = frame.task
+            inputs = frame.data.x_train if task is None else task.inputs(frame.data.x_train)
+            output = "sigmoid" if task is None else task.output
+            layers = forward_layers(frame.snapshot.weights, inputs, frame.config.activation, output)
             self._layers_cache = (frame, layers)
         return self._layers_cache[1]
 
@@ -927,9 +942,12 @@ class NetworkView(QWidget):
         frame, sizes = picture.frame, picture.diagram.sizes
         x = frame.data.x_train
         if layer == 0:
-            column = x[:, unit]
+            task = frame.task
+            inputs = x if task is None else task.inputs(x)
+            column = inputs[:, unit]
+            name = f"x{unit + 1}" if task is None else task.input_names[unit]
             return (
-                f"input x{unit + 1}: feature {unit + 1} of {x.shape[1]} of each point\n"
+                f"input {name}: input {unit + 1} of {inputs.shape[1]} of each point\n"
                 f"training set: mean {format_value(column.mean())}, "
                 f"range [{format_value(column.min())}, {format_value(column.max())}]"
             )
@@ -937,8 +955,9 @@ class NetworkView(QWidget):
         a, h = self._activations(frame)[layer - 1]
         values = h[:, unit]
         output = layer == len(sizes) - 1
-        name = "p" if output else "h"
-        function = "sigmoid" if output else frame.config.activation
+        kind = "sigmoid" if frame.task is None else frame.task.output
+        name = ("y" if kind == "linear" else "p") if output else "h"
+        function = kind if output else frame.config.activation
         with np.errstate(all="ignore"):
             mean, low, high = values.mean(), values.min(), values.max()
             mean_a = a[:, unit].mean()
@@ -1030,3 +1049,12 @@ def _edge_bins(weights: Mapping[str, np.ndarray], depth: int) -> tuple[np.ndarra
     bins = np.where(w < 0, 0, MAGNITUDE_BINS) + levels
     bins.setflags(write=False)
     return bins, scale
+
+
+def _side_names(frame: Frame, sizes: tuple[int, ...]) -> tuple:
+    """(input names, output names) of the frame's task for the diagram, or (None, None) for
+    the article's defaults (x1, x2 and p) or names that do not fit the network's sizes."""
+    task = frame.task
+    if task is None or (len(task.input_names), task.n_outputs) != (sizes[0], sizes[-1]):
+        return (None, None)
+    return (tuple(task.input_names), tuple(task.output_names))

@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import style
 from ..frame import Frame, RocCurve, SeedView
+from .roc_tasks import ClassCurves, PredictionScatter, r2_title
 
 #: The axes show [0, 1] with this much room on each side: the curves never touch the frame, and
 #: the "1.0" tick labels fit (pyqtgraph hides a tick label that would cross the axis' end).
@@ -90,6 +91,12 @@ class RocView(QtWidgets.QWidget):
         self.seed_auc.setVisible(False)
         item.addItem(self.seed_auc)
 
+        self.class_curves = ClassCurves(item)
+        self.predictions = PredictionScatter(item)
+        self._kind = "binary"
+        self._class_entries = 0  # class curves in the legend
+        self._title: str | None = None
+
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget, 1)
@@ -111,6 +118,11 @@ class RocView(QtWidgets.QWidget):
         self.plot_widget.getPlotItem().setGeometry(0, 0, size.width(), size.height())
 
     def show_frame(self, frame: Frame) -> None:
+        if frame.kind != self._kind:
+            self._set_kind(frame.kind)
+        if frame.kind != "binary":
+            self._show_task(frame)
+            return
         train, test = frame.train_roc, frame.test_roc
         self.train_curve.setData(train.fpr, train.tpr)
         self.test_curve.setData(test.fpr, test.tpr)
@@ -147,6 +159,84 @@ class RocView(QtWidgets.QWidget):
             f"AUC of {seeds.count} seeds (mean ± sd)\n"
             f"train {seeds.auc_text('train')}\ntest  {seeds.auc_text('test')}"
         )
+
+    # -- several classes and regression -----------------------------------------------------
+
+    def _set_kind(self, kind: str) -> None:
+        """Switch the plot between ROC curves (two or several classes) and predicted versus
+        true (regression): its items, axes and legend entries."""
+        self.show_seeds(None)  # a run of several seeds is always binary
+        self._kind = kind
+        roc, binary, regression = kind != "regression", kind == "binary", kind == "regression"
+        for shown in (self.grid, self.chance, self.train_curve, self.test_curve):
+            shown.setVisible(roc)
+        for shown in (self.train_point, self.test_point):
+            shown.setVisible(binary)
+        self.class_curves.set_visible(0)
+        self.predictions.set_visible(regression)
+        item = self.plot_widget.getPlotItem()
+        if regression:
+            style.set_axis_labels(item, "true target", "predicted target")
+            entries = [
+                (self.predictions.train, "train"),
+                (self.predictions.test, "test"),
+                (self.predictions.identity, "y = x"),
+            ]
+        else:
+            style.set_axis_labels(item, "false positive rate", "true positive rate")
+            item.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=PADDING)
+            entries = [(self.train_curve, "train"), (self.test_curve, "test")]
+            if binary:
+                entries.append((self._point_sample, "threshold"))
+        self.predictions.range = None
+        self.legend.clear()
+        self._texts = {}
+        for entry, text in entries:
+            self.legend.addItem(entry, text)
+        self._class_entries = 0
+        self._set_title(None)
+        self._fit_legend(self.width())
+
+    def _show_task(self, frame: Frame) -> None:
+        metrics = frame.metrics
+        if frame.kind == "regression":
+            scatter = self.predictions
+            scatter.show(metrics.train, metrics.test)
+            target_range = scatter.target_range(metrics.train, metrics.test)
+            if scatter.range != target_range:
+                scatter.place(*target_range)
+                self.plot_widget.getPlotItem().setRange(
+                    xRange=target_range, yRange=target_range, padding=0
+                )
+            self._set_title(r2_title(metrics.train, metrics.test))
+            return
+        train, test = frame.train_roc, frame.test_roc
+        self.train_curve.setData(train.fpr, train.tpr)
+        self.test_curve.setData(test.fpr, test.tpr)
+        self._set_legend_text(self.train_curve, auc_text("train  macro", train))
+        self._set_legend_text(self.test_curve, auc_text("test  macro", test))
+        texts = self.class_curves.show(metrics.test)
+        classes = len(texts)
+        if classes != self._class_entries:  # a new run with another number of classes
+            for curve in self.class_curves.curves[: self._class_entries]:
+                self.legend.removeItem(curve)
+            for curve, text in zip(self.class_curves.curves, texts):
+                self.legend.addItem(curve, text)
+            self._class_entries = classes
+            self.class_curves.set_visible(classes)
+            self._set_title("classes: one against the rest, test points")
+        for curve, text in zip(self.class_curves.curves, texts):
+            self._set_legend_text(curve, text)
+
+    def _set_title(self, text: str | None) -> None:
+        """The plot's title, set only when it changes (each change lays the plot out again)."""
+        if text != self._title:
+            self._title = text
+            self.plot_widget.setTitle(text, size="9pt", color=style.TEXT)
+
+    def plot_title(self) -> str | None:
+        """The title shown above the plot (R² for regression), or None."""
+        return self._title
 
     def legend_texts(self) -> list[str]:
         """The legend's entries as shown, top to bottom."""
