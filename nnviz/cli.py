@@ -266,17 +266,18 @@ def _add_sweep_parser(commands) -> None:
         "--cluster",
         default=LOCAL,
         metavar="ADDRESS",
-        help="where the trainings run: 'local' (default: joblib workers here) or a dask "
-        "scheduler such as tcp://host:8786 (--jobs and --backend are then ignored); this "
-        "process loads the data once and ships it to the workers",
+        help="where the trainings run: 'local' (default: joblib workers here), a dask "
+        "scheduler such as tcp://host:8786 or a ray head such as ray://host:10001 (--jobs and "
+        "--backend are then ignored); this process loads the data once and ships it to the "
+        "workers",
     )
     sweep.add_argument(
         "--retries",
         type=int,
         default=DEFAULT_RETRIES,
         metavar="N",
-        help=f"with --cluster: run a failed training up to N more times (default "
-        f"{DEFAULT_RETRIES})",
+        help="with --cluster: run a failed training up to N more times, whether it raised or "
+        f"its worker died (default {DEFAULT_RETRIES})",
     )
     sweep.add_argument(
         "--cluster-timeout",

@@ -28,6 +28,7 @@ import contextlib
 import logging
 import os
 import queue
+import socket
 import threading
 import time
 import warnings
@@ -38,8 +39,14 @@ from .cluster_base import HEARTBEAT_SECONDS, POLL_SECONDS, Cluster, ClusterError
 
 #: The longest the driver thread waits in `ray.wait`: how soon it sees the caller's cancel.
 WAIT_SECONDS = 0.1
-#: How long a cancelled or failed sweep waits for the driver to cancel the remote jobs.
+#: The least time a ray client connection is given: the head starts a server process for each
+#: client (3-4 s here), so a short --cluster-timeout applies once the jobs are submitted. A head
+#: that nobody answers for is found at once by a plain TCP connection first.
+CONNECT_SECONDS = 30.0
+#: How long a cancelled or failed sweep waits for the driver to cancel the remote jobs (it goes
+#: on in the background), and how long a finished one waits for it to disconnect.
 HALT_SECONDS = 0.5
+CLOSE_SECONDS = 5.0
 
 
 class _JobError(Exception):
@@ -123,11 +130,13 @@ def run_on_ray(
     watch = Watch(cluster, names)
     driver = _Driver(ray, cluster, task, jobs, inputs)
     driver.start()
+    completed = False
     try:
-        return _follow(driver, watch, on_done, on_progress, cancelled)
+        completed = _follow(driver, watch, on_done, on_progress, cancelled)
+        return completed
     finally:
         driver.halt.set()  # cancels the unfinished jobs and disconnects
-        driver.join(HALT_SECONDS)
+        driver.join(CLOSE_SECONDS if completed else HALT_SECONDS)
 
 
 def _follow(
@@ -147,9 +156,10 @@ def _follow(
             kind, *news = driver.news.get(timeout=POLL_SECONDS)
         except queue.Empty:
             if not connected:
-                if time.monotonic() - watch.heard > cluster.timeout:
+                allowed = max(cluster.timeout, CONNECT_SECONDS)
+                if time.monotonic() - watch.heard > allowed:
                     raise ClusterError(
-                        f"cannot reach {cluster.head} within {cluster.timeout:g} s"
+                        f"cannot reach {cluster.head} within {allowed:g} s"
                     ) from None
             else:
                 watch.check("no answer from the head, or its workers are frozen, gone or busy")
@@ -220,6 +230,12 @@ class _Driver(threading.Thread):
                 logging.getLogger(name).removeFilter(quiet)
 
     def _connect_and_drive(self) -> None:
+        host, _, port = self.cluster.address.removeprefix("ray://").rpartition(":")
+        try:  # refused or unroutable: say so now, not after the ray client's 30 s of retries
+            socket.create_connection((host, int(port)), min(self.cluster.timeout, 5.0)).close()
+        except OSError as error:
+            self.news.put(("unreachable", one_line(error)))
+            return
         try:
             context = self.ray.init(
                 self.cluster.address,
