@@ -59,6 +59,9 @@ REPLAY_BYTES = 64 * MiB
 REPLAY_POINT_OVERHEAD = 1024
 #: The boundary grid is GRID_SIZE x GRID_SIZE points (gui.frame.GRID_SIZE).
 GRID_SIZE = 150
+#: A run of several seeds also evaluates every seed on a SEED_GRID x SEED_GRID grid and on both
+#: splits each redraw (gui.seeds.SEED_GRID).
+SEED_GRID = 48
 #: weights.json in a run folder: a Python float and its decimal text per parameter (151 measured).
 JSON_BYTES_PER_PARAMETER = 160
 _CHUNK = MiB
@@ -73,6 +76,7 @@ ADVICE = {
     "replay": _FEWER_PARAMETERS,
     "run folder": f"{_FEWER_PARAMETERS}, or leave out --out",
     "boundary grid": f"{_FEWER_PARAMETERS}, or skip the pictures (--no-plots)",
+    "seed views": "Train fewer seeds at once",
     "training batch": "Use a smaller --batch-size, fewer samples, or narrower hidden layers",
     "evaluation passes": _FEWER_SAMPLES,
     "metrics": _FEWER_SAMPLES,
@@ -145,6 +149,10 @@ def estimate(
     from `samples` and `test_size` (or the line count of a CSV file). `views` adds Qt and the
     boundary grid (the window, or the CLI's pictures), `replay` the window's replay store, and
     `run_folder` writing weights.json and the other files of `--out`.
+
+    A run of `config.seeds` networks (a BatchedTrainer) holds every per-network term K times
+    (parameters, optimizer, passes, history, replay); the window draws the selected one's
+    grid and metrics, and every seed's coarse grid and splits ("seed views").
     """
     n_train, n_test = _split(config, data)
     samples = n_train + n_test
@@ -153,6 +161,8 @@ def estimate(
     units = sum(sizes[1:])
     vector = p * FLOAT
     n_big = max(n_train, n_test)
+    k = config.seeds
+    seeds = f" x {k} seeds" if k > 1 else ""
     terms: dict[str, int] = {"Python and libraries": BASELINE_BYTES}
     details = {"Python and libraries": "the interpreter, NumPy and scikit-learn"}
 
@@ -162,29 +172,29 @@ def estimate(
     add("data", samples * 7 * FLOAT, f"{samples:,} points, their split and labels")
     add(
         "weights and gradients",
-        TRAINER_VECTORS * vector,
-        f"{p:,} parameters x {TRAINER_VECTORS} vectors in the trainer",
+        k * TRAINER_VECTORS * vector,
+        f"{p:,} parameters x {TRAINER_VECTORS} vectors in the trainer{seeds}",
     )
     optimizer_vectors = OPTIMIZER_VECTORS[config.optimizer]
     add(
         "optimizer state",
-        optimizer_vectors * vector,
-        f"{config.optimizer}: {optimizer_vectors} parameter vectors",
+        k * optimizer_vectors * vector,
+        f"{config.optimizer}: {optimizer_vectors} parameter vectors{seeds}",
     )
-    add("snapshots", SNAPSHOT_VECTORS * vector, f"{SNAPSHOT_VECTORS} weight copies")
+    add("snapshots", k * SNAPSHOT_VECTORS * vector, f"{SNAPSHOT_VECTORS} weight copies{seeds}")
     batch = config.batch_size if 0 < config.batch_size < n_train else n_train
     batch_bytes = _pass_bytes(sizes, batch)
     if batch < n_train:  # the epoch's short last batch has buffers of its own
         batch_bytes += _pass_bytes(sizes, n_train % batch) + batch * 3 * FLOAT
     add(
         "training batch",
-        batch_bytes,
-        f"activations, error terms and scratch of {batch:,} samples x {units:,} units",
+        k * batch_bytes,
+        f"activations, error terms and scratch of {batch:,} samples x {units:,} units{seeds}",
     )
     add(
         "evaluation passes",
-        _pass_bytes(sizes, n_train) + _pass_bytes(sizes, n_test),
-        f"every layer's buffers for the {n_train:,} training and {n_test:,} test points",
+        k * (_pass_bytes(sizes, n_train) + _pass_bytes(sizes, n_test)),
+        f"every layer's buffers for the {n_train:,} training and {n_test:,} test points{seeds}",
     )
     add(
         "metrics",
@@ -197,15 +207,15 @@ def estimate(
         capacity *= 2
     add(
         "history",
-        (capacity + 2 * rows) * HISTORY_COLUMNS * FLOAT,
-        f"{rows:,} rows of {HISTORY_COLUMNS} metrics",
+        k * (capacity + 2 * rows) * HISTORY_COLUMNS * FLOAT,
+        f"{rows:,} rows of {HISTORY_COLUMNS} metrics{seeds}",
     )
     if replay:
         points = max(2, min(REPLAY_POINTS, REPLAY_BYTES // vector))
         add(
             "replay",
-            (points + 2) * (vector + REPLAY_POINT_OVERHEAD),
-            f"{points} past weight sets, and two in flight",
+            (points + 2) * (k * vector + REPLAY_POINT_OVERHEAD),
+            f"{points} past weight sets{seeds}, and two in flight",
         )
     if views:
         add("Qt", QT_BYTES, "the window or the pictures")
@@ -215,6 +225,12 @@ def estimate(
             cells * (units * (2 * FLOAT + 4) + 3 * FLOAT),
             f"{GRID_SIZE}x{GRID_SIZE} points through every layer, and a node map",
         )
+        if k > 1:
+            add(
+                "seed views",
+                k * (_pass_bytes(sizes, SEED_GRID**2 + n_train + n_test)),
+                f"every seed on a {SEED_GRID}x{SEED_GRID} grid and both splits{seeds}",
+            )
     if run_folder:
         add(
             "run folder",

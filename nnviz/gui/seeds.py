@@ -70,34 +70,20 @@ class SeedEvaluator:
 
 
 def aucs(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Each row's ROC AUC: the Mann-Whitney statistic with tied scores ranked by their average
-    (what sklearn's roc_auc_score gives, to rounding); NaN when a class is missing."""
-    positives = int(labels.sum())
-    negatives = len(labels) - positives
-    if not positives or not negatives:
+    """Each row's ROC AUC as the Mann-Whitney statistic: the share of (positive, negative) pairs
+    the row orders right, ties counting half (what sklearn's roc_auc_score gives, to rounding;
+    scipy's rankdata would add a second to the window's start). NaN when a class is missing."""
+    positives = np.sort(probabilities[:, labels], axis=1)  # sorted: searchsorted is 3x faster
+    negatives = np.sort(probabilities[:, ~labels], axis=1)
+    pairs = positives.shape[1] * negatives.shape[1]
+    if not pairs:
         return np.full(len(probabilities), np.nan)
-    ranks = average_ranks(probabilities)
-    return (ranks[:, labels].sum(axis=1) - positives * (positives + 1) / 2) / (
-        positives * negatives
-    )
-
-
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Each row's ranks 1..n, tied values sharing the mean of their ranks (scipy's rankdata
-    with axis=1, whose import would add a second to the window's start)."""
-    count, n = values.shape
-    order = np.argsort(values, axis=1, kind="stable")
-    ordered = np.take_along_axis(values, order, axis=1)
-    position = np.broadcast_to(np.arange(n), (count, n))
-    starts = np.ones((count, n), dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    ends = np.ones((count, n), dtype=bool)
-    ends[:, :-1] = starts[:, 1:]
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
-    last = np.minimum.accumulate(np.where(ends, position, n - 1)[:, ::-1], axis=1)[:, ::-1]
-    ranks = np.empty((count, n))
-    np.put_along_axis(ranks, order, (first + last) / 2 + 1, axis=1)
-    return ranks
+    below = np.empty(len(probabilities))
+    for k, (scores, others) in enumerate(zip(positives, negatives)):
+        lower = np.searchsorted(others, scores, side="left").sum()
+        upto = np.searchsorted(others, scores, side="right").sum()
+        below[k] = (lower + upto) / 2
+    return below / pairs
 
 
 def boundaries(

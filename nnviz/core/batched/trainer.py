@@ -581,7 +581,8 @@ def _check_compatible(configs: Sequence[Config]) -> None:
 
 def _check_memory(config: Config, networks: int, data: Dataset) -> None:
     """Refuse a batch whose K networks' buffers do not fit the memory budget (see core.budget)."""
-    one = estimate(config, data=data, views=False, replay=False).total
+    one = estimate(dataclasses.replace(config, seeds=1), data=data, views=False, replay=False)
+    one = one.total  # one network's (an estimate of config.seeds counts every seed already)
     needed = BASELINE_BYTES + networks * (one - BASELINE_BYTES)
     budget = memory_budget()
     if needed > budget.bytes:

@@ -96,7 +96,7 @@ def test_the_frame_holds_every_seeds_auc_and_the_selected_seeds_network(
         np.testing.assert_array_equal(state.frame.snapshot.weights[name], array)
 
 
-def test_average_rank_aucs_equal_sklearns_with_ties():
+def test_pair_count_aucs_equal_sklearns_with_ties():
     rng = np.random.default_rng(3)
     labels = rng.random(60) > 0.4
     scores = np.round(rng.random((5, 60)), 1)  # many ties
@@ -322,3 +322,14 @@ def test_the_window_trains_seeds_selects_one_by_its_boundary_and_saves_them_all(
         np.testing.assert_array_equal(
             window.state.seed_states(320).params[k], LAYOUT.from_weights(trainer.weights())
         )
+
+
+def test_the_memory_estimate_counts_every_seed():
+    from nnviz.core import budget
+    from nnviz.gui.seeds import SEED_GRID
+
+    assert budget.SEED_GRID == SEED_GRID
+    one, many = (budget.estimate(CONFIG.replace(seeds=k)) for k in (1, 16))
+    assert many.terms["evaluation passes"] == 16 * one.terms["evaluation passes"]
+    assert many.terms["history"] == 16 * one.terms["history"]
+    assert "seed views" in many.terms and "seed views" not in one.terms
