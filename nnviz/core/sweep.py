@@ -501,6 +501,8 @@ class SweepProgress:
     seconds: float
     #: Every row finished so far, as (index of its sweep, row), in the order they finished.
     rows: tuple[tuple[int, SweepRow], ...] = ()
+    #: Every sweep whose rows have all finished, with its rows in the order of its values.
+    tables: tuple[SweepResult, ...] = ()
 
     @property
     def fraction(self) -> float:
@@ -1073,6 +1075,14 @@ class _Rows:
         runs = tuple(self.measured[config] for config in self.configs[s][r])
         return SweepRow(sweep.param, sweep.values[r], runs)
 
+    def complete(self) -> tuple[SweepResult, ...]:
+        """The SweepResults of the sweeps whose rows have all finished."""
+        return tuple(
+            result
+            for s, result in enumerate(self.results())
+            if not any(self.missing[s, r] for r in range(len(result.sweep.values)))
+        )
+
     def results(self) -> list[SweepResult]:
         """One SweepResult per sweep, with the rows finished so far, in the order of the values."""
         return [
@@ -1101,6 +1111,7 @@ class _Tracker:
         self.finished: set[int] = set()
         self.running: dict[int, int] = {}  # job index -> iterations trained so far
         self.last: tuple[int, int, int] | None = None
+        self.tables: tuple[SweepResult, ...] = ()
         self.report()
 
     def update(self, index: int, iterations: int) -> None:
@@ -1125,6 +1136,8 @@ class _Tracker:
             now = (len(self.finished), done, len(rows))
             if now == self.last:
                 return
+            if self.last is None or len(rows) != self.last[2]:
+                self.tables = self.rows.complete() if self.rows is not None else ()
             self.last = now
             self.progress(
                 SweepProgress(
@@ -1134,6 +1147,7 @@ class _Tracker:
                     sum(job.iterations for job in self.jobs),
                     time.perf_counter() - self.started,
                     rows,
+                    self.tables,
                 )
             )
 
@@ -1224,12 +1238,17 @@ def _run_parallel(
     inputs: Inputs,
 ) -> dict[Config, RunResult]:
     """Run the jobs through joblib: processes unless an outer parallel_config says otherwise."""
+    import multiprocessing
+
     from joblib import Parallel
     from joblib.parallel import get_active_backend
 
     backend = get_active_backend(prefer="processes")[0]
-    # Backends that cannot stream results (multiprocessing, ray) deliver them all at the end;
-    # progress still comes from the workers' files.
+    forks = multiprocessing.get_start_method() == "fork"
+    if type(backend).__name__ == "MultiprocessingBackend" and forks:
+        return _run_forked(jobs, n_jobs, tracker, cancelled, inputs)
+    # Backends that cannot stream results (multiprocessing elsewhere, ray) deliver them all at
+    # the end; progress still comes from the workers' files.
     streaming = getattr(backend, "supports_return_generator", False)
     measured: dict[Config, RunResult] = {}
     completed: set[int] = set()
@@ -1254,3 +1273,41 @@ def _run_parallel(
     if len(completed) < len(jobs):  # workers stopped, or jobs never handed out
         raise SweepCancelled("the sweep was cancelled")
     return measured
+
+
+def _run_forked(
+    jobs: Sequence[Job],
+    n_jobs: int,
+    tracker: _Tracker,
+    cancelled: Callable[[], bool] | None,
+    inputs: Inputs,
+) -> dict[Config, RunResult]:
+    """`_run_parallel` under joblib's multiprocessing backend where processes fork: the same
+    forked processes from a multiprocessing Pool of our own, which hands each job's rows back as
+    it finishes (joblib's hands them all back at the end) and starts no resource-tracker
+    process beside the workers (joblib's memory-mapping pool does)."""
+    import multiprocessing
+
+    measured: dict[Config, RunResult] = {}
+    completed: set[int] = set()
+    with tempfile.TemporaryDirectory(prefix="nnviz-sweep-") as path:
+        watcher = _Watcher(_Folder(path), cancelled, tracker)
+        tasks = [(index, job, path, inputs) for index, job in enumerate(jobs)]
+        with multiprocessing.get_context("fork").Pool(min(n_jobs, len(jobs))) as pool:
+            watcher.start()  # after the fork: fork copies only the calling thread
+            try:  # a job asked to stop returns None at once, so cancel drains the queue fast
+                for index, results in pool.imap_unordered(_run_task, tasks):
+                    if results is not None:
+                        measured.update(results)
+                        completed.add(index)
+                        tracker.finish(index, results)
+            finally:
+                watcher.done.set()
+                watcher.join()
+    if len(completed) < len(jobs):
+        raise SweepCancelled("the sweep was cancelled")
+    return measured
+
+
+def _run_task(task: tuple[int, Job, str, Inputs]) -> tuple[int, dict[Config, RunResult] | None]:
+    return _run_indexed(*task)

@@ -399,6 +399,45 @@ def test_an_outer_parallel_config_is_honoured(monkeypatch):
     assert effective_jobs() == 2 and effective_jobs(5) == 5
 
 
+def test_forked_workers_hand_back_each_table_as_it_finishes():
+    """Under joblib's multiprocessing backend (what `nnviz sweep` picks on Linux) the sweep forks
+    its own pool, which streams rows: a short table is complete, and reported with its rows in
+    value order, while a long one still trains; every row equals a serial run's. In a fresh
+    process: fork wants one thread."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import joblib
+        from nnviz import Config
+        from nnviz.core.sweep import Sweep, run_sweeps
+
+        base = Config.preset("seed", iterations=300)
+        sweeps = [Sweep("hidden", (2, 1), base, name="short"),
+                  Sweep("hidden", (5,), base.replace(iterations=20000), name="long")]
+        seen = []
+        with joblib.parallel_config(backend="multiprocessing"):
+            forked = run_sweeps(sweeps, n_jobs=2, progress=seen.append)
+        early = next(p for p in seen if p.tables)
+        assert [t.name for t in early.tables] == ["short"], early
+        assert early.trainings_done < early.trainings_total
+        assert [row.value for row in early.tables[0].rows] == [2, 1]
+        assert [t.name for t in seen[-1].tables] == ["short", "long"]
+        serial = run_sweeps(sweeps, n_jobs=1)
+        for a, b in zip(forked, serial):
+            for x, y in zip(a.rows, b.rows):
+                assert [r.test_auc for r in x.runs] == [r.test_auc for r in y.runs]
+                assert [r.final_loss for r in x.runs] == [r.final_loss for r in y.runs]
+        print("streamed")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "streamed" in done.stdout
+
+
 # -- inputs ------------------------------------------------------------------------------------
 
 
