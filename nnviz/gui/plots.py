@@ -107,6 +107,10 @@ def _draw_all(trainer: Trainer, folder: Path, size: QSize) -> list[Path]:
                     view.set_log_scale(True)  # as the window shows it
                 area = _laid_out(view, size)
                 view.show_frame(frame)
+                QApplication.processEvents()
+                if area.size() != size:  # the frame showed controls (a plane selector)
+                    area = _laid_out(view, size)
+                    view.show_frame(frame)
                 saved.append(save_png(area, folder / f"{name}.png"))
                 saved.append(save_svg(area, folder / f"{name}.svg", title=f"nnviz {name}"))
             finally:
