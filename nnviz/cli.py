@@ -258,17 +258,18 @@ def _add_sweep_parser(commands) -> None:
         "--cluster",
         default=LOCAL,
         metavar="ADDRESS",
-        help="where the trainings run: 'local' (default: joblib workers here) or a dask "
-        "scheduler such as tcp://host:8786 (--jobs and --backend are then ignored); this "
-        "process loads the data once and ships it to the workers",
+        help="where the trainings run: 'local' (default: joblib workers here), a dask "
+        "scheduler such as tcp://host:8786 or a ray head such as ray://host:10001 (--jobs and "
+        "--backend are then ignored); this process loads the data once and ships it to the "
+        "workers",
     )
     sweep.add_argument(
         "--retries",
         type=int,
         default=DEFAULT_RETRIES,
         metavar="N",
-        help=f"with --cluster: run a failed training up to N more times (default "
-        f"{DEFAULT_RETRIES})",
+        help="with --cluster: run a failed training up to N more times, whether it raised or "
+        f"its worker died (default {DEFAULT_RETRIES})",
     )
     sweep.add_argument(
         "--cluster-timeout",
@@ -364,7 +365,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         check_budget(largest, at_once, budget, views=False, replay=False)
         return 0
     # forked now, while this process has one thread and no Qt: it imports Qt while we train
-    plotter = _Plotter() if args.out and not args.no_plots else None
+    plotter = _Plotter(Path(args.out)) if args.out and not args.no_plots else None
     try:
         return _sweep_and_write(args, plan, workers, budget, chosen_backend, cluster, plotter)
     finally:
@@ -376,9 +377,10 @@ def _sweep_and_write(args, plan, workers, budget, chosen_backend, cluster, plott
     from .core import sweep as sweeps
 
     show = sys.stderr.isatty()
-    progress = (lambda p: _sweep_progress(p, sys.stderr)) if show else None
+    shown = (lambda p: _sweep_progress(p, sys.stderr)) if show else None
     if cluster is not None:
-        progress = _RowPrinter(plan, show)
+        shown = _RowPrinter(plan, show)
+    progress = _both(shown, plotter.watch if plotter is not None else None)
     started = time.perf_counter()
     try:
         with chosen_backend():
@@ -427,12 +429,18 @@ def _write_sweep_files(
     written = [write_text(out / f"{result.name}.csv", result.csv_text()) for result in results]
     if not plots:
         return written
-    drawn, skipped = (
-        plotter.draw(results, out) if plotter is not None else _draw_plots(results, out)
-    )
+    drawn, skipped = plotter.draw(results) if plotter is not None else _draw_plots(results, out)
     if skipped:  # a headless install without Qt: the tables are still written
         print(f"nnviz: plots skipped ({skipped}); the CSV tables are written", file=sys.stderr)
     return written + drawn
+
+
+def _both(*callbacks):
+    """One progress callback calling each of `callbacks` that is not None (None if none is)."""
+    chosen = [callback for callback in callbacks if callback is not None]
+    if not chosen:
+        return None
+    return lambda progress: [callback(progress) for callback in chosen]
 
 
 def _draw_plots(results, out: Path) -> tuple[list[Path], str]:
@@ -455,18 +463,22 @@ def _draw_plots(results, out: Path) -> tuple[list[Path], str]:
 
 
 class _Plotter:
-    """Draws the sweep's plots in a process forked at the start, which imports Qt and pyqtgraph
-    (about 0.6 s) while this process loads the data and trains, then draws what it is sent.
+    """Draws a sweep's plots into `out` in a process forked at the start, which imports Qt and
+    pyqtgraph (about 0.6 s) while this process loads the data, and draws each table as soon as
+    its rows have all finished (`watch`, from the sweep's progress), while the rest train.
 
     Only where forking is safe here (`fast_start_backend`: Linux, one thread, no Qt); otherwise
-    `draw` draws in this process, as before. The child ignores Ctrl-C (this process ends it)."""
+    `draw` draws everything in this process at the end, as before. The child ignores Ctrl-C
+    (this process ends it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, out: Path) -> None:
         import multiprocessing
 
         from .core.sweep import fast_start_backend
 
+        self.out = out
         self._connection = None
+        self._sent: list[str] = []
         if fast_start_backend() != "multiprocessing":
             return
         context = multiprocessing.get_context("fork")
@@ -477,15 +489,33 @@ class _Plotter:
         self._process.start()
         child.close()
 
-    def draw(self, results, out: Path) -> tuple[list[Path], str]:
+    def watch(self, progress) -> None:
+        """A sweep progress callback: hand every table that has finished to the child."""
+        if self._connection is not None:
+            for result in progress.tables:
+                if result.name not in self._sent:
+                    self._sent.append(result.name)
+                    self._connection.send((result, self.out))
+
+    def draw(self, results) -> tuple[list[Path], str]:
+        """The plots of `results` (those not sent yet are sent now), and why there are none."""
         if self._connection is None:
-            return _draw_plots(results, out)
-        self._connection.send((results, out))
+            return _draw_plots(results, self.out)
         try:
-            return self._connection.recv()
-        except EOFError:  # the child died (killed, out of memory): draw here instead
+            for result in results:
+                if result.name not in self._sent:
+                    self._sent.append(result.name)
+                    self._connection.send((result, self.out))
+            written: list[Path] = []
+            skipped = ""
+            for _ in self._sent:
+                paths, why = self._connection.recv()
+                written += paths
+                skipped = skipped or why
+            return written, skipped
+        except (EOFError, OSError):  # the child died (killed, out of memory): draw here
             self._connection = None
-            return _draw_plots(results, out)
+            return _draw_plots(results, self.out)
 
     def close(self) -> None:
         if self._connection is not None:
@@ -496,13 +526,27 @@ class _Plotter:
 
 
 def _serve_plots(connection) -> None:
-    """The plotting child: import the plot code at once, then draw each request (None: stop)."""
+    """The plotting child: import the plot code at once, then draw each table it is sent, in
+    order, until None. A reader thread takes the requests, so the sweep never waits on a send
+    while a plot is drawn."""
     import importlib
+    import queue
     import signal
+    import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    requests: queue.SimpleQueue = queue.SimpleQueue()
+
+    def read() -> None:
+        with contextlib.suppress(EOFError, OSError):  # the sweep's process is gone: stop
+            while (request := connection.recv()) is not None:
+                requests.put(request)
+        requests.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     with contextlib.suppress(ImportError):  # reported when asked to draw
         for module in ("plots", "views.sweep_view"):
             importlib.import_module(f"{__package__}.gui.{module}")
-    while (request := connection.recv()) is not None:
-        connection.send(_draw_plots(*request))
+    while (request := requests.get()) is not None:
+        result, out = request
+        connection.send(_draw_plots([result], out))
