@@ -122,6 +122,8 @@ def run_train(args: argparse.Namespace) -> int:
     check_budget(config, budget=budget, **options)  # BudgetError: exit status 2
     if args.dry_run:
         return 0
+    if config.seeds > 1:
+        return run_train_seeds(args, config, options)
     trainer = Trainer(config)
     started = time.perf_counter()
     show = sys.stderr.isatty()
@@ -155,6 +157,59 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"wrote {len(written)} files to {Path(args.out)}")
     if trainer.diverged_at is not None:
         print(f"nnviz: {trainer.divergence_message()}", file=sys.stderr)
+        return EXIT_DIVERGED
+    return 0
+
+
+def run_train_seeds(args: argparse.Namespace, config: Config, options: dict[str, bool]) -> int:
+    """`nnviz train --seeds K`: K weight seeds (weight_seed, weight_seed + 1, ...) trained
+    together as the window trains them, each one's AUC, then their mean ± sd; --out writes one
+    run folder per seed and the summary (service.seeds.write_seeds_run)."""
+    import numpy as np
+
+    from .core import load_dataset
+    from .service.seeds import SeedGroup, write_seeds_run
+
+    group = SeedGroup.start(config, load_dataset(config))
+    started, show = time.perf_counter(), sys.stderr.isatty()
+    chunk = max(1, min(2000, config.iterations // 100 or 1))
+    while group.iteration < config.iterations and group.diverged_at is None:
+        group.advance(min(chunk, config.iterations - group.iteration))
+        if show:
+            _progress(group.snapshot(), started, sys.stderr)
+    if show:
+        sys.stderr.write("\n")
+    trainers = group.trainers()
+    seconds = time.perf_counter() - started
+    print(f"nnviz: trained {len(trainers)} seeds {group.iteration} iterations in {seconds:.2f} s")
+    print("weight seed  train AUC  test AUC  test accuracy")
+    aucs = []
+    for trainer in trainers:
+        metrics = trainer.evaluate(full=False)
+        aucs.append(metrics.test.auc)
+        print(
+            f"{trainer.config.weight_seed:>11}  {metrics.train.auc:9.4f}  {metrics.test.auc:8.4f}"
+            f"  {metrics.test.accuracy:13.4f}"
+        )
+    values = np.array(aucs)
+    print(
+        f"test AUC over {len(values)} seeds: {values.mean():.4f} ± {values.std(ddof=1):.4f} "
+        f"(min {values.min():.4f}, max {values.max():.4f})"
+    )
+    if args.out:
+        written = write_seeds_run(args.out, group)
+        if options["views"]:
+            try:
+                from .gui.plots import write_plots  # Qt is imported only to draw the pictures
+            except ImportError as error:
+                print(f"nnviz: pictures skipped ({error}); use --no-plots", file=sys.stderr)
+            else:
+                for k, trainer in enumerate(trainers):
+                    written += write_plots(Path(args.out) / f"seed{k}", trainer)
+        print(f"wrote {len(written)} files to {Path(args.out)}")
+    message = group.divergence_message()
+    if message:
+        print(f"nnviz: {message}", file=sys.stderr)
         return EXIT_DIVERGED
     return 0
 
