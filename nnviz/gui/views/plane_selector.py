@@ -47,6 +47,9 @@ class PlaneSelector(QtWidgets.QWidget):
         for widget in self._slice_widgets:
             layout.addWidget(widget)
         layout.addStretch(1)
+        # Never widens the view: in a narrow one (a dock open) the boxes shrink instead.
+        policy = QtWidgets.QSizePolicy.Policy
+        self.setSizePolicy(policy.Ignored, policy.Fixed)
         self._names: tuple[str, ...] = ()
         self._axes = (0, 1)  # the shown slice's axes
         for box in (self.mode, self.x_axis, self.y_axis, self.held):

@@ -224,7 +224,7 @@ class RocView(QtWidgets.QWidget):
                 self.legend.addItem(curve, text)
             self._class_entries = classes
             self.class_curves.set_visible(classes)
-            self._set_title("classes: one against the rest, test points")
+            self._set_title("each class against the rest (test)")
         for curve, text in zip(self.class_curves.curves, texts):
             self._set_legend_text(curve, text)
 
