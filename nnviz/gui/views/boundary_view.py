@@ -25,7 +25,7 @@ MAP_OPACITY = 0.6
 #: Extents whose width/height ratio lies within [1/MAX_ASPECT, MAX_ASPECT] are drawn to scale.
 MAX_ASPECT = 4.0
 #: The other seeds' boundaries (a run of several seeds): faint, thin, under the selected one's.
-SEED_CONTOUR_ALPHA = 90
+SEED_CONTOUR_ALPHA = 110
 #: A click this close to another seed's boundary (in pixels) selects that seed.
 SEED_CLICK_PIXELS = 6.0
 

@@ -80,7 +80,6 @@ class RocView(QtWidgets.QWidget):
         )
         self.seed_curves.setZValue(-1)
         item.addItem(self.seed_curves)
-        self._seeds_in_legend = False
         # The AUC over the seeds, in the corner ROC curves leave empty (a plot title would
         # lay the plot out again on every change of its text).
         self.seed_auc = pg.TextItem(
@@ -138,26 +137,19 @@ class RocView(QtWidgets.QWidget):
         if seeds is None:
             self.seed_curves.setData([], [])
             self.seed_auc.setVisible(False)
-            if self._seeds_in_legend:
-                self.legend.removeItem(self.seed_curves)
-                self._seeds_in_legend = False
-                self._fit_legend(self.width())
             return
         self.seed_curves.setData(*seeds.other_rocs)
         text = self.seed_auc_text(seeds)
         if text != self.seed_auc.toPlainText():
             self.seed_auc.setText(text)
         self.seed_auc.setVisible(True)
-        if not self._seeds_in_legend:
-            self.legend.addItem(self.seed_curves, "other seeds (test)")
-            self._seeds_in_legend = True
-            self._fit_legend(self.width())
 
     @staticmethod
     def seed_auc_text(seeds: SeedView) -> str:
         return (
             f"AUC of {seeds.count} seeds (mean ± sd)\n"
-            f"train {seeds.auc_text('train')}\ntest  {seeds.auc_text('test')}"
+            f"train {seeds.auc_text('train')}\ntest  {seeds.auc_text('test')}\n"
+            f"faint: the other seeds' test curves"
         )
 
     # -- several classes and regression -----------------------------------------------------
