@@ -39,9 +39,10 @@ from .cluster_base import HEARTBEAT_SECONDS, POLL_SECONDS, Cluster, ClusterError
 
 #: The longest the driver thread waits in `ray.wait`: how soon it sees the caller's cancel.
 WAIT_SECONDS = 0.1
-#: The least time a ray client connection is given: the head starts a server process for each
-#: client (3-4 s here), so a short --cluster-timeout applies once the jobs are submitted. A head
-#: that nobody answers for is found at once by a plain TCP connection first.
+#: The least time a ray client connection (and then shipping the data and the jobs) is given:
+#: the head starts a server process for each client (3-4 s here), so a short --cluster-timeout
+#: applies once the jobs are submitted. A head nobody listens for is found at once by a plain
+#: TCP connection first.
 CONNECT_SECONDS = 30.0
 #: How long a cancelled or failed sweep waits for the driver to cancel the remote jobs (it goes
 #: on in the background), and how long a finished one waits for it to disconnect.
@@ -137,6 +138,10 @@ def run_on_ray(
     finally:
         driver.halt.set()  # cancels the unfinished jobs and disconnects
         driver.join(CLOSE_SECONDS if completed else HALT_SECONDS)
+        if driver.is_alive():  # still cancelling, or stuck in a call to a frozen head
+            threading.Thread(
+                target=driver.close_if_stuck, name="nnviz-ray-close", daemon=True
+            ).start()
 
 
 def _follow(
@@ -148,26 +153,29 @@ def _follow(
 ) -> bool:
     """Act on what the driver reports until every job finished (True) or `cancelled()` (False)."""
     cluster = watch.cluster
-    connected = False
+    stage = "connecting"  # then "shipping" (the data and the jobs), then "running"
     while True:
         if cancelled is not None and cancelled():
             return False
         try:
             kind, *news = driver.news.get(timeout=POLL_SECONDS)
         except queue.Empty:
-            if not connected:
-                allowed = max(cluster.timeout, CONNECT_SECONDS)
-                if time.monotonic() - watch.heard > allowed:
-                    raise ClusterError(
-                        f"cannot reach {cluster.head} within {allowed:g} s"
-                    ) from None
-            else:
+            if stage == "running":
                 watch.check("no answer from the head, or its workers are frozen, gone or busy")
+                continue
+            allowed = max(cluster.timeout, CONNECT_SECONDS)
+            if time.monotonic() - watch.heard > allowed:
+                raise ClusterError(
+                    f"cannot reach {cluster.head} within {allowed:g} s"
+                    if stage == "connecting"
+                    else f"{cluster.head} did not take the sweep's data and jobs within {allowed:g} s"
+                ) from None
             continue
         if kind == "connected":
-            connected = True
+            stage = "shipping"
             watch.hear()
         elif kind == "submitted":
+            stage = "running"
             watch.hear()
         elif kind == "progress":
             index, trained, worker = news
@@ -190,13 +198,23 @@ def _follow(
             return True
 
 
-#: Where ray logs its warning about SIGTERM: in this process, and relayed from the head.
-_RAY_LOGGERS = ("ray._private.worker", "ray.util.client.logsclient")
+#: Where ray logs what a sweep says better itself: in this process, and relayed from the head.
+_RAY_LOGGERS = ("ray._private.worker", "ray.util.client.logsclient", "ray.util.client.dataclient")
 
 
-class _NotMainThread(logging.Filter):
+class _RayNoise(logging.Filter):
+    """Drops ray's warning that only a main thread can catch SIGTERM (the driver is no main
+    thread, on purpose), and its error when close_if_stuck closes a frozen head's connection
+    (the sweep has said why on one line already)."""
+
+    NOISE = ("not the main thread", "Unrecoverable error in data channel")
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "not the main thread" not in record.getMessage()
+        message = record.getMessage()
+        return not any(noise in message for noise in self.NOISE)
+
+
+_QUIET = _RayNoise()
 
 
 class _Driver(threading.Thread):
@@ -218,16 +236,12 @@ class _Driver(threading.Thread):
         self.news: queue.Queue = queue.Queue()
         self.halt = threading.Event()
         self.pending: dict[Any, int] = {}  # unfinished job -> its index
+        self.client: Any = None  # ray's connection object of this driver's context
 
     def run(self) -> None:
-        quiet = _NotMainThread()  # ray warns that only a main thread can catch SIGTERM
-        for name in _RAY_LOGGERS:
-            logging.getLogger(name).addFilter(quiet)
-        try:
-            self._connect_and_drive()
-        finally:
-            for name in _RAY_LOGGERS:
-                logging.getLogger(name).removeFilter(quiet)
+        for name in _RAY_LOGGERS:  # the same filter, once per logger
+            logging.getLogger(name).addFilter(_QUIET)
+        self._connect_and_drive()
 
     def _connect_and_drive(self) -> None:
         host, _, port = self.cluster.address.removeprefix("ray://").rpartition(":")
@@ -246,6 +260,9 @@ class _Driver(threading.Thread):
         except Exception as error:
             self.news.put(("unreachable", one_line(error)))
             return
+        # with allow_multiple, ray keeps the new connection in the context until `with` swaps
+        # it into this thread (ray 2.x; close_if_stuck needs it, and does without it)
+        self.client = getattr(context, "_context_to_restore", None)
         self.news.put(("connected",))
         try:
             with context:
@@ -255,6 +272,15 @@ class _Driver(threading.Thread):
         finally:
             with contextlib.suppress(Exception):  # gone already: the head ends the job itself
                 context.disconnect()
+
+    def close_if_stuck(self) -> None:
+        """Close the connection if this driver has not ended within CLOSE_SECONDS: a call to a
+        head that stopped answering blocks (about two minutes here), and so would ray's own
+        disconnect when the process exits. Closing the gRPC channel ends every call on it."""
+        self.join(CLOSE_SECONDS)
+        if self.is_alive():
+            with contextlib.suppress(Exception):  # a ray without these internals: nothing to do
+                self.client.client_worker.channel.close()
 
     def _drive(self) -> None:
         ray = self.ray
@@ -286,7 +312,9 @@ class _Driver(threading.Thread):
             if not self.halt.is_set():
                 self.news.put(("finished",))
         finally:
-            for ref in self.pending:  # halted, failed or lost: stop what still trains
+            # halted, failed or lost: stop what still trains, if still connected. (Disconnected,
+            # any ray call would start a ray of its own on this machine: ray's auto-init.)
+            for ref in self.pending if ray.is_initialized() else ():
                 with contextlib.suppress(Exception):
                     ray.cancel(ref)
 
