@@ -24,6 +24,7 @@ version.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,7 +91,7 @@ class Inputs:
 
     def dataset(self, config: Config) -> Dataset:
         data = self.datasets[_data_key(config)]
-        return Dataset(data.x_train, data.y_train, data.x_test, data.y_test)  # read-only again
+        return dataclasses.replace(data)  # read-only again
 
     def initial_weights(self, config: Config) -> Mapping[str, np.ndarray] | None:
         return self.weights[config.init_weights] if config.init_weights else None
