@@ -40,10 +40,14 @@ from .cluster_base import HEARTBEAT_SECONDS, POLL_SECONDS, Cluster, ClusterError
 #: The longest the driver thread waits in `ray.wait`: how soon it sees the caller's cancel.
 WAIT_SECONDS = 0.1
 #: The least time a ray client connection (and then shipping the data and the jobs) is given:
-#: the head starts a server process for each client (3-4 s here), so a short --cluster-timeout
-#: applies once the jobs are submitted. A head nobody listens for is found at once by a plain
-#: TCP connection first.
-CONNECT_SECONDS = 30.0
+#: the head starts a server process for each client (3-4 s here), and says it could not about
+#: 40 s later, so a short --cluster-timeout applies once the jobs are submitted. A head nobody
+#: listens for is found at once by a plain TCP connection first.
+CONNECT_SECONDS = 60.0
+#: Connections tried when the head fails to start its server process for this client (it does,
+#: now and then, for the first client of a fresh ray 2.60 head: "Starting Ray client server
+#: failed", reported about 40 s later); a second connection has always worked here.
+CONNECT_TRIES = 2
 #: How long a cancelled or failed sweep waits for the driver to cancel the remote jobs (it goes
 #: on in the background), and how long a finished one waits for it to disconnect.
 HALT_SECONDS = 0.5
@@ -171,7 +175,9 @@ def _follow(
                     else f"{cluster.head} did not take the sweep's data and jobs within {allowed:g} s"
                 ) from None
             continue
-        if kind == "connected":
+        if kind == "retrying":
+            watch.hear()  # a new connection, with a new allowance
+        elif kind == "connected":
             stage = "shipping"
             watch.hear()
         elif kind == "submitted":
@@ -219,7 +225,8 @@ _QUIET = _RayNoise()
 
 class _Driver(threading.Thread):
     """Owns the ray client connection and makes every ray call of the sweep, reporting to the
-    caller through `news`: ("connected",), ("submitted",), ("progress", index, trained, worker),
+    caller through `news`: ("retrying",), ("connected",), ("submitted",),
+    ("progress", index, trained, worker),
     ("done", index, result), ("failed", index, worker, error), ("unreachable", error),
     ("lost", error), ("finished",). Once `halt` is set it cancels the unfinished jobs."""
 
@@ -250,16 +257,23 @@ class _Driver(threading.Thread):
         except OSError as error:
             self.news.put(("unreachable", one_line(error)))
             return
-        try:
-            context = self.ray.init(
-                self.cluster.address,
-                allow_multiple=True,  # a context of this thread's own
-                log_to_driver=False,  # the workers' output stays in the cluster's logs
-                logging_level=logging.WARNING,
-            )
-        except Exception as error:
-            self.news.put(("unreachable", one_line(error)))
-            return
+        for attempt in range(1, CONNECT_TRIES + 1):
+            try:
+                context = self.ray.init(
+                    self.cluster.address,
+                    allow_multiple=True,  # a context of this thread's own
+                    log_to_driver=False,  # the workers' output stays in the cluster's logs
+                    logging_level=logging.WARNING,
+                )
+                break
+            except ConnectionAbortedError as error:  # the head could not start our server
+                if attempt == CONNECT_TRIES or self.halt.is_set():
+                    self.news.put(("unreachable", one_line(error)))
+                    return
+                self.news.put(("retrying",))
+            except Exception as error:
+                self.news.put(("unreachable", one_line(error)))
+                return
         # with allow_multiple, ray keeps the new connection in the context until `with` swaps
         # it into this thread (ray 2.x; close_if_stuck needs it, and does without it)
         self.client = getattr(context, "_context_to_restore", None)
