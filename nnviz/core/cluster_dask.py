@@ -176,6 +176,7 @@ class _Sweep:
         self.failed: dict[int, int] = {}  # job index -> tries that failed so far
         self.running: dict[int, tuple[str, str]] = {}  # job index -> (task key, worker)
         self.dead: set[tuple[str, str]] = set()  # (task key, worker): deaths counted
+        self.ended: set[str] = set()  # keys whose future came back (its "started" may be late)
         self.watched: set[str] = set()  # workers whose topic we hear
         self.lock = threading.Lock()
         self.facts: list[tuple] = []  # heard in dask's thread, counted in the caller's
@@ -233,6 +234,7 @@ class _Sweep:
                 for future, result in batch:
                     index = self.futures[future]
                     self.running.pop(index, None)
+                    self.ended.add(future.key)
                     if future.status == "finished":
                         self.watch.finish(index)
                         on_done(index, result)
@@ -254,6 +256,8 @@ class _Sweep:
         for fact in facts:
             if fact[0] == "started":
                 _, index, key, worker = fact
+                if key in self.ended:  # its event came after its result: it ran nowhere now
+                    continue
                 before = self.running.get(index)
                 if before is not None and before[0] == key:  # dask moved it: its worker died
                     self._died(index, *before, "the task started again elsewhere")
