@@ -125,13 +125,11 @@ class StackedPass:
         sizes, k = layout.sizes, len(params)
         depth = len(sizes) - 1
         self.n, self.loss = n, loss
-        self._params = params
         matrices = stacked_matrices(layout, params)
         grads = stacked_matrices(layout, grad)
-        rows = 1 if shared is not None else k
         kinds = [activation] * (depth - 1) + ["sigmoid"]
-        self._negated = np.empty_like(params) if "sigmoid" in kinds else None
-        negated = stacked_matrices(layout, self._negated) if self._negated is not None else None
+        negated_params = np.empty_like(params)  # the output, a sigmoid, always takes them
+        negated = stacked_matrices(layout, negated_params)
         # inputs[l] feeds layer l: x with a ones row (shared: (features + 1, n) for all), then
         # each hidden layer's h with a ones row, (units + 1, K, n)
         first = (
@@ -144,8 +142,8 @@ class StackedPass:
         self._delta = [_block(size, k, n) for size in sizes[1:]]
         self._tmp = [_block(size, k, n) for size in sizes[1:]]
         self._kinds = kinds
-        self.y = _block(1, rows, n)
-        self.labels = np.empty((1, rows, n), dtype=bool)
+        self.y = _block(1, k, n)  # shared labels too are stored per network: NumPy broadcasts a
+        self.labels = np.empty((1, k, n), dtype=bool)  # (1, 1, n) row over K three times slower
         self._diff = np.empty((k, n))
         self._squares = np.empty((k, 1, 1))
         self._hits = np.empty((1, k, n), dtype=bool)
@@ -155,9 +153,7 @@ class StackedPass:
 
         inputs = [first if shared is not None else _by_network(first)]
         inputs += [_by_network(z) for z in self._inputs[1:]]
-        self._forward: list[Op] = []
-        if self._negated is not None:
-            self._forward.append((np.negative, (params, self._negated)))
+        self._forward: list[Op] = [(np.negative, (params, negated_params))]
         for layer, kind in enumerate(kinds):
             pre, out = self._pre[layer], self._out[layer]
             if kind == "sigmoid":  # 1 / (1 + exp(-a)), -a from the negated weights
@@ -212,7 +208,7 @@ class StackedPass:
     def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
         """The same (n, features) points and 0/1 labels for every network."""
         self._inputs[0][:-1] = x.T
-        self.y[0, 0] = y
+        self.y[0] = y
         np.greater_equal(self.y, 0.5, self.labels)
 
     def gather(self, x_t: np.ndarray, y: np.ndarray, indices: np.ndarray) -> None:
@@ -235,9 +231,7 @@ class StackedPass:
         if self.loss == "bce":
             a = np.negative(self._pre[-1][0], self._logits)  # the output is a sigmoid: -a kept
             rows = range(len(p))  # each network's (1, n) arrays, as Pass.loss_value reads them
-            return np.array(
-                [loss_value("bce", p[k : k + 1], y[k % len(y)], a[k : k + 1]) for k in rows]
-            )
+            return np.array([loss_value("bce", p[k : k + 1], y[k], a[k : k + 1]) for k in rows])
         diff = self._diff
         np.subtract(p, y, diff)
         squares = self._squares  # one ddot per network, as np.dot(diff, diff)
