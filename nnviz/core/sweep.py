@@ -25,13 +25,19 @@ different arithmetic:
   three) is trained once.
 - Runs that differ only in fields a `BatchedTrainer` stacks (weight seed, learning rate, momentum,
   L1, L2: repeats, and sweeps of those fields) train together (`batches`, `run_batch`), one set of
-  NumPy calls per iteration for all, each network bit for bit its own Trainer. Stacking removes
-  the per-call overhead, not the arithmetic: it pays where a network's arrays are small (100 runs
-  with mini-batches of 32: 3x), while the article's full batch of 750 points through 5 units is
-  mostly exp and elementwise work already (1.35x); see benchmarks/bench_batched.py. Wide
-  networks are not stacked at all.
-- The remaining runs go to worker processes through joblib, longest first. `n_jobs` defaults to an
-  outer `joblib.parallel_config(n_jobs=...)` if there is one, and to 2 otherwise.
+  NumPy calls per iteration for all, each network bit for bit its own Trainer, whatever
+  iterations each is measured at: a network leaves the stack after its last row, and the last
+  one left goes on in its own Trainer. Stacking removes the per-call overhead, not the
+  arithmetic: every network keeps its own exp, elementwise passes and BLAS calls, or its bits
+  would change. It pays where a network's arrays are small (mini-batches of 32), while the
+  article's full batch of 750 points through 5 units is mostly that arithmetic already (about
+  15 us a network-iteration in a stack against 21 us in a Trainer); see
+  benchmarks/bench_batched.py. Wide networks are not stacked at all.
+- The remaining runs go to worker processes through joblib, longest first, on data the caller
+  loaded once (`cluster.Inputs`). Under joblib's multiprocessing backend where processes fork
+  (`nnviz sweep` on Linux) the sweep forks a pool of its own, which hands back each job's rows as
+  it finishes. `n_jobs` defaults to an outer `joblib.parallel_config(n_jobs=...)` if there is
+  one, and to 2 otherwise.
 
 `repeats=K` trains each configuration with the weight seeds `weight_seed, weight_seed + 1, ...,
 weight_seed + K - 1`; a row then reports the mean of each metric (`row.test_auc`) and its sample
