@@ -278,3 +278,22 @@ def test_the_diagram_names_every_input_and_output(qtbot):
     expected = frame.task.outputs(frame.snapshot.weights, "tanh", raw)[:, 1].reshape(24, 24)
     np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-7)
     assert levels == (0.0, 1.0)
+
+
+def test_the_softmax_formulas_read_as_mathematics():
+    """Explain at a softmax output: p_k, a_c, p_y and y_k are set with subscripts."""
+    from nnviz.core.explain import explain_step
+    from nnviz.gui.explain_panel import formula_html
+
+    step = explain_step(trained("spiral3", 500))
+    titles = [phase.title for phase in step.phases]
+    forward = titles.index("1 forward: output")
+    text = formula_html(step.formula(forward, step.default_item(forward), 0))
+    assert "<i>p</i><sub>k</sub> =" in text
+    assert "exp(<i>a</i><sub>k</sub>) / Σ<sub>c</sub> exp(<i>a</i><sub>c</sub>)" in text
+    assert "_" not in text.replace("margin-", "")  # no raw p_k left
+    loss = formula_html(step.formula(titles.index("2 loss"), step.default_item(0), 0))
+    assert "-log(<i>p</i><sub>y</sub>)" in loss
+    backward = titles.index("3 backward: output")
+    delta = formula_html(step.formula(backward, step.default_item(backward), 0))
+    assert "(<i>p</i><sub>k</sub> - <i>y</i><sub>k</sub>) / n" in delta
