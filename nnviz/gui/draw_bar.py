@@ -62,16 +62,21 @@ class DrawBar(QtWidgets.QWidget):
         self.value.valueChanged.connect(self._on_value_changed)
         self.counts = QtWidgets.QLabel()
         self.counts.setToolTip("Training points: drawn points join the training split")
+        # the counts take the room that is left: the bar never widens the window
+        self.counts.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
         for widget in (self.chips, self.value):
             tools.addWidget(widget)
         for action in (empty, undo, redo):
             tools.addWidget(self._button(action))
-        tools.addWidget(self.counts)
+        tools.addWidget(self.counts, 1)
         layout.addWidget(self.tools)
         self.tools.hide()
         self._task: tuple[str, int] | None = None
 
     def _button(self, action: QtGui.QAction) -> QtWidgets.QToolButton:
+        """A compact button for `action`: its icon text (short), the full text in the menu."""
         button = QtWidgets.QToolButton()
         button.setDefaultAction(action)
         button.setAutoRaise(True)

@@ -50,6 +50,7 @@ from .banner import Banner
 from .color_scheme import SCHEMES, apply_scheme, tinted_icon
 from .control_panel import ControlPanel
 from .controllers.config_edits import ConfigEditController
+from .controllers.draw_points import DrawPointsController
 from .controllers.experiments import ExperimentsController
 from .controllers.explain import ExplainController
 from .controllers.files import FileController
@@ -57,6 +58,7 @@ from .controllers.node_maps import NodeMapController
 from .controllers.replay import ReplayController
 from .controllers.training import REFUSALS, TrainingController
 from .controllers.weights import WeightEditController
+from .draw_bar import DrawBar
 from .experiments_panel import ExperimentsPanel
 from .explain_panel import ExplainPanel
 from .file_menu import FileMenu
@@ -93,8 +95,9 @@ ROC_TITLES = ("<b>ROC</b>", "<b>Predicted vs true</b>")
 EXPOSE_WAITS = 100
 
 
-def _titled(title: str, view: QWidget, menu: QMenu) -> QWidget:
-    """A view under a bold title, with a ⋯ button that opens its export menu."""
+def _titled(title: str, view: QWidget, menu: QMenu, tools: QWidget | None = None) -> QWidget:
+    """A view under a bold title, with a ⋯ button that opens its export menu (and `tools`
+    before it)."""
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(2, 2, 2, 2)
@@ -107,6 +110,8 @@ def _titled(title: str, view: QWidget, menu: QMenu) -> QWidget:
     button.setAutoRaise(True)
     button.setMenu(menu)
     header.addWidget(label, 1)
+    if tools is not None:
+        header.addWidget(tools)
     header.addWidget(button)
     layout.addLayout(header)
     layout.addWidget(view, 1)
@@ -177,6 +182,9 @@ class MainWindow(QMainWindow):
             read=self.file_reader,
         )
         self.node_maps = NodeMapController(self.state, self.boundary_view, self)
+        self.drawing = DrawPointsController(
+            self.state, self.training_thread, self.boundary_view.painter, self.training, self
+        )
         self.files = FileController(
             self.state,
             self.training_thread,
@@ -196,6 +204,7 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self.file_menu = FileMenu(self, self.files, self.menuBar().addMenu("&File"))
+        self._build_drawing()
         self._build_menus()
         self._build_layout()
         self._build_docks()
@@ -334,7 +343,9 @@ class MainWindow(QMainWindow):
         menu = self.file_menu.view_menu
         self.top_row = top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(_titled("Network", self.network_view, menu("network", self)))
-        self.boundary_box = _titled("Decision boundary", self.boundary_view, menu("boundary", self))
+        self.boundary_box = _titled(
+            "Decision boundary", self.boundary_view, menu("boundary", self), self.draw_bar
+        )
         top.addWidget(self.boundary_box)
         self.bottom_row = bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(_titled("Loss", self.loss_view, menu("loss", self)))
@@ -467,6 +478,81 @@ class MainWindow(QMainWindow):
         self.network_view.node_hovered.connect(self.node_maps.on_node_hovered)
         self.boundary_view.plane_selector.plane_chosen.connect(self.state.set_plane_choice)
         self.network_view.weight_edit_requested.connect(self.weights.on_edit_requested)
+        self._connect_drawing()
+
+    # -- points you draw -------------------------------------------------------------------
+
+    def _build_drawing(self) -> None:
+        """Draw mode's actions (an Edit menu, and the row above the decision boundary)."""
+        drawing = self.drawing
+        self.draw_action = self._action(
+            "Draw points", drawing.set_active, "D",
+            "Click the decision boundary to add a point of the chosen class, Shift+click to "
+            "remove one, drag to paint several", checkable=True,
+        )  # fmt: skip
+        self.empty_action = self._action(
+            "Start from empty", drawing.start_from_empty, None,
+            "Take every training point away and draw your own (the test points stay)",
+        )  # fmt: skip
+        self.undo_action = self._action("Undo", drawing.undo, "Ctrl+Z", "Undo the last stroke")
+        self.redo_action = self._action(
+            "Redo", drawing.redo, "Ctrl+Shift+Z", "Redo the stroke undone"
+        )
+        for action, short in (
+            (self.draw_action, "Draw"),
+            (self.empty_action, "Empty"),
+            (self.undo_action, "↶"),
+            (self.redo_action, "↷"),
+        ):
+            action.setIconText(short)  # the bar's button; menus keep the full text
+        self.draw_bar = DrawBar(
+            self.draw_action, self.empty_action, self.undo_action, self.redo_action
+        )
+        edit_menu = self.menuBar().addMenu("&Edit")
+        for action in (self.undo_action, self.redo_action):
+            edit_menu.addAction(action)
+        edit_menu.addSeparator()
+        for action in (self.draw_action, self.empty_action):
+            edit_menu.addAction(action)
+        self._on_drawing_history_changed()
+
+    def _connect_drawing(self) -> None:
+        painter, drawing = self.boundary_view.painter, self.drawing
+        painter.stroke_started.connect(drawing.begin_stroke)
+        painter.stroke_moved.connect(drawing.extend_stroke)
+        painter.stroke_ended.connect(drawing.end_stroke)
+        drawing.active_changed.connect(self._on_drawing_active_changed)
+        drawing.history_changed.connect(self._on_drawing_history_changed)
+        drawing.counts_changed.connect(self.draw_bar.set_counts)
+        self.draw_bar.label_chosen.connect(drawing.set_label)
+        self.state.hold_changed.connect(self._on_state_hold_changed)
+        self.state.network_changed.connect(self._on_state_network_changed_for_drawing)
+
+    @Slot(bool)
+    def _on_drawing_active_changed(self, active: bool) -> None:
+        """Drawing and Explain both want the boundary's clicks: one leaves for the other."""
+        self.draw_action.setChecked(active)
+        self.boundary_view.painter.set_active(active)
+        self.draw_bar.set_drawing(active)
+        if active:
+            self.explain.set_active(False)
+
+    @Slot()
+    def _on_drawing_history_changed(self) -> None:
+        self.undo_action.setEnabled(self.drawing.can_undo)
+        self.redo_action.setEnabled(self.drawing.can_redo)
+
+    @Slot(str)
+    def _on_state_hold_changed(self, reason: str) -> None:
+        if reason:
+            self.statusBar().showMessage(reason)
+        else:
+            self.statusBar().clearMessage()
+
+    @Slot()
+    def _on_state_network_changed_for_drawing(self) -> None:
+        data = self.state.dataset
+        self.draw_bar.set_task(data.task, data.n_classes)
 
     # -- drawing ---------------------------------------------------------------------------
 
@@ -563,6 +649,7 @@ class MainWindow(QMainWindow):
     def _on_explain_active_changed(self, active: bool) -> None:
         self.explain_action.setChecked(active)
         if active:
+            self.drawing.set_active(False)
             self._raise_dock(self.explain_dock)
             self._give_the_diagram_room()
         else:

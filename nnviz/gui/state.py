@@ -11,6 +11,9 @@ session): anything keyed by layer, unit or sample must drop it then.
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core import Config, Dataset, Snapshot
@@ -34,6 +37,8 @@ class AppState(QObject):
     playing_changed = Signal(bool)
     replay_changed = Signal()  # points were kept or forgotten, or live/replay switched
     message_changed = Signal(str)  # the banner's text; "" hides it
+    data_changed = Signal()  # points drawn by hand, the run goes on: drop sample indices
+    hold_changed = Signal(str)  # why training waits for drawn points; "" when it can train
 
     def __init__(
         self, config: Config, dataset: Dataset | None, parent: QObject | None = None
@@ -63,6 +68,7 @@ class AppState(QObject):
         self._selected = 0
         self._seed_count = 1
         self._evaluator: SeedEvaluator | None = None
+        self._hold = ""
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -242,6 +248,48 @@ class AppState(QObject):
         if len(self._seeds) > len(self.replay):
             kept = set(self.replay.iterations().tolist())
             self._seeds = {i: s for i, s in self._seeds.items() if i in kept}
+
+    # -- drawn points ----------------------------------------------------------------------
+
+    def set_data(self, dataset: Dataset) -> None:
+        """Points drawn by hand: the run goes on with `dataset` (the same task and inputs). The
+        plane keeps its extent, grown only to take in points outside it, so the picture does
+        not move under the pen."""
+        self._dataset = dataset
+        self._keep_plane_for(dataset)
+        if self._evaluator is not None:
+            config = self._config
+            self._evaluator = SeedEvaluator(
+                self._seed_count, self._evaluator.layout, dataset, config.activation, config.loss
+            )
+        self.data_changed.emit()
+        if self._frame is not None and not self._frozen:
+            self._draw(self.replay.snapshot(self._replayed) if self._replayed else self._newest)
+
+    @property
+    def hold(self) -> str:
+        """Why training waits for drawn points (Play and Step say it), or ""."""
+        return self._hold
+
+    def set_hold(self, reason: str) -> None:
+        if reason != self._hold:
+            self._hold = reason
+            self.hold_changed.emit(reason)
+
+    def _keep_plane_for(self, dataset: Dataset) -> None:
+        plane = self._plane
+        if plane is None or plane.kind != "plane" or dataset.n_inputs != 2:
+            self._set_plane(dataset)
+            return
+        xmin, xmax, ymin, ymax = plane.extent
+        points = np.vstack([dataset.x_train, dataset.x_test])
+        if len(points):
+            (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+            xmin, xmax, ymin, ymax = min(xmin, x0), max(xmax, x1), min(ymin, y0), max(ymax, y1)
+        extent = (float(xmin), float(xmax), float(ymin), float(ymax))
+        if extent != tuple(plane.extent):
+            self._plane = dataclasses.replace(plane, extent=extent)
+            self._grid = self._plane.grid(GRID_SIZE)
 
     # -- replay ----------------------------------------------------------------------------
 

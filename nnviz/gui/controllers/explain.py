@@ -53,6 +53,7 @@ class ExplainController(QObject):
         self.panel, self.diagram = panel, diagram
         self.active = False
         state.network_changed.connect(self._on_state_network_changed)
+        state.data_changed.connect(self._on_state_network_changed)  # drawn points: samples moved
         state.config_changed.connect(self._on_state_config_changed)
         state.playing_changed.connect(self._on_state_playing_changed)
 

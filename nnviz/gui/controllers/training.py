@@ -81,7 +81,7 @@ class TrainingController(QObject):
 
     def play(self) -> None:
         state = self.state
-        if state.playing:
+        if state.playing or self._held():
             return
         if state.finished:
             state.show_notice(
@@ -105,6 +105,8 @@ class TrainingController(QObject):
     def step(self, count: int = 1) -> None:
         """Train `count` iterations, then pause (a step while playing pauses too)."""
         self.state.clear_notice()
+        if self._held():
+            return
         if self.state.playing:
             self.pause()
         self.state.go_live()
@@ -113,6 +115,12 @@ class TrainingController(QObject):
     def reset(self) -> None:
         self.state.set_message("")
         self.client.send(Reset())
+
+    def _held(self) -> bool:
+        """Training waits for drawn points (see controllers.draw_points): say so."""
+        if self.state.hold:
+            self.state.show_notice(self.state.hold)
+        return bool(self.state.hold)
 
     def set_speed(self, iterations_per_second: float | None) -> None:
         self.speed = iterations_per_second
@@ -160,6 +168,8 @@ class TrainingController(QObject):
 
         def prepare() -> tuple[Dataset, SeedGroup]:
             dataset = current if current is not None else load_dataset(config)
+            if len(dataset.x_train) < 2:  # a canvas being drawn on (controllers.draw_points)
+                raise DataError("a new network needs 2 training points or more: draw them first")
             return dataset, SeedGroup.start(config, dataset)
 
         return prepare

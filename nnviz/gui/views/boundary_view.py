@@ -15,6 +15,7 @@ from .. import style
 from ..frame import Frame, SeedView
 from ..regions import class_margins, class_regions
 from .plane_selector import PlaneSelector
+from .point_painter import PointPainter
 
 #: Marker sizes in pixels; test points are a little larger so the triangle reads as a triangle.
 TRAIN_SIZE = 7
@@ -96,7 +97,7 @@ class BoundaryView(QtWidgets.QWidget):
     `show_node_map` puts one unit's output in place of p(class 1) until `clear_node_map`.
     `point_clicked(index)` names a clicked training point. For a run of several seeds, every
     other seed's boundary is drawn faintly and `seed_clicked(index)` names the seed whose
-    boundary a click hit.
+    boundary a click hit. In draw mode `painter` turns clicks and drags into strokes instead.
     """
 
     point_clicked = QtCore.Signal(int)
@@ -179,6 +180,7 @@ class BoundaryView(QtWidgets.QWidget):
         self._frame: Frame | None = None
         self._node_map = False  # a unit's map is shown instead of p(class 1)
         self._build_seed_boundaries(item)
+        self.painter = PointPainter(self.plot_widget, self)  # draw mode (controllers.draw_points)
         self._kind = "binary"  # the task the map is drawn for
         self._plane = None  # the plane the points were drawn in
         self._levels = (0.0, 1.0)  # the map's colour levels (a regression's target range)

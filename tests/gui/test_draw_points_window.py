@@ -1,0 +1,162 @@
+"""Points you draw in the real window: the mouse on the boundary view, the pixels it draws, undo,
+training on, and the drawn points in a session and data.csv."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, Qt
+from window_helpers import TIMEOUT, step_to
+
+from nnviz.core.files import read_data_csv
+from nnviz.core.metrics import evaluate_setup
+from nnviz.gui import style
+
+
+def viewport_point(window, x: float, y: float) -> QPoint:
+    """The boundary plot's viewport pixel of data point (x, y)."""
+    plot = window.boundary_view.plot_widget
+    scene = plot.getPlotItem().getViewBox().mapViewToScene(QPointF(x, y))
+    return plot.mapFromScene(scene)
+
+
+def empty_spot(window, margin_pixels: float = 25.0) -> tuple[float, float]:
+    """A data point in the plot with no point (train or test) within `margin_pixels`."""
+    data = window.state.dataset
+    points = np.vstack([data.x_train, data.x_test])
+    xmin, xmax, ymin, ymax = window.state.frame.extent
+    width, height = window.boundary_view.painter.pixel_size()
+    for x in np.linspace(xmin, xmax, 23)[3:-3]:
+        for y in np.linspace(ymin, ymax, 17)[3:-3]:
+            distance = np.hypot((points[:, 0] - x) / width, (points[:, 1] - y) / height)
+            if distance.min() > margin_pixels:
+                return float(x), float(y)
+    raise AssertionError("no empty spot in the plot")
+
+
+def pixel(window, at: QPoint) -> tuple[int, int, int]:
+    image = window.boundary_view.plot_widget.viewport().grab().toImage()
+    scale = image.devicePixelRatio()
+    color = image.pixelColor(int(at.x() * scale), int(at.y() * scale))
+    return color.red(), color.green(), color.blue()
+
+
+def near(color, target, tolerance=30) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(color, target))
+
+
+def test_click_shift_click_drag_and_undo_draw_where_the_mouse_is(qtbot, window):
+    state, viewport = window.state, window.boundary_view.plot_widget.viewport()
+    original = state.dataset
+    n = len(original.x_train)
+    clicked = []
+    window.boundary_view.point_clicked.connect(clicked.append)
+    qtbot.keyClick(window, Qt.Key.Key_D)  # draw mode
+    assert window.draw_action.isChecked() and window.draw_bar.tools.isVisible()
+    window.draw_bar.classes.button(1).click()
+    x, y = empty_spot(window)
+    at = viewport_point(window, x, y)
+    assert not near(pixel(window, at), style.BLUE)
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=at)
+    assert len(state.dataset.x_train) == n + 1 and state.dataset.y_train[-1] == 1
+    width, height = window.boundary_view.painter.pixel_size()
+    added = state.dataset.x_train[-1]
+    assert abs(added[0] - x) <= 1.5 * width and abs(added[1] - y) <= 1.5 * height
+    qtbot.waitUntil(lambda: near(pixel(window, at), style.BLUE), timeout=TIMEOUT)
+
+    # shift-click on it takes it away again (and never opens Explain for it)
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, at)
+    assert len(state.dataset.x_train) == n and not clicked
+    qtbot.waitUntil(lambda: not near(pixel(window, at), style.BLUE), timeout=TIMEOUT)
+
+    # a drag of class 0 paints a row of points along the way
+    window.draw_bar.classes.button(0).click()
+    start = viewport_point(window, x, y)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    for dx in range(4, 101, 4):
+        qtbot.mouseMove(viewport, start + QPoint(dx, 0))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(100, 0))
+    painted = len(state.dataset.x_train) - n
+    assert painted == 9 and set(state.dataset.y_train[n:]) == {0}
+    qtbot.waitUntil(
+        lambda: near(pixel(window, start + QPoint(48, 0)), style.ORANGE), timeout=TIMEOUT
+    )
+    assert "class 0: " in window.draw_bar.counts.text()
+
+    # training goes on with the new points: the process measures them
+    step_to(qtbot, window, 20, 20)
+    frame = state.frame
+    assert len(frame.data.x_train) == n + painted
+    expected = evaluate_setup(frame.snapshot.weights, state.dataset, state.config, full=False)
+    assert frame.snapshot.train_loss == expected.train.loss
+
+    # Ctrl+Z takes the whole stroke back, then the shift-click's removal, then the click
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(state.dataset.x_train) == n
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert state.dataset is original and not window.undo_action.isEnabled()
+    qtbot.waitUntil(lambda: not near(pixel(window, start + QPoint(48, 0)), style.ORANGE))
+    step_to(qtbot, window, 30, 10)
+    expected = evaluate_setup(state.frame.snapshot.weights, original, state.config, full=False)
+    assert state.frame.snapshot.train_loss == expected.train.loss
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert len(state.dataset.x_train) == n + 1  # redo
+
+
+def test_in_draw_mode_the_plot_never_sees_a_click_and_after_it_does_again(qtbot, window):
+    """Drawing takes the clicks from the plot's scene (a point's Explain, a seed's boundary);
+    Explain turns drawing off, and the clicks reach the scene again."""
+    viewport = window.boundary_view.plot_widget.viewport()
+    seen = []
+    window.boundary_view.plot_widget.scene().sigMouseClicked.connect(seen.append)
+    window.draw_action.trigger()
+    spot = empty_spot(window)
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=viewport_point(window, *spot))
+    assert seen == [] and window.undo_action.isEnabled()
+    window.explain_action.trigger()  # Explain takes the clicks: drawing stops
+    assert not window.draw_action.isChecked() and not window.boundary_view.painter.active
+    assert not window.draw_bar.tools.isVisible()
+    qtbot.wait(50)  # Explain moved the boundary view: let it settle
+    n = len(window.state.dataset.x_train)
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=viewport_point(window, *spot))
+    assert len(window.state.dataset.x_train) == n and len(seen) == 1
+    window.draw_action.trigger()  # and drawing turns Explain off
+    assert not window.explain_action.isChecked()
+
+
+def test_a_drawn_canvas_trains_and_a_session_and_data_csv_keep_it(qtbot, window, tmp_path):
+    state = window.state
+    window.empty_action.trigger()
+    assert len(state.dataset.x_train) == 0 and window.draw_action.isChecked()
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # held: nothing to train on yet
+    assert not state.playing and "each of classes 0 and 1" in window.statusBar().currentMessage()
+    viewport = window.boundary_view.plot_widget.viewport()
+    for label, (x, y) in [(0, (-0.8, 0.6)), (0, (-0.6, 0.8)), (1, (1.2, -0.3)), (1, (1.4, -0.1))]:
+        window.draw_bar.classes.button(label).click()
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=viewport_point(window, x, y))
+    drawn = state.dataset
+    assert len(drawn.x_train) == 4 and state.hold == ""
+    assert window.statusBar().currentMessage() == ""
+    step_to(qtbot, window, 200, 200)
+    assert state.frame.metrics.train.accuracy == 1.0  # four points, two clusters: learnt
+
+    window.files.save_session(tmp_path / "drawn")
+    qtbot.waitUntil(lambda: (tmp_path / "drawn.nnviz").exists(), timeout=TIMEOUT)
+    window.files.export_dataset(tmp_path / "data.csv")
+    with open(tmp_path / "data.csv", "rb") as stream:
+        exported = read_data_csv(stream)
+    np.testing.assert_array_equal(exported.x_train, drawn.x_train)
+    np.testing.assert_array_equal(exported.y_train, drawn.y_train)
+
+    window.config_edits.load(window.config.replace(noise=0.05))  # other data: the canvas goes
+    qtbot.waitUntil(lambda: len(state.dataset.x_train) > 4, timeout=TIMEOUT)
+    assert not window.undo_action.isEnabled()
+    window.files.open_session(tmp_path / "drawn.nnviz")
+    qtbot.waitUntil(lambda: len(state.dataset.x_train) == 4, timeout=TIMEOUT)
+    np.testing.assert_array_equal(state.dataset.x_train, drawn.x_train)
+    np.testing.assert_array_equal(state.dataset.y_train, drawn.y_train)
+    assert state.newest.iteration == 200
