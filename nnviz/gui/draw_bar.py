@@ -71,7 +71,8 @@ class DrawBar(QtWidgets.QWidget):
         for action in (empty, undo, redo):
             tools.addWidget(self._button(action))
         tools.addWidget(self.counts, 1)
-        layout.addWidget(self.tools)
+        layout.addWidget(self.tools, 1)
+        layout.addStretch(0)  # with the tools hidden, the Draw button stays by the title
         self.tools.hide()
         self._task: tuple[str, int] | None = None
 

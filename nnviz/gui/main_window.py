@@ -109,9 +109,9 @@ def _titled(title: str, view: QWidget, menu: QMenu, tools: QWidget | None = None
     button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
     button.setAutoRaise(True)
     button.setMenu(menu)
-    header.addWidget(label, 1)
+    header.addWidget(label, 1 if tools is None else 0)
     if tools is not None:
-        header.addWidget(tools)
+        header.addWidget(tools, 1)
     header.addWidget(button)
     layout.addLayout(header)
     layout.addWidget(view, 1)

@@ -12,6 +12,7 @@ session): anything keyed by layer, unit or sample must drop it then.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -379,7 +380,10 @@ class AppState(QObject):
                 seconds=snapshot.seconds,
                 diverged_at=states.diverged_at[k],
             )
-        self._frame = make_frame(
-            snapshot, self._config, self._dataset, self._grid, view, plane=self._plane
-        )
+        with warnings.catch_warnings():
+            if not len(self._dataset.x_train):  # a canvas emptied to draw on: numpy warns
+                warnings.simplefilter("ignore", RuntimeWarning)  # "Mean of empty slice"
+            self._frame = make_frame(
+                snapshot, self._config, self._dataset, self._grid, view, plane=self._plane
+            )
         self.frame_changed.emit(self._frame)
