@@ -71,6 +71,19 @@ EFFECT_TEXT = {
 }
 
 
+#: Why several seeds are refused: they train as one stack, which holds the article's kind of
+#: network only (the batched kernel has no softmax, linear output or crosses).
+SEEDS_RULE = (
+    "1 for this setup: several seeds train together only for two classes on the raw inputs "
+    "x1, x2 with loss sse, mse or bce"
+)
+
+
+def stacks(task: str, features: tuple[str, ...], loss: str) -> bool:
+    """Whether networks of this task, input features and loss can train as one stack."""
+    return task == "binary" and features == RAW_FEATURES and loss != "ce"
+
+
 class ConfigError(ValueError):
     """A configuration value is not allowed; the message names the field, the value and the rule."""
 
@@ -497,6 +510,8 @@ class Config:
         task = self.task
         if task is not None:
             check_loss(task[0], self.loss, self.dataset)
+            if self.seeds > 1 and not stacks(task[0], self.features, self.loss):
+                raise ConfigError("seeds", self.seeds, SEEDS_RULE)
 
     @property
     def task(self) -> tuple[str, int] | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import RAW_FEATURES, Config, ConfigError, check_loss
+from .config import Config, ConfigError, check_loss, stacks
 from .datasets import Dataset
 from .features import FeatureError, FeatureMap
 from .network import OUTPUTS, Layout, forward_layers
@@ -89,4 +89,4 @@ def stackable(config: Config, data: Dataset | None = None) -> bool:
     two classes with one sigmoid output (sse, mse or bce) on the raw inputs. Other tasks train
     one Trainer each. Without `data` a CSV file is taken to be binary until it is read."""
     kind = data.task if data is not None else (config.task or ("binary", 2))[0]
-    return kind == "binary" and config.features == RAW_FEATURES and config.loss != "ce"
+    return stacks(kind, config.features, config.loss)

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from nnviz import Config, ConfigError, Trainer
+from nnviz.core.batched import BatchedTrainer
+from nnviz.core.config import seed_configs
 from nnviz.core.datasets import DataError, load_dataset, nearest_point, with_points
 from nnviz.core.explain import Item, explain_step, node_output_grids
 from nnviz.core.features import FeatureMap
@@ -253,6 +255,9 @@ def test_the_task_decides_inputs_and_outputs(overrides, sizes, task, output):
         ({"classes": 9}, "classes = 9 is not allowed: an integer from 2 to 8"),
         ({"features": "x1,x1"}, "features = .* one or more distinct of x1, x2, x1sq"),
         ({"features": ""}, "features = .* one or more distinct"),
+        ({"dataset": "iris", "loss": "ce", "seeds": 4}, "seeds = 4 is not allowed: 1 for this"),
+        ({"features": ("x1", "x2", "x1x2"), "seeds": 2}, "seeds = 2 .* raw inputs x1, x2"),
+        ({"loss": "ce", "seeds": 2}, "seeds = 2 .* loss sse, mse or bce"),
     ],
 )
 def test_bad_combinations_are_config_errors_naming_the_rule(overrides, message):
@@ -268,6 +273,15 @@ def test_crosses_of_a_wide_csv_file_are_refused_when_it_is_read(tmp_path):
     with pytest.raises(ConfigError, match="need data with 2 inputs; this data has 3"):
         Trainer(config)
     assert Trainer(config.replace(features=("x1", "x2"))).layout.sizes == (3, 5, 1)
+
+
+def test_several_seeds_of_a_csv_file_with_three_classes_are_refused_when_it_is_read(tmp_path):
+    path = tmp_path / "three.csv"
+    rows = [f"{i % 7},{i % 5},{i % 3}" for i in range(30)]
+    path.write_text("x1,x2,label\n" + "\n".join(rows) + "\n")
+    config = Config(dataset="csv", csv_path=str(path), loss="ce", seeds=3, iterations=0)
+    with pytest.raises(ConfigError, match="seeds = 3 is not allowed: 1 for this setup"):
+        BatchedTrainer(seed_configs(config))
 
 
 def test_outputs_in_raw_coordinates_go_through_the_crosses():

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..budget import BASELINE_BYTES, BudgetError, estimate, format_bytes, memory_budget
-from ..config import LIVE_FIELDS, Config, ConfigError, field_names
+from ..config import LIVE_FIELDS, SEEDS_RULE, Config, ConfigError, field_names
 from ..datasets import Dataset, load_dataset
 from ..files import load_weights
 from ..history import COLUMNS, History
@@ -156,10 +156,7 @@ class BatchedTrainer:
         self.configs = configs
         self.data = dataset if dataset is not None else load_dataset(configs[0])
         if not stackable(configs[0], self.data):
-            raise ValueError(
-                "a BatchedTrainer trains two classes with a sigmoid output (sse, mse or bce) on "
-                "the raw inputs; train other tasks, ce and feature crosses with Trainer"
-            )
+            raise ConfigError("seeds", len(configs), SEEDS_RULE)
         _check_memory(configs[0], len(configs), self.data)
         self.layout = Layout(configs[0].hidden, self.data.x_train.shape[1])
         self.base_record_every = record_every
