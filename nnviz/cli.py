@@ -376,6 +376,10 @@ def run_sweep(args: argparse.Namespace) -> int:
 
     if args.jobs == 0:
         return usage_error("nnviz", "--jobs must be at least 1 (or -1 for every CPU)")
+    if args.seeds is not None and args.seeds > 1:
+        return usage_error(
+            "nnviz", "a sweep trains several weight seeds with --repeats K, not --seeds"
+        )
     if args.preset == "article":
         if args.param or args.values is not None:
             return usage_error(

@@ -53,8 +53,9 @@ finishes starting first.)
 
 Running on a cluster
 --------------------
-`run_sweeps(sweeps, cluster="tcp://scheduler:8786")` runs the jobs on a dask cluster
-(`nnviz.core.cluster`, `pip install "nnviz[dask]"`): the caller loads every dataset and initial
+`run_sweeps(sweeps, cluster="tcp://scheduler:8786")` runs the jobs on a dask cluster, and
+`cluster="ray://head:10001"` on a ray cluster (`nnviz.core.cluster`, `pip install "nnviz[dask]"`
+or `"nnviz[ray]"`): the caller loads every dataset and initial
 weights file once and ships the arrays with the work, rows arrive in `SweepProgress.rows` as their
 jobs finish, a failed job is retried (`Cluster(address, retries=2)`), and a sweep that cannot
 finish raises `SweepFailed`, which carries every finished row. Rows computed on another machine
@@ -988,8 +989,8 @@ def run_sweeps(
     and the largest run times the workers running at once must fit `memory_budget` (see
     `nnviz.core.budget`), or ConfigError / BudgetError is raised.
 
-    `cluster` ("local" or None: this machine; a dask scheduler address or a `Cluster`: there)
-    runs the jobs on a dask cluster, where a sweep that cannot finish raises SweepFailed.
+    `cluster` ("local" or None: this machine; a dask scheduler or ray head address, or a
+    `Cluster`: there) runs the jobs on that cluster, where a sweep that cannot finish raises SweepFailed.
     """
     cancelled = _as_callable(cancel)
     remote = cluster_spec(cluster)
@@ -1023,7 +1024,7 @@ def _run_remote(
     cancelled: Callable[[], bool] | None,
     base: Config,
 ) -> None:
-    """Run the jobs on a dask cluster, on data loaded here once (see `nnviz.core.cluster`)."""
+    """Run the jobs on a dask or ray cluster, on data loaded here once (see `nnviz.core.cluster`)."""
     inputs = Inputs.load(job.config for job in jobs)
     try:
         completed = run_on_cluster(

@@ -228,8 +228,9 @@ class ExperimentsPanel(QtWidgets.QWidget):
         self.cluster_edit = QtWidgets.QLineEdit()
         self.cluster_edit.setPlaceholderText("this machine")
         self.cluster_edit.setToolTip(
-            "Where the sweep trains: empty (or 'local') for this machine, or a dask scheduler "
-            "such as tcp://host:8786 (pip install 'nnviz[dask]'). The data goes with the work."
+            "Where the sweep trains: empty (or 'local') for this machine, a dask scheduler such "
+            "as tcp://host:8786 (pip install 'nnviz[dask]') or a ray head such as "
+            "ray://host:10001 (pip install 'nnviz[ray]'). The data goes with the work."
         )
         self.base_label = QtWidgets.QLabel()
         self.base_label.setWordWrap(True)
@@ -385,7 +386,7 @@ class ExperimentsPanel(QtWidgets.QWidget):
         return self.controller.start(sweeps, n_jobs=self.jobs_spin.value(), cluster=self.cluster())
 
     def cluster(self) -> str | None:
-        """The dask scheduler to run on, or None for this machine."""
+        """The dask scheduler or ray head to run on, or None for this machine."""
         text = self.cluster_edit.text().strip()
         return None if text in ("", "local") else text
 

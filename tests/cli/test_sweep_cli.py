@@ -101,6 +101,7 @@ def test_cli_repeats_add_statistics_columns(tmp_path):
         ["--param", "hidden", "--values", "1", "--repeats", "0"],
         ["--param", "hidden", "--values", "1", "--jobs", "0"],
         ["--param", "hidden", "--values", "1", "--noise", "-1"],
+        ["--param", "hidden", "--values", "1", "--seeds", "4"],
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(argv, capsys):
