@@ -68,6 +68,8 @@ class Dataset:
         """(xmin, xmax, ymin, ymax) of all points with a margin, for drawing the input plane
         (of the first two inputs)."""
         points = np.vstack([self.x_train, self.x_test])
+        if not len(points):  # a canvas emptied to draw on: the unit square, padded
+            points = np.array([[-1.0, -1.0], [1.0, 1.0]])
         low, high = points.min(axis=0), points.max(axis=0)
         pad = 0.1 * np.maximum(high - low, 1e-9)
         return (low[0] - pad[0], high[0] + pad[0], low[1] - pad[1], high[1] + pad[1])
@@ -327,22 +329,40 @@ def load_dataset(config: Config) -> Dataset:
     )
 
 
+#: Of the points drawn by hand, every TEST_EVERY-th of a class (of all, for a regression) is a
+#: test point: the article's 75/25 split, kept as a canvas is drawn.
+TEST_EVERY = 4
+
+
+def drawn_to_test(data: Dataset, label: float) -> bool:
+    """Whether a point drawn with `label` goes to the test split: when it is the TEST_EVERY-th,
+    2·TEST_EVERY-th, ... point of its class (of all points, for a regression) in both splits.
+    Counting what is there, not the clicks, keeps the split near 75/25 through erasing and
+    undo, and the same drawing always splits the same way."""
+    if data.task == "regression":
+        count = len(data.y_train) + len(data.y_test)
+    else:
+        count = int(np.sum(data.y_train == label) + np.sum(data.y_test == label))
+    return (count + 1) % TEST_EVERY == 0
+
+
 def with_points(
     data: Dataset,
     add: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     remove: np.ndarray | list[int] = (),
+    *,
+    test: np.ndarray | list[bool] | None = None,
+    remove_test: np.ndarray | list[int] = (),
+    min_train: int = 2,
 ) -> Dataset:
-    """A new Dataset with points drawn by hand: the training points at indices `remove` taken
-    out, then raw points `add` (m, n_inputs) with `labels` (class indices, or targets for a
-    regression) appended to the training split. The test split and `data` itself are unchanged,
-    so an undo is keeping the old Dataset. A DataError says what does not fit.
+    """A new Dataset with points drawn by hand: the training points at indices `remove` and the
+    test points at `remove_test` taken out, then raw points `add` (m, n_inputs) with `labels`
+    (class indices, or targets for a regression) appended to the training split, or to the test
+    split where the mask `test` is true. `data` itself is unchanged, so an undo is keeping the
+    old Dataset. A DataError says what does not fit, or that fewer than `min_train` training
+    points would remain (0 for a canvas being filled, which cannot train yet).
     """
-    remove = np.unique(np.asarray(remove, dtype=np.int64))
-    n = len(data.x_train)
-    if remove.size and (remove[0] < 0 or remove[-1] >= n):
-        raise DataError(f"points to remove must be training indices from 0 to {n - 1}")
-    keep = np.setdiff1d(np.arange(n), remove, assume_unique=True)
     x_new = np.empty((0, data.n_inputs)) if add is None else np.asarray(add, dtype=float)
     y_new = np.empty(0) if labels is None else np.asarray(labels, dtype=float).reshape(-1)
     if x_new.ndim == 1:
@@ -352,26 +372,47 @@ def with_points(
             f"added points must be (m, {data.n_inputs}) with one label each, not "
             f"{x_new.shape} with {len(y_new)}"
         )
+    to_test = np.zeros(len(x_new), bool) if test is None else np.asarray(test, bool).reshape(-1)
+    if len(to_test) != len(x_new):
+        raise DataError(f"the test mask needs one entry per added point, not {len(to_test)}")
     if not (np.all(np.isfinite(x_new)) and np.all(np.isfinite(y_new))):
         raise DataError("added points and their labels must be finite numbers")
     if data.task != "regression":
         classes = data.n_classes
         if np.any((y_new % 1 != 0) | (y_new < 0) | (y_new >= classes)):
             raise DataError(f"labels of added points must be classes 0 to {classes - 1}")
-    if len(keep) + len(x_new) < 2:
-        raise DataError("at least 2 training points must remain")
+    keep = _kept(remove, len(data.x_train), "training")
+    keep_test = _kept(remove_test, len(data.x_test), "test")
+    if len(keep) + np.count_nonzero(~to_test) < min_train:
+        raise DataError(f"at least {min_train} training points must remain")
     return dataclasses.replace(
         data,
-        x_train=np.concatenate([data.x_train[keep], x_new]),
-        y_train=np.concatenate([data.y_train[keep], y_new + 0.0]),
+        x_train=np.concatenate([data.x_train[keep], x_new[~to_test]]),
+        y_train=np.concatenate([data.y_train[keep], y_new[~to_test] + 0.0]),
+        x_test=np.concatenate([data.x_test[keep_test], x_new[to_test]]),
+        y_test=np.concatenate([data.y_test[keep_test], y_new[to_test] + 0.0]),
     )
 
 
-def nearest_point(data: Dataset, point: tuple[float, float], within: float) -> int | None:
-    """The training point nearest `point` in the first two inputs, if it lies within `within`
-    (for a click that removes a point); None otherwise."""
-    if not len(data.x_train):
-        return None
-    distance = np.hypot(*(data.x_train[:, :2] - np.asarray(point, dtype=float)).T)
-    index = int(np.argmin(distance))
-    return index if distance[index] <= within else None
+def _kept(remove: np.ndarray | list[int], n: int, split: str) -> np.ndarray:
+    """The indices of a split of `n` points left after taking out `remove`."""
+    remove = np.unique(np.asarray(remove, dtype=np.int64))
+    if remove.size and (remove[0] < 0 or remove[-1] >= n):
+        raise DataError(f"points to remove must be {split} indices from 0 to {n - 1}")
+    return np.setdiff1d(np.arange(n), remove, assume_unique=True)
+
+
+def nearest_point(
+    data: Dataset, point: tuple[float, float], within: float
+) -> tuple[str, int] | None:
+    """The point of either split nearest `point` in the first two inputs, as ("train" or
+    "test", its index), if it lies within `within` (for a click that removes a point); None
+    otherwise."""
+    best: tuple[float, str, int] | None = None
+    for split, x in (("train", data.x_train), ("test", data.x_test)):
+        if len(x):
+            distance = np.hypot(*(x[:, :2] - np.asarray(point, dtype=float)).T)
+            index = int(np.argmin(distance))
+            if distance[index] <= within and (best is None or distance[index] < best[0]):
+                best = (float(distance[index]), split, index)
+    return None if best is None else best[1:]

@@ -223,22 +223,23 @@ def output_delta_ops(
     """Calls that write dE/da of the output units into `delta`.
 
     sigmoid: as each loss gives it (bce and ce alike). softmax with ce: (p - Y) / n, where `y`
-    is the one-hot (K, n) matrix Y. linear with mse: 2/n (p - y).
+    is the one-hot (K, n) matrix Y. linear with mse: 2/n (p - y). n is taken as 1 for no points
+    (the test split of a drawing with no test point yet), whose delta is empty anyway.
     """
     ops: list[Op] = [(np.subtract, (p, y, delta))]
     if output == "softmax":  # softmax and cross-entropy cancel too
-        return [*ops, (np.multiply, (delta, np.array(1.0 / delta.shape[1]), delta))]
+        return [*ops, (np.multiply, (delta, np.array(1.0 / max(delta.shape[1], 1)), delta))]
     if output == "linear":
-        return [*ops, (np.multiply, (delta, np.array(2.0 / delta.size), delta))]
+        return [*ops, (np.multiply, (delta, np.array(2.0 / max(delta.size, 1)), delta))]
     if loss in ("bce", "ce"):  # sigmoid and cross-entropy cancel: (p - y) / n
-        return [*ops, (np.multiply, (delta, np.array(1.0 / delta.size), delta))]
+        return [*ops, (np.multiply, (delta, np.array(1.0 / max(delta.size, 1)), delta))]
     ops += [
         (np.subtract, (ONE, p, tmp)),
         (np.multiply, (delta, p, delta)),
         (np.multiply, (delta, tmp, delta)),
     ]  # (p - y) p (1 - p)
     if loss == "mse":
-        ops.append((np.multiply, (delta, np.array(2.0 / delta.size), delta)))
+        ops.append((np.multiply, (delta, np.array(2.0 / max(delta.size, 1)), delta)))
     return ops
 
 
@@ -356,6 +357,9 @@ class Pass:
         run(self._gradient)
 
     def loss_value(self) -> float:
+        """The loss of the pass's points; NaN for no points (a drawing's empty test split)."""
+        if not self.n:
+            return math.nan
         if self.output == "softmax":
             return loss_value(self.loss, self.out[-1].T, self.y[0], self.pre[-1].T, "softmax")
         if self.loss in ("bce", "ce"):
@@ -367,8 +371,8 @@ class Pass:
 
     def accuracy(self, threshold: float) -> float:
         """Share of samples whose prediction p >= threshold matches the label; for a softmax,
-        whose most probable class is the label; NaN for a regression target."""
-        if self.output == "linear":
+        whose most probable class is the label; NaN for a regression target or no points."""
+        if self.output == "linear" or not self.n:
             return math.nan
         if self.output == "softmax":
             return np.count_nonzero(np.argmax(self.out[-1], axis=0) == self.y[0]) / self.n

@@ -6,6 +6,7 @@ means is decided by a controller, and what is on screen comes from the state's f
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -574,9 +575,12 @@ class MainWindow(QMainWindow):
             f"{self.training.iterations_per_second:,.0f} it/s" if self.state.playing else "paused"
         )
         if seeds is None:
+            # the frame's figures, of the points shown (the snapshot's, once the process has
+            # them; drawn points it has not had yet, too)
+            train, test = frame.metrics.train.loss, frame.metrics.test.loss
             self.status.setText(
-                f"iteration {s.iteration:,} / {s.target:,}   ·   loss train {s.train_loss:.4g}"
-                f"  test {s.test_loss:.4g}   ·   {status_scores(frame)}   ·   {rate}"
+                f"iteration {s.iteration:,} / {s.target:,}   ·   loss train {shown(train, '.4g')}"
+                f"  test {shown(test, '.4g')}   ·   {status_scores(frame)}   ·   {rate}"
             )
             return
         if self.state.playing:
@@ -824,12 +828,19 @@ def status_scores(frame: Frame) -> str:
     classes), or R² for a regression."""
     metrics = frame.metrics
     if frame.kind == "regression":
-        return f"R² train {metrics.train.r2:.4f}  test {metrics.test.r2:.4f}"
-    s, auc = frame.snapshot, "macro AUC" if frame.kind == "multiclass" else "AUC"
+        return f"R² train {shown(metrics.train.r2)}  test {shown(metrics.test.r2)}"
+    auc = "macro AUC" if frame.kind == "multiclass" else "AUC"
+    train, test = metrics.train.accuracy, metrics.test.accuracy
     return (
-        f"accuracy train {s.train_accuracy:.3f}  test {s.test_accuracy:.3f}   ·   "
-        f"{auc} train {frame.train_roc.auc:.4f}  test {frame.test_roc.auc:.4f}"
+        f"accuracy train {shown(train, '.3f')}  test {shown(test, '.3f')}"
+        f"   ·   {auc} train {shown(frame.train_roc.auc)}  test {shown(frame.test_roc.auc)}"
     )
+
+
+def shown(value: float, spec: str = ".4f") -> str:
+    """`value` formatted by `spec`, or "—" when it is NaN: a split with no points (the test
+    split of a drawing before its 4th point of a class) has no figures."""
+    return "—" if math.isnan(value) else format(value, spec)
 
 
 def stored_config(settings: QSettings) -> Config | None:

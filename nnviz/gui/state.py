@@ -381,8 +381,9 @@ class AppState(QObject):
                 diverged_at=states.diverged_at[k],
             )
         with warnings.catch_warnings():
-            if not len(self._dataset.x_train):  # a canvas emptied to draw on: numpy warns
-                warnings.simplefilter("ignore", RuntimeWarning)  # "Mean of empty slice"
+            data = self._dataset
+            if not (len(data.x_train) and len(data.x_test)):  # a split drawn empty: numpy
+                warnings.simplefilter("ignore", RuntimeWarning)  # warns "Mean of empty slice"
             self._frame = make_frame(
                 snapshot, self._config, self._dataset, self._grid, view, plane=self._plane
             )

@@ -626,7 +626,7 @@ def test_invalid_json_is_refused(tmp_path, good, current, member, text):
         ),
         (b"x1,x2,label,split\n0.1,nan,1,train\n", "line 2: needs finite"),
         (b"x1,x2,label,split\n0.1,0.2,1,valid\n", "line 2: expected x1,x2,label,split"),
-        (b"x1,x2,label,split\n0.1,0.2,1,train\n", "needs at least 2 train rows and 1 test row"),
+        (b"x1,x2,label,split\n0.1,0.2,1,train\n", "needs at least 2 train rows"),
     ],
 )
 def test_invalid_data_is_refused(tmp_path, good, current, text, match):

@@ -15,7 +15,13 @@ import pytest
 from nnviz import Config, ConfigError, Trainer
 from nnviz.core.batched import BatchedTrainer
 from nnviz.core.config import seed_configs
-from nnviz.core.datasets import DataError, load_dataset, nearest_point, with_points
+from nnviz.core.datasets import (
+    DataError,
+    drawn_to_test,
+    load_dataset,
+    nearest_point,
+    with_points,
+)
 from nnviz.core.explain import Item, explain_step, node_output_grids
 from nnviz.core.features import FeatureMap
 from nnviz.core.files import data_csv_text, read_data_csv
@@ -544,8 +550,40 @@ def test_drawn_points_join_the_training_split_and_training_goes_on():
     loaded.step(50)
     trainer.step(50)
     np.testing.assert_array_equal(loaded.params, trainer.params)
-    assert nearest_point(drawn, (0.51, 0.49), 0.05) == len(drawn.x_train) - 2
+    assert nearest_point(drawn, (0.51, 0.49), 0.05) == ("train", len(drawn.x_train) - 2)
     assert nearest_point(drawn, (5.0, 5.0), 0.05) is None
+    assert nearest_point(drawn, tuple(drawn.x_test[5] + 0.001), 0.05) == ("test", 5)
+
+
+def test_drawn_test_points_follow_the_every_fourth_rule_and_both_splits_can_empty():
+    data = load_dataset(Config(dataset="blobs", classes=3, loss="ce", samples=40))
+    empty = with_points(data, remove=range(len(data.x_train)), min_train=0)
+    empty = with_points(empty, remove_test=range(len(data.x_test)), min_train=0)
+    assert len(empty.x_train) == len(empty.x_test) == 0
+    drawn = empty
+    for i in range(8):
+        label = i % 2
+        drawn = with_points(
+            drawn, [[i, 0.0]], [label], test=[drawn_to_test(drawn, label)], min_train=0
+        )
+    np.testing.assert_array_equal(drawn.x_test, [[6.0, 0.0], [7.0, 0.0]])  # 4th of each class
+    np.testing.assert_array_equal(drawn.y_train, [0, 1, 0, 1, 0, 1])
+    fewer = with_points(drawn, remove_test=[0])
+    assert list(fewer.y_test) == [1] and drawn_to_test(fewer, 0) and not drawn_to_test(fewer, 1)
+    with pytest.raises(DataError, match="at least 2 training points"):
+        with_points(drawn, remove=range(5))
+    with pytest.raises(DataError, match="test indices"):
+        with_points(drawn, remove_test=[2])
+    assert empty.bounds == pytest.approx((-1.2, 1.2, -1.2, 1.2))
+    untested = with_points(drawn, remove_test=[0, 1])  # trains, with no test figures
+    trainer = Trainer(Config(dataset="blobs", classes=3, loss="ce", iterations=20), untested)
+    trainer.step(20)
+    snapshot = trainer.snapshot()
+    assert np.isnan(snapshot.test_loss) and np.isnan(snapshot.test_accuracy)
+    assert np.isfinite(snapshot.train_loss)
+    loaded = load_session_bytes(session_bytes(trainer))  # a session of it reopens
+    assert len(loaded.data.x_test) == 0 and loaded.iteration == 20
+    np.testing.assert_array_equal(loaded.params, trainer.params)
 
 
 @pytest.mark.parametrize(

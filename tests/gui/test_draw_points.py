@@ -8,6 +8,7 @@ import pytest
 from stubs import RecordingClient
 
 from nnviz.core import Config, load_dataset
+from nnviz.core.datasets import TEST_EVERY, drawn_to_test
 from nnviz.gui.controllers.draw_points import (
     SPACING_PIXELS,
     DrawPointsController,
@@ -52,6 +53,7 @@ def click(drawing, x, y, erase=False):
 def test_a_click_adds_a_point_of_the_chosen_class_shown_at_once_and_sent(setup):
     state, client, _, drawing = setup
     before = state.dataset
+    assert not drawn_to_test(before, 1)  # not a 4th point of its class: it trains
     drawing.set_active(True)
     drawing.set_label(1)
     drawing.begin_stroke(0.25, -0.5, False)
@@ -61,7 +63,7 @@ def test_a_click_adds_a_point_of_the_chosen_class_shown_at_once_and_sent(setup):
     drawing.end_stroke()
     np.testing.assert_array_equal(state.dataset.x_train[-1], [0.25, -0.5])
     assert state.dataset.y_train[-1] == 1
-    np.testing.assert_array_equal(state.dataset.x_test, before.x_test)  # the test split stays
+    np.testing.assert_array_equal(state.dataset.x_test, before.x_test)  # a training point
     assert client.sent(SetData) == [SetData(state.dataset)]
     assert drawing.can_undo and not drawing.can_redo
     assert state.hold == ""
@@ -82,9 +84,16 @@ def test_a_drag_paints_points_spaced_in_pixels_as_one_undo_step(setup):
     for x in np.arange(1, 101) * PIXEL:  # 100 pixels to the right, one pixel a move
         drawing.extend_stroke(float(x), 0.0)
     drawing.end_stroke()
-    added = state.dataset.x_train[len(before.x_train) :]
+    data = state.dataset
+    trained, tested = data.x_train[len(before.x_train) :], data.x_test[len(before.x_test) :]
+    added = np.sort(np.concatenate([trained, tested])[:, 0])
     assert len(added) == 1 + int(100 // SPACING_PIXELS)
-    gaps = np.diff(added[:, 0]) / PIXEL
+    # every 4th point of class 0, counted over both splits, went to the test split
+    start = int(np.sum(before.y_train == 0) + np.sum(before.y_test == 0))
+    counts = start + 1 + np.arange(len(added))
+    np.testing.assert_array_equal(tested[:, 0], added[counts % TEST_EVERY == 0])
+    assert len(tested) in (2, 3) and set(data.y_test[len(before.y_test) :]) == {0}
+    gaps = np.diff(added) / PIXEL
     assert np.all(gaps >= SPACING_PIXELS - 1e-9) and np.all(gaps < SPACING_PIXELS + 1)
     assert len(client.sent(SetData)) == 1  # one stroke, one SetData
     drawing.undo()
@@ -103,6 +112,11 @@ def test_shift_click_removes_the_training_point_under_the_pointer(setup):
     client.commands.clear()
     click(drawing, 50.0, 50.0, erase=True)  # nothing there: no change, nothing sent, no step
     assert client.commands == []
+    x, y = before.x_test[3]
+    click(drawing, x, y - 2 * PIXEL, erase=True)  # a test point (a triangle) goes too
+    np.testing.assert_array_equal(state.dataset.x_test, np.delete(before.x_test, 3, axis=0))
+    assert len(state.dataset.x_train) == len(before.x_train) - 1
+    drawing.undo()
     drawing.undo()
     assert state.dataset is before
 
@@ -144,13 +158,13 @@ def test_undo_and_redo_walk_the_strokes_and_send_each_state(setup):
     assert not drawing.can_redo
 
 
-def test_start_from_empty_holds_training_until_every_class_has_a_point(setup):
+def test_start_from_empty_empties_both_splits_and_holds_until_every_class_has_a_point(setup):
     state, client, training, drawing = setup
     trained_on = state.dataset
     drawing.start_from_empty()
-    assert drawing.active and len(state.dataset.x_train) == 0
-    assert len(state.dataset.x_test) == len(trained_on.x_test)  # the test points stay
+    assert drawing.active and len(state.dataset.x_train) == len(state.dataset.x_test) == 0
     assert state.frame.data is state.dataset
+    assert np.isnan(state.frame.metrics.test.accuracy)  # no test point: no test figures
     assert state.hold.endswith("each of classes 0 and 1.")
     training.play()
     training.step(5)
@@ -165,11 +179,40 @@ def test_start_from_empty_holds_training_until_every_class_has_a_point(setup):
     drawing.set_label(1)
     click(drawing, 0.5, -0.5)
     assert state.hold == "" and counts_text(state.dataset) == "class 0: 2  ·  class 1: 1"
+    assert len(state.dataset.x_test) == 0
     training.play()
     assert state.playing and client.sent(Play) == [Play()]
     for _ in range(4):  # back to the full set, in one undo for the empty canvas
         drawing.undo()
     assert state.dataset is trained_on and client.sent(SetData)[-1] == SetData(trained_on)
+
+
+def test_every_fourth_point_of_a_class_is_a_test_point_and_erasing_one_keeps_the_rule(setup):
+    state, client, _, drawing = setup
+    drawing.start_from_empty()
+    steps = []
+    for i in range(8):  # 8 points of each class, alternating: points 4 and 8 of each are tests
+        for label, x in ((0, -1.0), (1, 1.0)):
+            drawing.set_label(label)
+            click(drawing, x, i / 10)
+            steps.append(state.dataset)
+    data = state.dataset
+    np.testing.assert_array_equal(data.y_test, [0, 1, 0, 1])
+    np.testing.assert_array_equal(data.x_test[:, 1], [0.3, 0.3, 0.7, 0.7])
+    assert len(data.x_train) == 12 and counts_text(data) == "class 0: 6  ·  class 1: 6"
+    assert client.sent(SetData)[-1].dataset is data  # the process measures the drawn tests
+    click(drawing, -1.0, 0.3, erase=True)  # the triangle under the pointer goes
+    np.testing.assert_array_equal(state.dataset.y_test, [1, 0, 1])
+    assert len(state.dataset.x_train) == 12
+    drawing.set_label(0)
+    click(drawing, -1.0, 0.8)  # class 0 has 7 points again: the 8th is a test point
+    np.testing.assert_array_equal(state.dataset.y_test, [1, 0, 1, 0])
+    drawing.undo()
+    drawing.undo()
+    assert state.dataset is data  # undo restores exactly, the split included
+    for expected in reversed(steps[:-1]):
+        drawing.undo()
+        assert state.dataset is expected
 
 
 def test_removing_the_last_point_of_a_class_pauses_training_and_says_why(setup):
@@ -217,6 +260,9 @@ def test_regression_points_take_the_chosen_value_and_need_two_points(qtbot):
     assert state.hold == "" and list(state.dataset.y_train) == [0.75, 0.75]
     assert client.sent(SetData)[-1].dataset is state.dataset
     assert counts_text(state.dataset) == "2 training points"
+    click(drawing, 0.6, 0.2)
+    click(drawing, 0.8, 0.2)  # the 4th value drawn is a test point
+    assert len(state.dataset.x_train) == 3 and list(state.dataset.x_test[:, 0]) == [0.8]
 
 
 def test_several_classes_need_a_point_each():

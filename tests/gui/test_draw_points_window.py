@@ -7,6 +7,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 from window_helpers import TIMEOUT, step_to
 
+from nnviz.core.datasets import drawn_to_test
 from nnviz.core.files import read_data_csv
 from nnviz.core.metrics import evaluate_setup
 from nnviz.gui import style
@@ -47,7 +48,8 @@ def near(color, target, tolerance=30) -> bool:
 def test_click_shift_click_drag_and_undo_draw_where_the_mouse_is(qtbot, window):
     state, viewport = window.state, window.boundary_view.plot_widget.viewport()
     original = state.dataset
-    n = len(original.x_train)
+    n, m = len(original.x_train), len(original.x_test)
+    assert not drawn_to_test(original, 1)  # the click below is a training point
     clicked = []
     window.boundary_view.point_clicked.connect(clicked.append)
     qtbot.keyClick(window, Qt.Key.Key_D)  # draw mode
@@ -76,7 +78,8 @@ def test_click_shift_click_drag_and_undo_draw_where_the_mouse_is(qtbot, window):
         qtbot.mouseMove(viewport, start + QPoint(dx, 0))
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(100, 0))
     painted = len(state.dataset.x_train) - n
-    assert painted == 9 and set(state.dataset.y_train[n:]) == {0}
+    tested = len(state.dataset.x_test) - m  # every 4th point of class 0 is a test point
+    assert painted + tested == 9 and tested in (2, 3) and set(state.dataset.y_train[n:]) == {0}
     qtbot.waitUntil(
         lambda: near(pixel(window, start + QPoint(48, 0)), style.ORANGE), timeout=TIMEOUT
     )
@@ -91,7 +94,7 @@ def test_click_shift_click_drag_and_undo_draw_where_the_mouse_is(qtbot, window):
 
     # Ctrl+Z takes the whole stroke back, then the shift-click's removal, then the click
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert len(state.dataset.x_train) == n
+    assert len(state.dataset.x_train) == n and len(state.dataset.x_test) == m
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert state.dataset is original and not window.undo_action.isEnabled()
@@ -128,35 +131,59 @@ def test_in_draw_mode_the_plot_never_sees_a_click_and_after_it_does_again(qtbot,
     assert not window.explain_action.isChecked()
 
 
-def test_a_drawn_canvas_trains_and_a_session_and_data_csv_keep_it(qtbot, window, tmp_path):
+def test_a_drawn_canvas_trains_is_tested_on_its_own_points_and_files_keep_it(
+    qtbot, window, tmp_path
+):
     state = window.state
     window.empty_action.trigger()
-    assert len(state.dataset.x_train) == 0 and window.draw_action.isChecked()
+    assert len(state.dataset.x_train) == len(state.dataset.x_test) == 0
+    assert window.draw_action.isChecked()
+    assert "test —" in window.status.text()  # no test point: no test figures, no warning
     qtbot.keyClick(window, Qt.Key.Key_Space)  # held: nothing to train on yet
     assert not state.playing and "each of classes 0 and 1" in window.statusBar().currentMessage()
     viewport = window.boundary_view.plot_widget.viewport()
-    for label, (x, y) in [(0, (-0.8, 0.6)), (0, (-0.6, 0.8)), (1, (1.2, -0.3)), (1, (1.4, -0.1))]:
-        window.draw_bar.classes.button(label).click()
-        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=viewport_point(window, x, y))
+
+    def draw(points):
+        for label, (x, y) in points:
+            window.draw_bar.classes.button(label).click()
+            at = viewport_point(window, x, y)
+            qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=at)
+
+    draw([(0, (-0.8, 0.6)), (0, (-0.6, 0.8)), (1, (1.2, -0.3)), (1, (1.4, -0.1))])
     drawn = state.dataset
-    assert len(drawn.x_train) == 4 and state.hold == ""
+    assert len(drawn.x_train) == 4 and len(drawn.x_test) == 0 and state.hold == ""
     assert window.statusBar().currentMessage() == ""
     step_to(qtbot, window, 200, 200)
     assert state.frame.metrics.train.accuracy == 1.0  # four points, two clusters: learnt
+    assert "accuracy train 1.000  test —" in window.status.text()
+    window.files.export_dataset(tmp_path / "train_only.csv")  # no test row yet: it saves
+    with open(tmp_path / "train_only.csv", "rb") as stream:
+        assert len(read_data_csv(stream).x_test) == 0
+
+    # the 4th point of each class is a test point: the test figures are about them
+    draw([(0, (-0.7, 0.7)), (0, (-0.75, 0.65)), (1, (1.3, -0.2)), (1, (1.35, -0.15))])
+    drawn = state.dataset
+    assert len(drawn.x_train) == 6 and list(drawn.y_test) == [0, 1]
+    np.testing.assert_allclose(drawn.x_test, [[-0.75, 0.65], [1.35, -0.15]], atol=0.01)
+    step_to(qtbot, window, 260, 60)
+    metrics = state.frame.metrics
+    assert state.frame.data is drawn and metrics.test.accuracy == 1.0
+    assert state.frame.snapshot.test_loss == metrics.test.loss  # the process tests on them too
+    assert "accuracy train 1.000  test 1.000" in window.status.text()
 
     window.files.save_session(tmp_path / "drawn")
     qtbot.waitUntil(lambda: (tmp_path / "drawn.nnviz").exists(), timeout=TIMEOUT)
     window.files.export_dataset(tmp_path / "data.csv")
     with open(tmp_path / "data.csv", "rb") as stream:
         exported = read_data_csv(stream)
-    np.testing.assert_array_equal(exported.x_train, drawn.x_train)
-    np.testing.assert_array_equal(exported.y_train, drawn.y_train)
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(exported, name), getattr(drawn, name))
 
     window.config_edits.load(window.config.replace(noise=0.05))  # other data: the canvas goes
-    qtbot.waitUntil(lambda: len(state.dataset.x_train) > 4, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: len(state.dataset.x_train) > 6, timeout=TIMEOUT)
     assert not window.undo_action.isEnabled()
     window.files.open_session(tmp_path / "drawn.nnviz")
-    qtbot.waitUntil(lambda: len(state.dataset.x_train) == 4, timeout=TIMEOUT)
-    np.testing.assert_array_equal(state.dataset.x_train, drawn.x_train)
-    np.testing.assert_array_equal(state.dataset.y_train, drawn.y_train)
-    assert state.newest.iteration == 200
+    qtbot.waitUntil(lambda: len(state.dataset.x_train) == 6, timeout=TIMEOUT)
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(state.dataset, name), getattr(drawn, name))
+    assert state.newest.iteration == 260

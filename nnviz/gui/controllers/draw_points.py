@@ -1,11 +1,13 @@
-"""Points you draw: in draw mode a click on the boundary view adds a training point of the chosen
-class (or value, for a regression), a shift-click removes the training point under it, and a
-drag paints several (with shift held, erases along its path). The running network keeps its
+"""Points you draw: in draw mode a click on the boundary view adds a point of the chosen class
+(or value, for a regression), a shift-click removes the point under it (of either split), and
+a drag paints several (with shift held, erases along its path). The running network keeps its
 weights and trains on the new points (the training process gets them as `SetData`).
 
-Drawn points join the training split; the test points stay as they are, a yardstick the drawn
-set is measured against. "Start from empty" takes every training point away and leaves the test
-points (hide them with the view's "test points" box for a blank canvas, as ConvNetJS has).
+Drawn points are split as the article splits its data, 75/25: every 4th point of a class (of
+all points, for a regression), counted over both splits, joins the test split (triangles), the
+others the training split (`drawn_to_test`), so the test figures are about the drawing.
+"Start from empty" takes every point away, test points too; the test figures read "—" until a
+class has its 4th point.
 
 One stroke (press, drag, release) is one step of the undo stack, which this controller owns:
 the Datasets before each stroke (Datasets are immutable, so keeping one is keeping a state).
@@ -26,14 +28,14 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ...core import Dataset
-from ...core.datasets import nearest_point, with_points
+from ...core.datasets import drawn_to_test, nearest_point, with_points
 from ...service.protocol import SetData
 from ..state import AppState
 from .training import TrainingClient
 
 #: A drag adds a point each time the pointer is this many pixels from the last one it added.
 SPACING_PIXELS = 12.0
-#: A shift-click removes the training point nearest the pointer within this many pixels.
+#: A shift-click removes the point (training or test) nearest the pointer within this many pixels.
 REMOVE_PIXELS = 8.0
 #: Strokes kept for undo (a Dataset each: at most about 160 kB for nnviz's largest).
 MAX_UNDO = 100
@@ -157,17 +159,20 @@ class DrawPointsController(QObject):
         self._travel(self._redo, self._undo)
 
     def start_from_empty(self) -> None:
-        """Take every training point away (one undo step) and turn drawing on."""
+        """Take every point away, training and test (one undo step), and turn drawing on."""
         if self.unavailable():
             self.set_active(True)  # says why not
             return
         data = self.state.dataset
         self.set_active(True)
-        if not len(data.x_train):
+        if not len(data.x_train) and not len(data.x_test):
             return
         self._undo = [*self._undo, data][-MAX_UNDO:]
         self._redo = []
-        empty = dataclasses.replace(data, x_train=np.empty((0, data.n_inputs)), y_train=np.empty(0))
+        none, no_labels = np.empty((0, data.n_inputs)), np.empty(0)
+        empty = dataclasses.replace(
+            data, x_train=none, y_train=no_labels, x_test=none, y_test=no_labels
+        )
         self._show(empty)
         self._commit()
         self.history_changed.emit()
@@ -178,16 +183,19 @@ class DrawPointsController(QObject):
         stroke, data = self._stroke, self.state.dataset
         width, height = self.view.pixel_size()
         if stroke.erase:
-            index = nearest_point(data, (x, y), REMOVE_PIXELS * max(width, height))
-            if index is not None:
-                self._show(edited(data, remove=[index]))
+            hit = nearest_point(data, (x, y), REMOVE_PIXELS * max(width, height))
+            if hit is not None:
+                split, index = hit
+                removed = {"remove": [index]} if split == "train" else {"remove_test": [index]}
+                self._show(with_points(data, min_train=0, **removed))
             return
         if stroke.last is not None:
             lx, ly = stroke.last
             if math.hypot((x - lx) / width, (y - ly) / height) < SPACING_PIXELS - 1e-6:
                 return
         stroke.last = (x, y)
-        self._show(edited(data, add=[[x, y]], labels=[self.label]))
+        test = drawn_to_test(data, self.label)
+        self._show(with_points(data, [[x, y]], [self.label], test=[test], min_train=0))
 
     def _show(self, data: Dataset) -> None:
         """Draw `data` at once (the process hears of it when the stroke ends)."""
@@ -244,25 +252,6 @@ class DrawPointsController(QObject):
         else:
             self.state.set_hold(waiting_for(data))
         self._show_counts()
-
-
-def edited(
-    data: Dataset, add: list | None = None, labels: list | None = None, remove: list = ()
-) -> Dataset:
-    """`with_points`, also below the two training points a run needs (a canvas being filled
-    after Start from empty); the points it checks come from the view, the labels from the
-    draw bar."""
-    kept = len(data.x_train) - len(set(remove)) + (len(add) if add else 0)
-    if kept >= 2:
-        return with_points(data, add=add, labels=labels, remove=remove)
-    keep = np.setdiff1d(np.arange(len(data.x_train)), remove)
-    x_new = np.asarray(add if add else np.empty((0, data.n_inputs)), dtype=float)
-    y_new = np.asarray(labels if labels else [], dtype=float)
-    return dataclasses.replace(
-        data,
-        x_train=np.concatenate([data.x_train[keep], x_new]),
-        y_train=np.concatenate([data.y_train[keep], y_new]),
-    )
 
 
 def waiting_for(data: Dataset) -> str:
