@@ -222,10 +222,11 @@ def test_more_bad_flags_exit_2_in_process(tmp_path, capsys, flags):
 
 def test_bad_csv_exits_2(tmp_path, capsys):
     path = tmp_path / "points.csv"
-    path.write_text("x1,x2,label\n1,2,3\n")
+    path.write_text("x1,x2,label\n1,2,-1\n")
     assert main(["train", "--dataset", "csv", "--csv-path", str(path), "--iterations", "1"]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "label '3' must be 0 or 1" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "line 2: label '-1' must be a whole number from 0 to 15" in err
 
 
 def test_divergence_exits_3_and_keeps_finite_weights(runs):

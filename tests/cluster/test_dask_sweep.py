@@ -290,11 +290,14 @@ def test_retries_govern_a_worker_that_dies(tmp_path):
 
         ended = sweep_and_kill(Cluster(cluster.address, retries=0, timeout=20), kill)
         message = str(ended["failed"])
-        assert message.startswith("job hidden=(64,), 12000 iterations failed"), message
+        kept = ended["failed"].results[0]
+        # Usually the long job (64) is the one killed, but on a loaded machine a quick job's
+        # worker may start last: the job named is the one whose row is missing.
+        (killed_width,) = set(KILL_SWEEP.values) - {row.value for row in kept.rows}
+        assert message.startswith(f"job hidden=({killed_width},), 12000 iterations failed"), message
         assert "after 1 attempt: the worker died" in message
         assert f"on worker {ended['killed']}" in message
-        kept = ended["failed"].results[0]
-        assert [row.value for row in kept.rows] == [1, 2]
+        assert len(kept.rows) == 2
         assert_kept_rows_equal(kept, expected)
     finally:
         cluster.close()
