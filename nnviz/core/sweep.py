@@ -2,7 +2,10 @@
 
 This is the article's "Experiments" section as a function. A sweep varies one field over a list of
 values, keeps every other field, and records for each value the train and test AUC, accuracy and
-misclassification rate, the final train loss, the training seconds and whether training diverged:
+misclassification rate, the final train loss, the training seconds and whether training diverged.
+A regression sweep (`plane`, `gauss-reg`, a CSV target) records the train and test R² in place of
+AUC, accuracy and misclassification, which a linear output does not have, and its table and CSV
+have only the columns it measures (`SweepResult.metrics()`); final_loss is then the MSE:
 
     from nnviz.core.sweep import run_sweep, run_sweeps, article_tables
 
@@ -98,7 +101,7 @@ from .trainer import Trainer
 if TYPE_CHECKING:
     from .batched import Network
 
-#: The metrics of a row, in the order of the CSV columns.
+#: The metrics of a classification row, in the order of the CSV columns (the article's tables).
 METRICS = (
     "train_auc",
     "train_accuracy",
@@ -109,8 +112,27 @@ METRICS = (
     "final_loss",
     "seconds",
 )
-#: The CSV columns of a sweep; with repeats, `<metric>_std/_min/_max` and `repeats` follow.
+#: The metrics of a regression row: R² stands for AUC, accuracy and misclassification, which
+#: a linear output does not have; final_loss is the MSE.
+REGRESSION_METRICS = ("train_r2", "test_r2", "final_loss", "seconds")
+#: Every metric a RunResult holds (the other task's are NaN).
+ALL_METRICS = (*METRICS[:6], "train_r2", "test_r2", *METRICS[6:])
+#: The CSV columns of a classification sweep; with repeats, `<metric>_std/_min/_max` and
+#: `repeats` follow. A regression sweep has REGRESSION_METRICS in place of METRICS.
 COLUMNS = ("param", "value", *METRICS, "diverged")
+#: How the metrics head a printed table.
+METRIC_HEADERS = {
+    "train_auc": "train AUC",
+    "train_accuracy": "train acc",
+    "train_misclassification": "train miscl",
+    "test_auc": "test AUC",
+    "test_accuracy": "test acc",
+    "test_misclassification": "test miscl",
+    "train_r2": "train R²",
+    "test_r2": "test R²",
+    "final_loss": "final loss",
+    "seconds": "seconds",
+}
 STATISTICS = ("std", "min", "max")
 #: Workers when neither the caller nor an outer joblib.parallel_config says: both cores.
 DEFAULT_JOBS = 2
@@ -214,6 +236,11 @@ class Sweep:
         return field_label(self.param)
 
 
+def task_metrics(task: str) -> tuple[str, ...]:
+    """The metrics a sweep of this task ("binary", "multiclass", "regression") reports."""
+    return REGRESSION_METRICS if task == "regression" else METRICS
+
+
 def field_label(param: str) -> str:
     """A field as a person reads it: learning_rate -> "learning rate"."""
     return FIELD_LABELS.get(param, param.replace("_", " "))
@@ -298,6 +325,13 @@ class RunResult:
     test_misclassification: float
     final_loss: float
     seconds: float
+    # Left out of ==: a classification's NaN unpickled from a worker is a new float, and NaN !=
+    # NaN, so equal runs would compare unequal. R² is a function of the trained weights, which
+    # the config, iteration and the other metrics already pin down.
+    train_r2: float = dataclasses.field(default=math.nan, compare=False)
+    test_r2: float = dataclasses.field(default=math.nan, compare=False)
+    #: "binary", "multiclass" or "regression": which metrics apply (the others are NaN).
+    task: str = "binary"
 
     @property
     def diverged(self) -> bool:
@@ -327,8 +361,8 @@ class SweepRow:
         return sum(run.diverged for run in self.runs)
 
     def values_of(self, metric: str) -> np.ndarray:
-        if metric not in METRICS:
-            raise KeyError(f"{metric!r} is not one of {', '.join(METRICS)}")
+        if metric not in ALL_METRICS:
+            raise KeyError(f"{metric!r} is not one of {', '.join(ALL_METRICS)}")
         return np.array([getattr(run, metric) for run in self.runs], dtype=float)
 
     def mean(self, metric: str) -> float:
@@ -373,6 +407,14 @@ class SweepRow:
         return self.mean("test_misclassification")
 
     @property
+    def train_r2(self) -> float:
+        return self.mean("train_r2")
+
+    @property
+    def test_r2(self) -> float:
+        return self.mean("test_r2")
+
+    @property
     def final_loss(self) -> float:
         return self.mean("final_loss")
 
@@ -400,22 +442,38 @@ class SweepResult:
     def name(self) -> str:
         return self.sweep.name
 
+    @property
+    def task(self) -> str:
+        """The task its runs measured; before any row, the one its dataset implies (a CSV file
+        counts as binary until read)."""
+        for row in self.rows:
+            return row.runs[0].task
+        return (self.sweep.base.task or ("binary", 2))[0]
+
+    def metrics(self) -> tuple[str, ...]:
+        """The metric columns, in order: METRICS, or REGRESSION_METRICS for a regression."""
+        return task_metrics(self.task)
+
     def columns(self) -> tuple[str, ...]:
-        """The CSV header: COLUMNS, then with repeats `<metric>_std/_min/_max` and `repeats`."""
+        """The CSV header: param, value, `metrics()`, diverged, then with repeats
+        `<metric>_std/_min/_max` and `repeats`."""
+        metrics = self.metrics()
+        columns = ("param", "value", *metrics, "diverged")
         if self.repeats == 1:
-            return COLUMNS
-        extra = tuple(f"{m}_{s}" for m in METRICS for s in STATISTICS)
-        return (*COLUMNS, *extra, "repeats")
+            return columns
+        extra = tuple(f"{m}_{s}" for m in metrics for s in STATISTICS)
+        return (*columns, *extra, "repeats")
 
     def table(self, rows: Sequence[SweepRow] | None = None) -> list[list[str]]:
         """The CSV cells of `rows` (default all), as text: floats in shortest round-trip form."""
         table = []
+        metrics = self.metrics()
         for row in self.rows if rows is None else rows:
             cells = [row.param, value_text(row.value)]
-            cells += [_float_text(row.mean(m)) for m in METRICS]
+            cells += [_float_text(row.mean(m)) for m in metrics]
             cells.append(str(row.diverged))
             if self.repeats > 1:
-                cells += [_float_text(row.stat(m, s)) for m in METRICS for s in STATISTICS]
+                cells += [_float_text(row.stat(m, s)) for m in metrics for s in STATISTICS]
                 cells.append(str(len(row.runs)))
             table.append(cells)
         return table
@@ -430,22 +488,12 @@ class SweepResult:
 
     def text_table(self, title: str | None = None) -> str:
         """An aligned plain-text table, as `nnviz sweep` prints it."""
-        headers = [
-            self.sweep.label,
-            "train AUC",
-            "train acc",
-            "train miscl",
-            "test AUC",
-            "test acc",
-            "test miscl",
-            "final loss",
-            "seconds",
-            "diverged",
-        ]
+        metrics = self.metrics()
+        headers = [self.sweep.label, *(METRIC_HEADERS[m] for m in metrics), "diverged"]
         body = []
         for row in self.rows:
             cells = [value_text(row.value)]
-            for metric in METRICS:
+            for metric in metrics:
                 digits = 2 if metric == "seconds" else (6 if metric == "final_loss" else 4)
                 text = _fixed(row.mean(metric), digits, metric == "final_loss")
                 if self.repeats > 1 and metric != "seconds":
@@ -810,6 +858,9 @@ def measure(trainer: Trainer | Network) -> RunResult:
         test_misclassification=test.misclassification,
         final_loss=train.loss,
         seconds=trainer.seconds,
+        train_r2=getattr(train, "r2", math.nan),
+        test_r2=getattr(test, "r2", math.nan),
+        task=metrics.task,
     )
 
 
