@@ -357,9 +357,12 @@ class _RowPrinter:
             if self.show:
                 sys.stderr.write("\r\x1b[K")
             sweep = self.plan[index]
+            if row.runs[0].task == "regression":
+                scores = f"test R² {row.test_r2:.4f}"
+            else:
+                scores = f"test AUC {row.test_auc:.4f}  test accuracy {row.test_accuracy:.4f}"
             print(
-                f"{sweep.name}: {sweep.label} {value_text(row.value)}  test AUC "
-                f"{row.test_auc:.4f}  test accuracy {row.test_accuracy:.4f}  final loss "
+                f"{sweep.name}: {sweep.label} {value_text(row.value)}  {scores}  final loss "
                 f"{row.final_loss:.6g}  {row.seconds:.2f} s",
                 flush=True,
             )

@@ -199,3 +199,51 @@ def test_sweeps_and_the_command_work_without_qt(tmp_path):
     assert "swept without Qt" in done.stdout
     assert "plots skipped" in done.stderr
     assert (tmp_path / "sweep.csv").is_file() and not (tmp_path / "sweep.png").exists()
+
+
+REGRESSION_ARGS = [
+    "sweep",
+    "--dataset",
+    "gauss-reg",
+    "--loss",
+    "mse",
+    "--hidden",
+    "8",
+    "--activation",
+    "tanh",
+    "--param",
+    "learning-rate",
+    "--values",
+    "0.01,0.03",
+    "--iterations",
+    "300",
+    "--no-plots",
+]
+
+
+def test_cli_regression_sweep_prints_and_writes_r2(tmp_path, capsys):
+    assert main(REGRESSION_ARGS) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if "test R²" in line).split()
+    assert header[:6] == ["learning", "rate", "train", "R²", "test", "R²"]
+    assert not any("AUC" in line for line in lines)
+    rows = [line.split() for line in lines if line.lstrip().startswith(("0.01 ", "0.03 "))]
+    assert [row[0] for row in rows] == ["0.01", "0.03"]
+    for row in rows:
+        assert all(np.isfinite(float(cell)) for cell in row[1:4])  # train R², test R², MSE
+
+    out = tmp_path / "reg"
+    assert main([*REGRESSION_ARGS, "--out", str(out)]) == 0
+    table = _csv(out / "sweep.csv")
+    assert table[0] == [
+        "param", "value", "train_r2", "test_r2", "final_loss", "seconds", "diverged",
+    ]  # fmt: skip
+    expected = run_sweep(
+        "learning_rate",
+        [0.01, 0.03],
+        Config(dataset="gauss-reg", loss="mse", hidden=8, activation="tanh", iterations=300),
+        n_jobs=1,
+    )
+    for cells, row in zip(table[1:], expected.rows, strict=True):
+        assert float(cells[3]) == row.test_r2 and np.isfinite(row.test_r2)
+        assert float(cells[4]) == row.final_loss
