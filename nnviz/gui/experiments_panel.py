@@ -58,22 +58,25 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 # -- the table -------------------------------------------------------------------------------
 
 
-HEADERS = (
-    "value",
-    "train AUC",
-    "train accuracy",
-    "train miscl.",
-    "test AUC",
-    "test accuracy",
-    "test miscl.",
-    "final loss",
-    "seconds",
-    "diverged",
-)
+#: How a metric column is headed.
+METRIC_HEADERS = {
+    "train_auc": "train AUC",
+    "train_accuracy": "train accuracy",
+    "train_misclassification": "train miscl.",
+    "test_auc": "test AUC",
+    "test_accuracy": "test accuracy",
+    "test_misclassification": "test miscl.",
+    "train_r2": "train R²",
+    "test_r2": "test R²",
+    "final_loss": "final loss",
+    "seconds": "seconds",
+}
 
 
 class SweepTableModel(QtCore.QAbstractTableModel):
-    """The rows of one SweepResult: value, the eight metrics (mean ± std with repeats), diverged."""
+    """The rows of one SweepResult: value, the metrics its task measures (`result.metrics()`:
+    AUC, accuracy and misclassification, or R² for a regression; mean ± std with repeats),
+    diverged."""
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +90,13 @@ class SweepTableModel(QtCore.QAbstractTableModel):
     def result(self) -> SweepResult | None:
         return self._result
 
+    def metrics(self) -> tuple[str, ...]:
+        """The metric columns, after the value column."""
+        return METRICS if self._result is None else self._result.metrics()
+
+    def headers(self) -> tuple[str, ...]:
+        return ("value", *(METRIC_HEADERS[m] for m in self.metrics()), "diverged")
+
     def row(self, index: int) -> SweepRow:
         assert self._result is not None
         return self._result.rows[index]
@@ -95,7 +105,7 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         return 0 if parent.isValid() or self._result is None else len(self._result.rows)
 
     def columnCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
+        return 0 if parent.isValid() else len(self.metrics()) + 2
 
     def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role != Qt.ItemDataRole.DisplayRole:
@@ -103,7 +113,7 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal:
             if section == 0 and self._result is not None:
                 return field_label(self._result.param)
-            return HEADERS[section]
+            return self.headers()[section]
         return str(section + 1)
 
     def data(self, index: QtCore.QModelIndex, role=Qt.ItemDataRole.DisplayRole):
@@ -114,8 +124,9 @@ class SweepTableModel(QtCore.QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == SORT_ROLE:
             return self._sort_key(row, index.row(), column)
-        if role == Qt.ItemDataRole.ToolTipRole and column > 0 and column <= len(METRICS):
-            metric = METRICS[column - 1]
+        metrics = self.metrics()
+        if role == Qt.ItemDataRole.ToolTipRole and 0 < column <= len(metrics):
+            metric = metrics[column - 1]
             if self._result.repeats > 1:
                 return (
                     f"{metric}: mean {row.mean(metric):.6g}, std {row.std(metric):.3g}, "
@@ -129,11 +140,12 @@ class SweepTableModel(QtCore.QAbstractTableModel):
     def _text(self, row: SweepRow, column: int) -> str:
         if column == 0:
             return value_text(row.value)
-        if column == len(HEADERS) - 1:
+        metrics = self.metrics()
+        if column == len(metrics) + 1:
             if self._result is not None and self._result.repeats > 1:
                 return f"{row.diverged}/{len(row.runs)}"
             return "yes" if row.diverged else "no"
-        metric = METRICS[column - 1]
+        metric = metrics[column - 1]
         digits = {"seconds": 2, "final_loss": 3}.get(metric, 4)
         text = _number(row.mean(metric), digits)
         if self._result is not None and self._result.repeats > 1 and metric != "seconds":
@@ -148,9 +160,10 @@ class SweepTableModel(QtCore.QAbstractTableModel):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 return float(value)
             return float(position)
-        if column == len(HEADERS) - 1:
+        metrics = self.metrics()
+        if column == len(metrics) + 1:
             return float(row.diverged)
-        value = row.mean(METRICS[column - 1])
+        value = row.mean(metrics[column - 1])
         return -math.inf if math.isnan(value) else value
 
 

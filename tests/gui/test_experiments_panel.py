@@ -281,3 +281,31 @@ def test_the_cluster_field_reaches_run_sweeps(qtbot, panel, monkeypatch, typed, 
     with qtbot.waitSignal(panel.results_ready, timeout=10_000):
         assert panel.run()
     assert calls[0]["cluster"] == sent
+
+
+def test_a_regression_sweep_shows_r2_columns_and_plot(qtbot, panel):
+    base = Config(
+        dataset="gauss-reg", loss="mse", hidden=8, activation="tanh", init="xavier", iterations=300
+    )
+    panel.set_base_config(base)
+    panel.set_custom_sweep("learning_rate", "0.01,0.1")
+    results = _run(qtbot, panel)
+    model = panel.model
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert headers == ["learning rate", "train R²", "test R²", "final loss", "seconds", "diverged"]
+    expected = [row.test_r2 for row in results[0].rows]
+    assert all(np.isfinite(expected))
+    shown = [float(panel.proxy.index(r, 2).data()) for r in range(2)]
+    assert shown == pytest.approx(expected, abs=5e-5)
+    assert csv_rows(panel.table_csv())[0][2:4] == ["train_r2", "test_r2"]
+    data = panel.view.plotted_data("r2")
+    assert list(data["test"]) == expected
+    assert panel.view.plots["auc"].item.titleLabel.text == "R²"
+    assert panel.view.metric_combo.itemText(0) == "R²"
+    # a classification sweep afterwards has today's columns and AUC plot again
+    panel.set_base_config(BASE)
+    panel.set_custom_sweep("hidden", "1,2")
+    _run(qtbot, panel)
+    assert model.columnCount() == len(COLUMNS) - 1
+    assert model.headerData(4, Qt.Orientation.Horizontal) == "test AUC"
+    assert panel.view.plots["auc"].item.titleLabel.text == "AUC"

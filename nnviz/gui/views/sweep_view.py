@@ -1,5 +1,8 @@
 """A sweep's metrics against the swept value: train solid, test dashed, min-max bars over seeds.
 
+A regression sweep has no AUC, accuracy or misclassification: its first plot draws R² instead,
+and "all three" shows that plot alone.
+
 The window's Experiments panel shows one metric at a time; `nnviz sweep` draws all three side by
 side with the same class and exports the picture (`save_sweep_plot`).
 """
@@ -23,6 +26,8 @@ METRIC_CHOICES = (
     ("misclassification", "misclassification", "misclassification rate"),
 )
 ALL = "all"
+#: What a regression sweep draws in the AUC plot's place, and how it reads.
+REGRESSION_METRIC = ("auc", "r2", "R²")
 LEFT_AXIS_WIDTH = 48
 GRID_ALPHA = 0.2
 #: Up to this many values on a linear axis, the ticks are the values themselves.
@@ -143,6 +148,7 @@ class SweepView(QtWidgets.QWidget):
         }
         self._visible: list[str] = []
         self._result: SweepResult | None = None
+        self._regression = False
         self._log_x = False
         self._value_ticks: list[str] = []
 
@@ -176,6 +182,7 @@ class SweepView(QtWidgets.QWidget):
     def show_result(self, result: SweepResult | None) -> None:
         """Draw a sweep's rows (None clears the plots)."""
         self._result = result
+        self._set_regression(result is not None and result.task == "regression")
         if result is None:
             for plot in self.plots.values():
                 for curve in (plot.train, plot.test):
@@ -198,8 +205,9 @@ class SweepView(QtWidgets.QWidget):
         return list(self._value_ticks)
 
     def plotted_data(self, key: str) -> dict[str, np.ndarray]:
-        """What a metric's plot holds: x, train and test as drawn (for tests and checks)."""
-        plot = self.plots[key]
+        """What a metric's plot holds: x, train and test as drawn (for tests and checks); "r2"
+        is the plot a regression draws its R² in."""
+        plot = self.plots[REGRESSION_METRIC[0] if key == REGRESSION_METRIC[1] else key]
         x, train = plot.train.getData()
         _, test = plot.test.getData()
         return {"x": x, "train": train, "test": test, "log_x": self._log_x}
@@ -236,7 +244,8 @@ class SweepView(QtWidgets.QWidget):
             ("train", plot.train, plot.train_bars),
             ("test", plot.test, plot.test_bars),
         ):
-            metric = f"{split}_{plot.key}"
+            key = REGRESSION_METRIC[1] if self._drawn_as_r2(plot) else plot.key
+            metric = f"{split}_{key}"
             mean = np.array([row.mean(metric) for row in result.rows])
             curve.setData(x, mean, connect="finite")
             if result.repeats > 1:
@@ -270,10 +279,25 @@ class SweepView(QtWidgets.QWidget):
         # LabelItem asks for its text's full width; a long title must not widen the plots.
         self.caption.setMinimumWidth(0)
 
+    def _drawn_as_r2(self, plot: _MetricPlot) -> bool:
+        return self._regression and plot.key == REGRESSION_METRIC[0]
+
+    def _set_regression(self, regression: bool) -> None:
+        """Title the first plot and menu entry R² or AUC, and show the plots that apply."""
+        if regression == self._regression:
+            return
+        self._regression = regression
+        label = (REGRESSION_METRIC if regression else METRIC_CHOICES[0])[2]
+        plot = self.plots[REGRESSION_METRIC[0]]
+        plot.item.setTitle(label, color=pg.mkColor(*style.TEXT).name(), size="10pt")
+        self.metric_combo.setItemText(0, label)
+        self._arrange()
+
     def _arrange(self) -> None:
         """Put the chosen plots into the layout, side by side (only on a change of metric)."""
         key = self.current_metric()
-        visible = [k for k, _, _ in METRIC_CHOICES] if key == ALL else [key]
+        everything = [REGRESSION_METRIC[0]] if self._regression else [k for k, *_ in METRIC_CHOICES]
+        visible = everything if key == ALL else [key]
         if visible == self._visible:
             return
         layout = self.plot_widget.ci
@@ -310,7 +334,8 @@ def save_sweep_plot(
     try:
         view.set_metric(metric)
         if size is None:
-            size = (1260, 430) if metric == ALL else (560, 430)
+            wide = metric == ALL and result.task != "regression"
+            size = (1260, 430) if wide else (560, 430)
         view.resize(*size)
         view.show()
         view.show_result(result)
