@@ -88,3 +88,28 @@ def test_regression_reports_r2_where_the_roc_was(qtbot, tmp_path):
         assert window.roc_view.plot_title().endswith(f"test {r2:.4f}")
     finally:
         window.close()
+
+
+def test_iris_replays_the_past_and_resumes_from_it_like_a_trainer(qtbot, iris_window):
+    """Replay of a three-class run shows the past network's K regions, and training resumed
+    from it goes on exactly as a Trainer started from the past weights (Adam starts its
+    averages again on Resume, as README says)."""
+    window = iris_window
+    step_to(qtbot, window, 300, 300)
+    with qtbot.waitSignal(window.frame_drawn, timeout=TIMEOUT):
+        window.replay.select_iteration(100)
+    frame = window.state.frame
+    past = frame.snapshot.iteration
+    assert 0 < past < 300
+    reference = Trainer(Config.preset("iris"))
+    reference.step(past)
+    expected = reference.task.outputs(reference.weights(), "tanh", frame.plane.grid(GRID_SIZE))
+    np.testing.assert_allclose(frame.probabilities.reshape(-1, 3), expected, rtol=1e-5)
+
+    window.replay.resume()
+    step_to(qtbot, window, past + 50, 50)
+    fresh = Trainer(Config.preset("iris"), initial_weights=reference.weights())
+    fresh.step(50)
+    resumed = window.state.frame.snapshot.weights
+    for name, value in fresh.weights().items():
+        np.testing.assert_array_equal(resumed[name], value)
