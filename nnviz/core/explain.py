@@ -699,11 +699,11 @@ class StepThrough:
             p, y = float(v.h[depth][0]), v.y
             if loss == "sse":
                 lines.append(
-                    f"E_n = 1/2 * (y - p)^2 = 1/2 * ({fmt.n(y)} - {fmt.n(p)})^2 = {fmt.n(v.loss)}"
+                    f"E_n = 1/2 * (y - p)^2 = 1/2 * ({fmt.n(y)} - {fmt.f(p)})^2 = {fmt.n(v.loss)}"
                 )
             elif loss == "mse":
                 lines.append(
-                    f"E_n = (y - p)^2 / n = ({fmt.n(y)} - {fmt.n(p)})^2 / {n} = {fmt.n(v.loss)}"
+                    f"E_n = (y - p)^2 / n = ({fmt.n(y)} - {fmt.f(p)})^2 / {n} = {fmt.n(v.loss)}"
                 )
             else:
                 lines.append(
@@ -724,7 +724,7 @@ class StepThrough:
                 f" = {fmt.n(self.loss_value)}"
             )
         else:
-            terms = [f"({fmt.n(y)} - {fmt.n(p)})^2" for p, y in zip(p_all, y_all)]
+            terms = [f"({fmt.n(y)} - {fmt.f(p)})^2" for p, y in zip(p_all, y_all)]
             factor = "1/2" if loss == "sse" else f"1/{n}"
             symbol = "1/2" if loss == "sse" else "1/n"
             lines.append(
@@ -784,12 +784,12 @@ class StepThrough:
             )
         elif c == depth and self.output == "linear":
             p, y = float(v.h[c][u]), v.y
-            line = f"delta_k = 2/n * (p - y) = 2/{n} * ({fmt.n(p)} - {fmt.n(y)}) = {fmt.n(d)}"
+            line = f"delta_k = 2/n * (p - y) = 2/{n} * ({fmt.n(p)} - {fmt.f(y)}) = {fmt.n(d)}"
             notes.append("A linear output has f'(a) = 1: the error term is the loss's own.")
         elif c == depth:
             p, y = float(v.h[c][u]), v.y
             if self.loss in ("bce", "ce"):
-                line = f"delta_k = (p - y) / n = ({fmt.n(p)} - {fmt.n(y)}) / {n} = {fmt.n(d)}"
+                line = f"delta_k = (p - y) / n = ({fmt.n(p)} - {fmt.f(y)}) / {n} = {fmt.n(d)}"
             else:
                 scale, scale_num = ("", "") if self.loss == "sse" else ("2/n * ", f"2/{n} * ")
                 line = (

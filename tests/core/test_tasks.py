@@ -424,10 +424,15 @@ def test_explain_writes_the_linear_output_and_mse_of_a_regression():
     assert "predicted target" in forward.text
     backward = step.formula(index[("backward", 2)], Item("node", 2, 0), sample)
     n = step.batch_size
+    target = f"{v.y:.4g}" if v.y >= 0 else f"({v.y:.4g})"
     assert backward.lines[0] == (
-        f"delta_k = 2/n * (p - y) = 2/{n} * ({v.h[2][0]:.4g} - {v.y:.4g}) = {v.delta[2][0]:.4g}"
+        f"delta_k = 2/n * (p - y) = 2/{n} * ({v.h[2][0]:.4g} - {target}) = {v.delta[2][0]:.4g}"
     )
     assert step.unit_name(2, 0) == "output y"
+    # Negative targets and predictions are written in parentheses after a minus sign.
+    loss = step.formula(index[("loss", 2)], Item("node", 2, 0), sample)
+    assert (step.y < 0).any() and "(-" in loss.lines[-1]
+    assert not any("- -" in line for line in (*loss.lines, *backward.lines))
 
 
 def test_explain_names_crossed_inputs():
