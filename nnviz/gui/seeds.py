@@ -18,8 +18,8 @@ from ..core import Dataset
 from ..core.batched.kernel import StackedPass
 from ..core.network import Layout
 from ..service.seeds import LossBand, SeedStates
+from .contours import threshold_contour
 from .frame import SeedView, grid_points
-from .views.boundary_view import threshold_contour
 
 #: The other seeds' boundaries come from this coarser grid (the selected seed's: GRID_SIZE).
 SEED_GRID = 48

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ..core import Config, Dataset, Snapshot
 from ..core.network import Layout
 from ..core.replay import ReplayPoint, ReplayStore
+from ..core.tasks import task_of
 from ..service.seeds import LossBand, SeedStates
 from .frame import GRID_SIZE, Frame, make_frame
 from .plane import Plane, PlaneChoice
@@ -113,6 +114,11 @@ class AppState(QObject):
     def message(self) -> str:
         return self._message
 
+    def network_layout(self) -> Layout:
+        """The running network's layer sizes, from its task: the inputs after any crosses and
+        one output per class (or one), as the training process's Trainer builds them."""
+        return task_of(self.config, self.dataset).layout(self.config.hidden)
+
     @property
     def seed_count(self) -> int:
         """How many seeds the run trains (1 unless Config.seeds is more)."""
@@ -153,7 +159,7 @@ class AppState(QObject):
         self._seed_count = 1 if seeds is None else seeds.count
         self._evaluator = None
         if seeds is not None:
-            layout = Layout(config.hidden, dataset.x_train.shape[1])
+            layout = task_of(config, dataset).layout(config.hidden)
             self._evaluator = SeedEvaluator(
                 seeds.count, layout, dataset, config.activation, config.loss
             )

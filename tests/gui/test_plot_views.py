@@ -14,8 +14,9 @@ from scipy.interpolate import RegularGridInterpolator
 import nnviz.gui  # noqa: F401  (binds pyqtgraph to PySide6)
 from nnviz import Config, Trainer
 from nnviz.gui import style
+from nnviz.gui.contours import threshold_contour
 from nnviz.gui.frame import Frame, RocCurve, make_frame
-from nnviz.gui.views.boundary_view import BoundaryView, threshold_contour
+from nnviz.gui.views.boundary_view import BoundaryView
 from nnviz.gui.views.loss_view import LOSS_LABELS, LossView
 from nnviz.gui.views.roc_view import RocView
 

@@ -113,3 +113,18 @@ def test_iris_replays_the_past_and_resumes_from_it_like_a_trainer(qtbot, iris_wi
     resumed = window.state.frame.snapshot.weights
     for name, value in fresh.weights().items():
         np.testing.assert_array_equal(resumed[name], value)
+
+
+def test_iris_weights_exported_from_the_window_import_back(qtbot, iris_window, tmp_path):
+    """A three-class network's weights (4 inputs, 3 outputs) pass the import's shape check: the
+    layout comes from the task, not from the raw inputs and one output."""
+    from nnviz.core.files import save_weights
+
+    window = iris_window
+    other = Trainer(Config.preset("iris", weight_seed=7))
+    save_weights(tmp_path / "iris.npz", other.weights())
+    with qtbot.waitSignal(window.frame_drawn, timeout=TIMEOUT):
+        window.weights.import_weights(tmp_path / "iris.npz")
+    for name, array in other.weights().items():
+        np.testing.assert_array_equal(window.state.newest.weights[name], array)
+    assert window.state.network_layout().sizes == (4, 8, 3)

@@ -24,7 +24,6 @@ from ...core.files import (
     write_text,
 )
 from ...core.metrics import evaluate_setup
-from ...core.network import Layout
 from ...core.session import SESSION_SUFFIX, load_seeds_session, seeds_session_bytes
 from ...service.protocol import RunWritten, SaveSession, WriteRun
 from ...service.seeds import SeedGroup
@@ -165,7 +164,7 @@ class FileController(QObject):
         seeds = state.seed_states(shown.iteration)
         if seeds is None:
             return save_weights(path, shown.weights)
-        layout = Layout(state.config.hidden, state.dataset.x_train.shape[1])
+        layout = state.network_layout()
         weights = [seeds.weights(layout, k) for k in range(seeds.count)]
         numbers = [seeds.weight_seed + k for k in range(seeds.count)]
         return save_weights(path, stack_seed_weights(weights, numbers))

@@ -59,7 +59,7 @@ class WeightEditController(QObject):
         `read`; a refusal shows in the banner. A file of one network's weights goes to the
         selected seed, a file of every seed's (core.files.stack_seed_weights) to each seed."""
         state = self.state
-        layout = Layout(state.config.hidden, state.dataset.x_train.shape[1])
+        layout = state.network_layout()
         network, seeds = state.config, state.seed_count
 
         def use(weights: list[dict]) -> None:
