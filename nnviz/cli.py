@@ -168,7 +168,7 @@ def run_train_seeds(args: argparse.Namespace, config: Config, options: dict[str,
     import numpy as np
 
     from .core import load_dataset
-    from .service.seeds import SeedGroup, write_seeds_run
+    from .service.seeds import SeedGroup, spread, write_seeds_run
 
     group = SeedGroup.start(config, load_dataset(config))
     started, show = time.perf_counter(), sys.stderr.isatty()
@@ -191,10 +191,11 @@ def run_train_seeds(args: argparse.Namespace, config: Config, options: dict[str,
             f"{trainer.config.weight_seed:>11}  {metrics.train.auc:9.4f}  {metrics.test.auc:8.4f}"
             f"  {metrics.test.accuracy:13.4f}"
         )
-    values = np.array(aucs)
+    summary, defined = spread(aucs), int(np.isfinite(aucs).sum())
+    counted = f"{defined} seeds" if defined == len(aucs) else f"{defined} of {len(aucs)} seeds"
     print(
-        f"test AUC over {len(values)} seeds: {values.mean():.4f} ± {values.std(ddof=1):.4f} "
-        f"(min {values.min():.4f}, max {values.max():.4f})"
+        f"test AUC over {counted}: {summary['mean']:.4f} ± {summary['sd']:.4f} "
+        f"(min {summary['min']:.4f}, max {summary['max']:.4f})"
     )
     if args.out:
         written = write_seeds_run(args.out, group)

@@ -472,7 +472,7 @@ def write_seeds_run(folder: str | Path, group: SeedGroup) -> list[Path]:
     summary = {
         "seeds": len(rows),
         "weight_seeds": seeds,
-        **{column: _spread([row[column] for row in rows]) for column in header[4:]},
+        **{column: spread([row[column] for row in rows]) for column in header[4:]},
     }
     written += [
         write_text(folder / "config.json", group.config.to_json()),
@@ -489,7 +489,7 @@ def write_seeds_run(folder: str | Path, group: SeedGroup) -> list[Path]:
     return written
 
 
-def _spread(values: list[float]) -> dict[str, float]:
+def spread(values: list[float]) -> dict[str, float]:
     """Mean, sample standard deviation, minimum and maximum (NaN ignored, as an undefined AUC)."""
     array = np.array(values, dtype=float)
     array = array[np.isfinite(array)]

@@ -35,7 +35,7 @@ from nnviz.service.protocol import (
     UpdateConfig,
     WriteRun,
 )
-from nnviz.service.seeds import HIGH, LOW, MEDIAN, LossBand, SeedGroup
+from nnviz.service.seeds import HIGH, LOW, MEDIAN, LossBand, SeedGroup, spread
 from nnviz.service.server import TrainingServer
 
 CONFIG = Config(hidden=(4,), iterations=300, samples=200, seeds=4, learning_rate=0.5)
@@ -276,3 +276,13 @@ def test_an_initial_weights_file_of_the_wrong_seed_count_is_refused(tmp_path):
     path = save_weights(tmp_path / "three.npz", stack_seed_weights(start, [1, 2, 3]))
     with pytest.raises(ValueError, match="3 seeds, not 4"):
         SeedGroup.start(CONFIG.replace(init_weights=str(path)), DATA)
+
+
+def test_the_spread_over_seeds_leaves_undefined_values_out():
+    """A seed whose AUC is undefined (one class in a split) counts in neither the mean nor the
+    spread; `nnviz train --seeds` and metrics.json both use this."""
+    summary = spread([0.9, float("nan"), 0.7])
+    assert summary["mean"] == pytest.approx(0.8) and summary["sd"] == pytest.approx(2**0.5 / 10)
+    assert (summary["min"], summary["max"]) == (0.7, 0.9)
+    assert spread([0.75])["sd"] == 0.0
+    assert all(np.isnan(value) for value in spread([float("nan")]).values())
