@@ -161,8 +161,36 @@ class SplitMetrics:
         }
 
 
+class ReportColumns:
+    """Each class's precision, recall, F1 and support, read from a full-mode `report` (sklearn's
+    classification report as a dict) under the names `_class_names` gives."""
+
+    report: dict[str, Any]
+    _class_names: tuple[str, ...]
+
+    @property
+    def precision(self) -> np.ndarray:
+        return self._per_class("precision")
+
+    @property
+    def recall(self) -> np.ndarray:
+        return self._per_class("recall")
+
+    @property
+    def f1(self) -> np.ndarray:
+        return self._per_class("f1-score")
+
+    @property
+    def support(self) -> np.ndarray:
+        """Points of each class in the split."""
+        return self._per_class("support").astype(np.int64)
+
+    def _per_class(self, key: str) -> np.ndarray:
+        return np.array([self.report[name][key] for name in self._class_names], dtype=float)
+
+
 @dataclass(frozen=True)
-class FullSplitMetrics(SplitMetrics):
+class FullSplitMetrics(ReportColumns, SplitMetrics):
     """Full mode: the fast metrics plus sklearn's classification report at the threshold.
 
     The report, its text and the per-class arrays are computed on first use and then kept.
@@ -186,29 +214,12 @@ class FullSplitMetrics(SplitMetrics):
         return _classification_report(self.labels, self._predicted, digits=4)
 
     @property
-    def precision(self) -> np.ndarray:
-        """Precision of class 0 and class 1, as the report gives them."""
-        return self._per_class("precision")
-
-    @property
-    def recall(self) -> np.ndarray:
-        return self._per_class("recall")
-
-    @property
-    def f1(self) -> np.ndarray:
-        return self._per_class("f1-score")
-
-    @property
-    def support(self) -> np.ndarray:
-        """Points of class 0 and class 1 in the split."""
-        return self._per_class("support").astype(np.int64)
-
-    @property
     def _predicted(self) -> np.ndarray:
         return (self.probabilities >= self.threshold).astype(int)
 
-    def _per_class(self, key: str) -> np.ndarray:
-        return np.array([self.report[name][key] for name in CLASS_NAMES], dtype=float)
+    @property
+    def _class_names(self) -> tuple[str, ...]:
+        return CLASS_NAMES
 
 
 def _classification_report(
@@ -285,7 +296,7 @@ def class_names(k: int) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class MulticlassSplitMetrics:
+class MulticlassSplitMetrics(ReportColumns):
     """Metrics of one split of a K-class softmax network (see the module).
 
     The prediction is the most probable class; `confusion` is K x K, rows the true class and
@@ -341,25 +352,8 @@ class MulticlassSplitMetrics:
         )
 
     @property
-    def precision(self) -> np.ndarray:
-        """Each class's precision, as the report gives it."""
-        return self._per_class("precision")
-
-    @property
-    def recall(self) -> np.ndarray:
-        return self._per_class("recall")
-
-    @property
-    def f1(self) -> np.ndarray:
-        return self._per_class("f1-score")
-
-    @property
-    def support(self) -> np.ndarray:
-        return self._per_class("support").astype(np.int64)
-
-    def _per_class(self, key: str) -> np.ndarray:
-        names = class_names(self.n_classes)
-        return np.array([self.report[name][key] for name in names], dtype=float)
+    def _class_names(self) -> tuple[str, ...]:
+        return class_names(self.n_classes)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form written to metrics.json: the K x K confusion matrix, macro and
