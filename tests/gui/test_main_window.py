@@ -407,3 +407,20 @@ def test_the_banner_floats_over_the_views_and_a_notice_goes_with_the_next_action
     window.explain_action.trigger()
     window.explain_action.trigger()
     assert window.banner.text() == "an error stays" and window.banner.isVisible()
+
+
+def test_the_first_frame_settles_the_heap_once(qtbot, window):
+    """After the first frame, start-up's objects are out of the collector's reach (gc.freeze),
+    so a full collection mid-training cannot stall the event loop; later frames leave it be."""
+    import gc
+
+    from nnviz.gui.app import settle_heap_after_first_frame
+
+    settle_heap_after_first_frame(window)
+    try:
+        run_command(qtbot, window, window.step_action.trigger, 1)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()  # the other tests' windows must stay collectable
+    run_command(qtbot, window, window.step_action.trigger, 2)
+    assert gc.get_freeze_count() == 0
