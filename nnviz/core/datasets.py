@@ -67,12 +67,23 @@ class Dataset:
     def bounds(self) -> tuple[float, float, float, float]:
         """(xmin, xmax, ymin, ymax) of all points with a margin, for drawing the input plane
         (of the first two inputs)."""
-        points = np.vstack([self.x_train, self.x_test])
-        if not len(points):  # a canvas emptied to draw on: the unit square, padded
-            points = np.array([[-1.0, -1.0], [1.0, 1.0]])
-        low, high = points.min(axis=0), points.max(axis=0)
-        pad = 0.1 * np.maximum(high - low, 1e-9)
-        return (low[0] - pad[0], high[0] + pad[0], low[1] - pad[1], high[1] + pad[1])
+        return padded_bounds(np.vstack([self.x_train, self.x_test])[:, :2])
+
+
+def padded_bounds(points: np.ndarray) -> tuple[float, float, float, float]:
+    """(xmin, xmax, ymin, ymax) of (n, 2) points with a tenth of their range as margin on each
+    side: the input plane's extent, or a 2-D section's (gui.plane); for no points (a canvas
+    emptied to draw on) the unit square's, padded."""
+    if not len(points):
+        points = np.array([[-1.0, -1.0], [1.0, 1.0]])
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = 0.1 * np.maximum(high - low, 1e-9)
+    return (
+        float(low[0] - pad[0]),
+        float(high[0] + pad[0]),
+        float(low[1] - pad[1]),
+        float(high[1] + pad[1]),
+    )
 
 
 def default_names(n_inputs: int) -> tuple[str, ...]:

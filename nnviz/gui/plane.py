@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core import Dataset
+from ..core.datasets import padded_bounds
 
 #: What the sections are called in the selector and the caption.
 MODES = ("pca", "slice")
@@ -39,7 +40,8 @@ class Plane:
     """A 2-D section of the raw input space: raw point = origin + u * basis[0] + v * basis[1].
 
     `kind` is "plane" (2-D data: the inputs themselves), "slice" or "pca". `extent` covers the
-    points' projections with a tenth of margin on each side, as `Dataset.bounds` does.
+    points' projections with a tenth of margin on each side (`padded_bounds`, as the data's
+    own `Dataset.bounds`).
     """
 
     kind: str
@@ -67,7 +69,7 @@ class Plane:
             basis = vt[:2] * np.sign(vt[[0, 1], largest])[:, None]
             variance = singular**2
             explained = float(variance[:2].sum() / variance.sum()) if variance.sum() else 1.0
-            extent = _extent((_all_points(data) - mean) @ basis.T)
+            extent = padded_bounds((_all_points(data) - mean) @ basis.T)
             return cls("pca", names, mean, basis, extent, explained=explained)
         i, j = choice.axes
         if not (0 <= i < d and 0 <= j < d and i != j):
@@ -79,7 +81,7 @@ class Plane:
         origin[[i, j]] = 0.0
         basis = np.zeros((2, d))
         basis[0, i] = basis[1, j] = 1.0
-        extent = _extent(_all_points(data)[:, [i, j]])
+        extent = padded_bounds(_all_points(data)[:, [i, j]])
         return cls("slice", names, origin, basis, extent, axes=(i, j), sample=sample)
 
     def __eq__(self, other: object) -> bool:
@@ -140,14 +142,3 @@ class Plane:
 
 def _all_points(data: Dataset) -> np.ndarray:
     return np.vstack([data.x_train, data.x_test])
-
-
-def _extent(uv: np.ndarray) -> tuple[float, float, float, float]:
-    low, high = uv.min(axis=0), uv.max(axis=0)
-    pad = 0.1 * np.maximum(high - low, 1e-9)
-    return (
-        float(low[0] - pad[0]),
-        float(high[0] + pad[0]),
-        float(low[1] - pad[1]),
-        float(high[1] + pad[1]),
-    )

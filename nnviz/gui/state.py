@@ -185,8 +185,7 @@ class AppState(QObject):
         self._plane_choice = choice
         if self._dataset is not None:
             self._set_plane(self._dataset)
-            if self._frame is not None and not self._frozen:
-                self._draw(self.replay.snapshot(self._replayed) if self._replayed else self._newest)
+            self._redraw()
 
     def set_live_config(self, config: Config) -> None:
         """A change training takes without a reset (learning rate, threshold, ...)."""
@@ -240,8 +239,7 @@ class AppState(QObject):
         if not 0 <= index < self.seed_count or index == self._selected:
             return False
         self._selected = index
-        if self.shown is not None and not self._frozen:
-            self._draw(self.replay.snapshot(self._replayed) if self._replayed else self._newest)
+        self._redraw()
         return True
 
     def _keep_seeds(self, seeds: SeedStates | None, seed_points: tuple[SeedStates, ...]) -> None:
@@ -270,8 +268,7 @@ class AppState(QObject):
                 self._seed_count, self._evaluator.layout, dataset, config.activation, config.loss
             )
         self.data_changed.emit()
-        if self._frame is not None and not self._frozen:
-            self._draw(self.replay.snapshot(self._replayed) if self._replayed else self._newest)
+        self._redraw()
 
     @property
     def hold(self) -> str:
@@ -367,6 +364,12 @@ class AppState(QObject):
             self._playing = playing
             self.playing_changed.emit(playing)
 
+    def _redraw(self) -> None:
+        """Draw the state on screen again (the replayed one, or the newest), unless nothing is
+        on screen yet or a replay export holds the views."""
+        if self._frame is not None and not self._frozen:
+            self._draw(self.replay.snapshot(self._replayed) if self._replayed else self._newest)
+
     def _draw(self, snapshot: Snapshot) -> None:
         states = self._seeds.get(snapshot.iteration) if self._evaluator else None
         view = None
@@ -374,16 +377,14 @@ class AppState(QObject):
             k = self._selected
             band = self._band and self._band.cut(snapshot.iteration)
             view = self._evaluator.view(states, k, self._config.threshold, band)
-            snapshot = Snapshot(
-                iteration=snapshot.iteration,
-                target=snapshot.target,
+            # the history stays: the selected seed's once the process answered
+            snapshot = dataclasses.replace(
+                snapshot,
                 train_loss=float(states.scores[k, 0]),
                 test_loss=float(states.scores[k, 1]),
                 train_accuracy=float(states.scores[k, 2]),
                 test_accuracy=float(states.scores[k, 3]),
                 weights=states.weights(self._evaluator.layout, k),
-                history=snapshot.history,  # the selected seed's once the process answered
-                seconds=snapshot.seconds,
                 diverged_at=states.diverged_at[k],
             )
         with warnings.catch_warnings():

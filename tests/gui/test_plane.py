@@ -7,7 +7,7 @@ import pytest
 from sklearn.decomposition import PCA
 
 from nnviz import Config
-from nnviz.core import load_dataset
+from nnviz.core import Dataset, load_dataset
 from nnviz.gui.frame import grid_points
 from nnviz.gui.plane import Plane, PlaneChoice
 
@@ -60,3 +60,10 @@ def test_a_slice_holds_the_other_inputs_at_their_mean_or_a_sample(iris):
 def test_an_impossible_choice_falls_back(iris):
     plane = Plane.of(iris, PlaneChoice("slice", (3, 3), 10_000))
     assert (plane.axes, plane.sample) == ((0, 1), None)
+
+
+def test_a_slices_extent_is_the_bounds_of_the_data_on_its_two_inputs(iris):
+    plane = Plane.of(iris, PlaneChoice("slice", (3, 1)))
+    two = Dataset(iris.x_train[:, [3, 1]], iris.y_train, iris.x_test[:, [3, 1]], iris.y_test,
+                  iris.task, iris.n_classes)  # fmt: skip
+    assert plane.extent == two.bounds
