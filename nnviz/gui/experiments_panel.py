@@ -179,6 +179,25 @@ class _SortProxy(QtCore.QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
 
 
+def split_by_task(sweep: Sweep) -> list[Sweep]:
+    """One sweep per kind of task among `sweep`'s values, in the order they first appear.
+
+    A dataset sweep from a regression setup may name classification datasets too; one table has
+    either R² or AUC columns, so the other kind's rows would read n/a and drop out of the plot.
+    """
+    kinds: dict[str, list] = {}
+    for value, seeds in zip(sweep.values, sweep.configs()):
+        task = seeds[0].task
+        kind = "regression" if task is not None and task[0] == "regression" else "classification"
+        kinds.setdefault(kind, []).append(value)
+    if len(kinds) == 1:
+        return [sweep]
+    return [
+        Sweep(sweep.param, values, sweep.base, repeats=sweep.repeats, name=f"{sweep.name}-{kind}")
+        for kind, values in kinds.items()
+    ]
+
+
 # -- the panel -------------------------------------------------------------------------------
 
 
@@ -379,13 +398,14 @@ class ExperimentsPanel(QtWidgets.QWidget):
         self.repeats_spin.setValue(repeats)
 
     def sweeps(self) -> list[Sweep]:
-        """The sweeps the form describes; raises ConfigError for a bad field or value."""
+        """The sweeps the form describes (a custom sweep whose values mix regression and
+        classification becomes one table each); raises ConfigError for a bad field or value."""
         repeats = self.repeats_spin.value()
         if self.mode_combo.currentData() == ARTICLE:
             return list(article_tables(repeats=repeats))
         param = self.field_combo.currentData()
         values = parse_values(param, self.values_edit.text())
-        return [Sweep(param, values, self._base, repeats=repeats)]
+        return split_by_task(Sweep(param, values, self._base, repeats=repeats))
 
     def run(self) -> bool:
         """Start the sweep the form describes; False (with the reason shown) if it is invalid."""

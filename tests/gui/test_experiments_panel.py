@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import math
 import time
 import xml.etree.ElementTree as ET
 
@@ -15,7 +16,16 @@ from PySide6.QtCore import Qt
 
 import nnviz.gui  # noqa: F401  (binds pyqtgraph to PySide6)
 from nnviz import Config
-from nnviz.core.sweep import COLUMNS, run_sweep
+from nnviz.core.sweep import (
+    ALL_METRICS,
+    COLUMNS,
+    RunResult,
+    Sweep,
+    SweepResult,
+    SweepRow,
+    run_sweep,
+)
+from nnviz.gui import style
 from nnviz.gui.controllers.experiments import _LIVE_THREADS
 from nnviz.gui.experiments_panel import ExperimentsPanel
 
@@ -300,7 +310,7 @@ def test_a_regression_sweep_shows_r2_columns_and_plot(qtbot, panel):
     assert csv_rows(panel.table_csv())[0][2:4] == ["train_r2", "test_r2"]
     data = panel.view.plotted_data("r2")
     assert list(data["test"]) == expected
-    assert panel.view.plots["auc"].item.titleLabel.text == "R²"
+    assert panel.view.plots["r2"].item.titleLabel.text == "R²"
     assert panel.view.metric_combo.itemText(0) == "R²"
     # a classification sweep afterwards has today's columns and AUC plot again
     panel.set_base_config(BASE)
@@ -309,3 +319,160 @@ def test_a_regression_sweep_shows_r2_columns_and_plot(qtbot, panel):
     assert model.columnCount() == len(COLUMNS) - 1
     assert model.headerData(4, Qt.Orientation.Horizontal) == "test AUC"
     assert panel.view.plots["auc"].item.titleLabel.text == "AUC"
+
+
+# -- the Metric menu follows the result's task -----------------------------------------------
+
+REGRESSION = Config(
+    dataset="gauss-reg", loss="mse", hidden=8, activation="tanh", init="xavier", iterations=50
+)
+
+
+def _made_result(base: Config, param: str, values: list, **columns: list[float]) -> SweepResult:
+    """A SweepResult built by hand, with no training: `columns` gives a metric's value per row
+    (the other task's metrics are NaN, as a trained run's are)."""
+    sweep = Sweep(param, values, base)
+    task = "regression" if base.task[0] == "regression" else "binary"
+    rows = []
+    for i, (value, seeds) in enumerate(zip(sweep.values, sweep.configs())):
+        numbers = dict.fromkeys(ALL_METRICS, math.nan) | {"final_loss": 0.1, "seconds": 0.2}
+        numbers |= {metric: column[i] for metric, column in columns.items()}
+        run = RunResult(seeds[0], base.iterations, None, task=task, **numbers)
+        rows.append(SweepRow(param, value, (run,)))
+    return SweepResult(sweep, tuple(rows))
+
+
+R2_RESULT = _made_result(
+    REGRESSION, "learning_rate", [0.01, 0.1, 1.0], train_r2=[0.9, 0.8, 0.7], test_r2=[0.2, 0.3, 0.4]
+)
+AUC_RESULT = _made_result(
+    BASE,
+    "hidden",
+    [1, 2, 5],
+    **{
+        f"{split}_{m}": v
+        for split in ("train", "test")
+        for m, v in (
+            ("auc", [0.6, 0.7, 0.8] if split == "train" else [0.55, 0.65, 0.75]),
+            ("accuracy", [0.9, 0.8, 0.7] if split == "train" else [0.3, 0.4, 0.5]),
+            ("misclassification", [0.1, 0.2, 0.3] if split == "train" else [0.7, 0.6, 0.5]),
+        )
+    },
+)
+CLASSIFICATION_MENU = ["AUC", "accuracy", "misclassification", "all three"]
+
+
+def _menu_texts(view) -> list[str]:
+    return [view.metric_combo.itemText(i) for i in range(view.metric_combo.count())]
+
+
+def _marker_colours(view, key: str, split: str) -> list[list[tuple[int, int, int]]]:
+    """The on-screen colours inside each of a plot's train or test markers: the pixels up to
+    2 px off its centre, leaving out the centre's row and column, where the value's grid lines
+    cross."""
+    QtWidgets.QApplication.processEvents()
+    view.plot_widget.grab()  # a paint applies the view box's pending auto-range
+    image = view.plot_widget.grab().toImage()
+    data = view.plotted_data(key)
+    box = view.plots[key].item.vb
+    markers = []
+    for x, y in zip(data["x"], data[split]):
+        centre = view.plot_widget.mapFromScene(box.mapViewToScene(QtCore.QPointF(x, y)))
+        pixels = [
+            image.pixelColor(centre + QtCore.QPoint(dx, dy))
+            for dx in (-2, -1, 1, 2)
+            for dy in (-2, -1, 1, 2)
+        ]
+        markers.append([(pixel.red(), pixel.green(), pixel.blue()) for pixel in pixels])
+    return markers
+
+
+def _drawn_in(markers, rgb) -> bool:
+    """Every marker has a pixel of colour `rgb` (within antialiasing)."""
+    return all(
+        any(max(abs(a - b) for a, b in zip(colour, rgb)) < 25 for colour in marker)
+        for marker in markers
+    )
+
+
+def test_a_regression_result_turns_the_accuracy_menu_into_r2_and_back(panel):
+    view = panel.view
+    view.set_metric("accuracy")
+    panel.show_results([R2_RESULT])
+    assert _menu_texts(view) == ["R²"] and view.current_metric() == "r2"
+    assert view.shown_metrics() == ["r2"]
+    data = view.plotted_data("r2")
+    assert list(data["train"]) == [0.9, 0.8, 0.7]
+    assert list(data["test"]) == [0.2, 0.3, 0.4]
+    assert view.plotted_data("accuracy")["x"] is None  # no stale all-NaN curves behind the menu
+    # the curves are on screen: each marker's centre has its split's colour
+    assert _drawn_in(_marker_colours(view, "r2", "train"), style.TRAIN_CURVE)
+    assert _drawn_in(_marker_colours(view, "r2", "test"), style.TEST_CURVE)
+
+    # a classification result brings back its metrics, on the user's choice (accuracy)
+    panel.show_results([AUC_RESULT])
+    assert _menu_texts(view) == CLASSIFICATION_MENU and view.current_metric() == "accuracy"
+    assert view.shown_metrics() == ["accuracy"]
+    assert list(view.plotted_data("accuracy")["test"]) == [0.3, 0.4, 0.5]
+    assert view.plotted_data("r2")["x"] is None
+    assert _drawn_in(_marker_colours(view, "accuracy", "test"), style.TEST_CURVE)
+    assert _drawn_in(_marker_colours(view, "accuracy", "train"), style.TRAIN_CURVE)
+
+
+def test_a_classification_result_on_r2_shows_the_first_metric(qtbot):
+    """With no classification metric chosen before, R² gives way to AUC; "all three" survives a
+    regression result in between."""
+    from nnviz.gui.views.sweep_view import SweepView
+
+    view = SweepView()
+    qtbot.addWidget(view)
+    view.resize(900, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_result(R2_RESULT)
+    assert view.menu_metrics() == ["r2"]
+    view.show_result(AUC_RESULT)
+    assert view.menu_metrics() == ["auc", "accuracy", "misclassification", "all"]
+    assert view.current_metric() == "auc" and view.shown_metrics() == ["auc"]
+    assert list(view.plotted_data("auc")["test"]) == [0.55, 0.65, 0.75]
+    assert _drawn_in(_marker_colours(view, "auc", "test"), style.TEST_CURVE)
+
+    view.metric_combo.setCurrentIndex(view.metric_combo.findData("all"))  # as the user picks it
+    assert view.shown_metrics() == ["auc", "accuracy", "misclassification"]
+    view.show_result(R2_RESULT)
+    assert view.shown_metrics() == ["r2"] and _menu_texts(view) == ["R²"]
+    view.show_result(AUC_RESULT)
+    assert view.current_metric() == "all"
+    assert view.shown_metrics() == ["auc", "accuracy", "misclassification"]
+    with pytest.raises(ValueError, match="unknown metric"):
+        view.set_metric("f1")
+
+
+def test_a_dataset_sweep_mixing_tasks_gives_one_table_per_task(qtbot, panel):
+    """From a regression setup, a dataset sweep over gauss-reg and moons trains both, in two
+    tables whose cells are all numbers (one table would read n/a on the other task's rows)."""
+    panel.set_base_config(REGRESSION)
+    panel.set_custom_sweep("dataset", "gauss-reg,moons,circles")
+    panel.jobs_spin.setValue(1)
+    assert [(s.name, s.values) for s in panel.sweeps()] == [
+        ("sweep-regression", ("gauss-reg",)),
+        ("sweep-classification", ("moons", "circles")),
+    ]
+    results = _run(qtbot, panel)
+    assert [r.task for r in results] == ["regression", "binary"]
+    assert panel.table_combo.isVisible() and panel.table_combo.count() == 2
+
+    def cells() -> list[str]:
+        model = panel.proxy
+        return [
+            model.index(r, c).data()
+            for r in range(model.rowCount())
+            for c in range(1, model.columnCount() - 1)
+        ]
+
+    assert "n/a" not in cells() and panel.view.menu_metrics() == ["r2"]
+    assert np.isfinite(panel.view.plotted_data("r2")["test"]).all()
+    panel.table_combo.setCurrentIndex(1)
+    assert panel.model.headerData(4, Qt.Orientation.Horizontal) == "test AUC"
+    assert "n/a" not in cells() and _menu_texts(panel.view) == CLASSIFICATION_MENU
+    assert list(panel.view.plotted_data("auc")["test"]) == [row.test_auc for row in results[1].rows]

@@ -1,7 +1,8 @@
 """A sweep's metrics against the swept value: train solid, test dashed, min-max bars over seeds.
 
-A regression sweep has no AUC, accuracy or misclassification: its first plot draws R² instead,
-and "all three" shows that plot alone.
+A regression sweep has no AUC, accuracy or misclassification: the Metric menu then offers R²
+alone, and a classification sweep brings back the classification metrics (and the user's last
+choice among them).
 
 The window's Experiments panel shows one metric at a time; `nnviz sweep` draws all three side by
 side with the same class and exports the picture (`save_sweep_plot`).
@@ -19,15 +20,17 @@ from PySide6 import QtCore, QtWidgets
 from ...core.sweep import SweepResult, value_text
 from .. import style
 
-#: The metrics a user can pick: key, menu text, axis label.
+#: The metrics a user can pick for a classification sweep: key, menu text, plot title.
 METRIC_CHOICES = (
     ("auc", "AUC", "AUC"),
     ("accuracy", "accuracy", "accuracy"),
     ("misclassification", "misclassification", "misclassification rate"),
 )
+#: ... and for a regression sweep, which has no AUC, accuracy or misclassification.
+REGRESSION_CHOICES = (("r2", "R²", "R²"),)
+#: The menu entry that shows a classification sweep's three plots side by side.
 ALL = "all"
-#: What a regression sweep draws in the AUC plot's place, and how it reads.
-REGRESSION_METRIC = ("auc", "r2", "R²")
+ALL_TEXT = "all three"
 LEFT_AXIS_WIDTH = 48
 GRID_ALPHA = 0.2
 #: Up to this many values on a linear axis, the ticks are the values themselves.
@@ -114,20 +117,31 @@ class _MetricPlot:
         self.layout = layout
 
 
-class SweepView(QtWidgets.QWidget):
-    """AUC, accuracy or misclassification (or all three) of a sweep against the swept value.
+def menu_entries(regression: bool) -> list[tuple[str, str]]:
+    """The Metric menu's (key, text) entries for a sweep of one kind."""
+    if regression:
+        return [(key, text) for key, text, _ in REGRESSION_CHOICES]
+    return [*((key, text) for key, text, _ in METRIC_CHOICES), (ALL, ALL_TEXT)]
 
-    Build once, then `show_result(result)`. The x axis is logarithmic when the values are positive
-    and span at least a decade, and categorical (one tick per value) when they are not numbers.
-    With repeats, the markers are means and the bars span the minimum to the maximum over seeds.
+
+class SweepView(QtWidgets.QWidget):
+    """AUC, accuracy or misclassification (or all three) of a sweep against the swept value, or
+    R² for a regression sweep.
+
+    Build once, then `show_result(result)`. The Metric menu offers only the metrics of the shown
+    result's task: the user's choice stays while it applies, and otherwise the task's first metric
+    is shown. The x axis is logarithmic when the values are positive and span at least a decade,
+    and categorical (one tick per value) when they are not numbers. With repeats, the markers are
+    means and the bars span the minimum to the maximum over seeds.
     """
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self._regression = False
+        #: The metric the user last chose; shown whenever the result's task offers it.
+        self._chosen = METRIC_CHOICES[0][0]
         self.metric_combo = QtWidgets.QComboBox()
-        for key, text, _ in METRIC_CHOICES:
-            self.metric_combo.addItem(text, key)
-        self.metric_combo.addItem("all three", ALL)
+        self._fill_menu()
         self.metric_combo.setToolTip("The metric to plot against the swept value.")
         self.metric_combo.currentIndexChanged.connect(self._on_metric_combo_changed)
 
@@ -144,11 +158,11 @@ class SweepView(QtWidgets.QWidget):
             size="10pt",
         )
         self.plots = {
-            key: _MetricPlot(self.plot_widget.ci, key, label) for key, _, label in METRIC_CHOICES
+            key: _MetricPlot(self.plot_widget.ci, key, label)
+            for key, _, label in (*METRIC_CHOICES, *REGRESSION_CHOICES)
         }
         self._visible: list[str] = []
         self._result: SweepResult | None = None
-        self._regression = False
         self._log_x = False
         self._value_ticks: list[str] = []
 
@@ -169,12 +183,24 @@ class SweepView(QtWidgets.QWidget):
     def current_metric(self) -> str:
         return self.metric_combo.currentData()
 
+    def menu_metrics(self) -> list[str]:
+        """The keys the Metric menu offers now, in its order."""
+        return [self.metric_combo.itemData(i) for i in range(self.metric_combo.count())]
+
+    def shown_metrics(self) -> list[str]:
+        """The keys of the plots in the picture, left to right."""
+        return list(self._visible)
+
     def set_metric(self, key: str) -> None:
-        """Show "auc", "accuracy", "misclassification" or "all" (three plots side by side)."""
-        index = self.metric_combo.findData(key)
-        if index < 0:
+        """Show "auc", "accuracy", "misclassification" or "all" (three plots side by side) for
+        a classification sweep, "r2" for a regression. A metric of the other task is kept as the
+        choice and shown once a result of its task arrives."""
+        if key not in self.plots and key != ALL:
             raise ValueError(f"unknown metric {key!r}")
-        self.metric_combo.setCurrentIndex(index)
+        self._chosen = key
+        index = self.metric_combo.findData(key)
+        if index >= 0:
+            self.metric_combo.setCurrentIndex(index)
 
     def result(self) -> SweepResult | None:
         return self._result
@@ -185,10 +211,7 @@ class SweepView(QtWidgets.QWidget):
         self._set_regression(result is not None and result.task == "regression")
         if result is None:
             for plot in self.plots.values():
-                for curve in (plot.train, plot.test):
-                    curve.setData([], [])
-                for bars in (plot.train_bars, plot.test_bars):
-                    bars.setData(x=np.zeros(0), y=np.zeros(0), top=0, bottom=0)
+                _clear(plot)
             self._set_caption("")
             return
         values = [row.value for row in result.rows]
@@ -196,8 +219,12 @@ class SweepView(QtWidgets.QWidget):
         x = numeric if numeric is not None else np.arange(len(values), dtype=float)
         log = numeric is not None and spans_decades(numeric)
         self._log_x = log
-        for plot in self.plots.values():
-            self._draw(plot, result, x, log, categorical=numeric is None, values=values)
+        drawn = {key for key, _ in menu_entries(self._regression)}
+        for key, plot in self.plots.items():
+            if key in drawn:  # the other task's plots would be all NaN: they are emptied
+                self._draw(plot, result, x, log, categorical=numeric is None, values=values)
+            else:
+                _clear(plot)
         self._set_caption(self._caption_text(result, log))
 
     def value_ticks(self) -> list[str]:
@@ -205,9 +232,8 @@ class SweepView(QtWidgets.QWidget):
         return list(self._value_ticks)
 
     def plotted_data(self, key: str) -> dict[str, np.ndarray]:
-        """What a metric's plot holds: x, train and test as drawn (for tests and checks); "r2"
-        is the plot a regression draws its R² in."""
-        plot = self.plots[REGRESSION_METRIC[0] if key == REGRESSION_METRIC[1] else key]
+        """What a metric's plot holds: x, train and test as drawn (for tests and checks)."""
+        plot = self.plots[key]
         x, train = plot.train.getData()
         _, test = plot.test.getData()
         return {"x": x, "train": train, "test": test, "log_x": self._log_x}
@@ -244,8 +270,7 @@ class SweepView(QtWidgets.QWidget):
             ("train", plot.train, plot.train_bars),
             ("test", plot.test, plot.test_bars),
         ):
-            key = REGRESSION_METRIC[1] if self._drawn_as_r2(plot) else plot.key
-            metric = f"{split}_{key}"
+            metric = f"{split}_{plot.key}"
             mean = np.array([row.mean(metric) for row in result.rows])
             curve.setData(x, mean, connect="finite")
             if result.repeats > 1:
@@ -279,25 +304,27 @@ class SweepView(QtWidgets.QWidget):
         # LabelItem asks for its text's full width; a long title must not widen the plots.
         self.caption.setMinimumWidth(0)
 
-    def _drawn_as_r2(self, plot: _MetricPlot) -> bool:
-        return self._regression and plot.key == REGRESSION_METRIC[0]
-
     def _set_regression(self, regression: bool) -> None:
-        """Title the first plot and menu entry R² or AUC, and show the plots that apply."""
+        """Offer the metrics of the task, and show the plots that apply."""
         if regression == self._regression:
             return
         self._regression = regression
-        label = (REGRESSION_METRIC if regression else METRIC_CHOICES[0])[2]
-        plot = self.plots[REGRESSION_METRIC[0]]
-        plot.item.setTitle(label, color=pg.mkColor(*style.TEXT).name(), size="10pt")
-        self.metric_combo.setItemText(0, label)
+        self._fill_menu()
         self._arrange()
+
+    def _fill_menu(self) -> None:
+        """The task's entries, on the user's choice if the task has it, else on its first."""
+        self.metric_combo.blockSignals(True)  # a refill is not the user's choice
+        self.metric_combo.clear()
+        for key, text in menu_entries(self._regression):
+            self.metric_combo.addItem(text, key)
+        self.metric_combo.setCurrentIndex(max(0, self.metric_combo.findData(self._chosen)))
+        self.metric_combo.blockSignals(False)
 
     def _arrange(self) -> None:
         """Put the chosen plots into the layout, side by side (only on a change of metric)."""
         key = self.current_metric()
-        everything = [REGRESSION_METRIC[0]] if self._regression else [k for k, *_ in METRIC_CHOICES]
-        visible = everything if key == ALL else [key]
+        visible = [k for k, *_ in METRIC_CHOICES] if key == ALL else [key]
         if visible == self._visible:
             return
         layout = self.plot_widget.ci
@@ -309,7 +336,15 @@ class SweepView(QtWidgets.QWidget):
 
     @QtCore.Slot(int)
     def _on_metric_combo_changed(self, index: int) -> None:
+        self._chosen = self.current_metric()
         self._arrange()
+
+
+def _clear(plot: _MetricPlot) -> None:
+    for curve in (plot.train, plot.test):
+        curve.setData([], [])
+    for bars in (plot.train_bars, plot.test_bars):
+        bars.setData(x=np.zeros(0), y=np.zeros(0), top=0, bottom=0)
 
 
 def save_sweep_plot(
