@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from nnviz import Config, Trainer
+from nnviz.core.batched import BatchedTrainer
 from nnviz.core.budget import estimate, format_bytes
 
 LINE = re.compile(
@@ -42,6 +43,29 @@ def headless(iterations: int) -> float:
     started = time.perf_counter()
     trainer.step(iterations)
     return iterations / (time.perf_counter() - started)
+
+
+def headless_stack(seeds: int, batch: int, iterations: int = 2000) -> tuple[float, float]:
+    """Network-iterations per second with no window: one Trainer, and a BatchedTrainer of
+    `seeds` (what the window's training process runs), best of 3 each."""
+    config = Config.preset("seed", batch_size=batch)
+    one = Trainer(config, record_every=1 << 30)
+    many = BatchedTrainer(
+        [config.replace(weight_seed=config.weight_seed + k) for k in range(seeds)],
+        record_every=1 << 30,
+    )
+    rates = []
+    for trainer, networks in ((one, 1), (many, seeds)):
+        trainer.advance(100)
+        best = min(_seconds(trainer.advance, iterations) for _ in range(3))
+        rates.append(iterations * networks / best)
+    return rates[0], rates[1]
+
+
+def _seconds(work, *args) -> float:
+    started = time.perf_counter()
+    work(*args)
+    return time.perf_counter() - started
 
 
 def _rss(pid: int) -> int:
@@ -157,6 +181,12 @@ def compare_seeds(seeds: int, batch: int, rounds: int) -> None:
         f"{seeds} seeds {many:,.0f} vs one seed {one:,.0f} network-it/s: {ratio:.2f}x at "
         f"{hertz:.1f} Hz redraws, max stall {stall:.0f} ms (goal >= 3x at >= 20 Hz, "
         f"stall < 50 ms: {verdict}; medians)"
+    )
+    alone, stacked = headless_stack(seeds, batch)
+    print(
+        f"  with no window: one Trainer {alone:,.0f}, a stack of {seeds} {stacked:,.0f} "
+        f"network-it/s ({stacked / alone:.2f}x): the ceiling stacking sets here, as each network "
+        f"keeps its own Trainer's arithmetic"
     )
 
 
