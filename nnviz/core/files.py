@@ -376,14 +376,16 @@ def save_history_csv(path: str | Path, history: HistoryArrays) -> Path:
 
 
 def read_data_csv(
-    stream: IO[bytes], name: str = "data.csv", n_classes: int | None = None
+    stream: IO[bytes], name: str = "data.csv", n_classes: int | None = None, *, drawn: bool = False
 ) -> Dataset:
     """The Dataset of `data_csv_text` output, rows in file order, every value checked; at most
     SAMPLES_MAX rows are read.
 
     The header x1,...,xd,label,split holds classes (two: binary; more: multiclass), and
     x1,...,xd,target,split a regression target. `n_classes`, when the caller knows it (a
-    session's config), keeps classes that no point has any more (all drawn away).
+    session's config), keeps classes that no point has any more (all drawn away). `drawn`
+    (a session's points) also reads a canvas that cannot train yet: fewer than 2 training rows,
+    or one class or none (then two classes, unless `n_classes` says more).
     """
     rows = csv_rows(stream, name, FileFormatError, max_bytes=MAX_CSV_BYTES, max_rows=SAMPLES_MAX)
     header = next(rows, (0, None))[1]
@@ -418,22 +420,25 @@ def read_data_csv(
         (np.array(points, dtype=float).reshape(-1, inputs), np.array(labels, dtype=float))
         for points, labels in splits.values()
     )
-    if len(x_train) < 2:  # no test row is fine: a drawing before its 4th point of a class
+    if len(x_train) < 2 and not drawn:  # no test row is fine: a drawing before its 4th point
         raise FileFormatError(f"{name} needs at least 2 train rows")
     if regression:
         return Dataset(x_train, y_train, x_test, y_test, "regression", 0)
     present = np.unique(np.concatenate([y_train, y_test]))
-    if present.size < 2:
+    if present.size < 2 and not drawn:
         raise FileFormatError(f"{name} holds only one class; at least two are needed")
-    classes = max(int(present[-1]) + 1, n_classes or 0)
+    classes = max(int(present.max(initial=1)) + 1, n_classes or 0)
     task = "binary" if classes == 2 else "multiclass"
     return Dataset(x_train, y_train, x_test, y_test, task, classes)
 
 
-def read_history_csv(stream: IO[bytes], name: str = "history.csv") -> np.ndarray:
+def read_history_csv(
+    stream: IO[bytes], name: str = "history.csv", *, no_train: bool = False
+) -> np.ndarray:
     """A (rows, 5) table of history CSV, every value checked: iterations whole, losses finite
     and >= 0, accuracies from 0 to 1 (nan for a regression); at most MAX_HISTORY_ROWS rows are
-    read."""
+    read. `no_train`: the run's training split is empty (a drawing emptied to draw on), so a
+    row recorded since (a reset, an edited weight) has no train loss: nan."""
     rows = csv_rows(
         stream, name, FileFormatError, max_bytes=MAX_HISTORY_BYTES, max_rows=MAX_HISTORY_ROWS
     )
@@ -447,19 +452,20 @@ def read_history_csv(stream: IO[bytes], name: str = "history.csv") -> np.ndarray
             values = [float(value) for value in row]
         except ValueError:
             raise FileFormatError(f"{name} line {line}: every value must be a number") from None
-        problem = _history_problem(values)
+        problem = _history_problem(values, no_train)
         if problem:
             raise FileFormatError(f"{name} line {line}: {problem}")
         table.extend(values)
     return np.array(table, dtype=float).reshape(-1, len(COLUMNS))
 
 
-def _history_problem(row: list[float]) -> str | None:
+def _history_problem(row: list[float], no_train: bool = False) -> str | None:
     iteration = row[0]
     if not (0 <= iteration <= MAX_ITERATION and iteration % 1 == 0):
         return f"iteration {row[0]!r} must be a whole number from 0 to 2**53"
     for column, value in zip(COLUMNS[1:3], row[1:3]):
-        if column == "test_loss" and math.isnan(value):  # a drawing with no test point yet
+        no_points = column == "test_loss" or no_train  # a drawing with no such point yet
+        if no_points and math.isnan(value):
             continue
         if not (math.isfinite(value) and value >= 0):
             return f"{column} {value!r} must be a finite number >= 0"

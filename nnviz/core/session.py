@@ -6,7 +6,9 @@ A session is a zip archive of plain files; nothing in it is pickled:
                          stride, and the mini-batch RNG states (PCG64, as JSON) with positions
     config.json          the Config, as `Config.to_json` writes it
     data.csv             the exact points (x1,x2,label,split): csv datasets need them, and
-                         generated ones then never depend on the scikit-learn version
+                         generated ones then never depend on the scikit-learn version; a
+                         drawing that cannot train yet (under 2 training points, a class
+                         missing) is kept as drawn
     initial_weights.npz  W1, b1, ... of iteration 0, where Reset returns to
     weights.npz          W1, b1, ... now
     history.csv          the loss and accuracy record
@@ -233,7 +235,9 @@ def _restore(archive: zipfile.ZipFile, name: str) -> Trainer:
     config = _config(_json(archive, "config.json", name), name)
     expected = config.task
     with _member(archive, "data.csv", name) as stream:
-        data = read_data_csv(stream, f"data.csv in {name}", expected[1] if expected else None)
+        data = read_data_csv(
+            stream, f"data.csv in {name}", expected[1] if expected else None, drawn=True
+        )
     if expected is not None and (data.task, data.n_classes) != expected:
         raise SessionError(
             f"data.csv in {name} holds {_task_text(data.task, data.n_classes)}, but the "
@@ -255,7 +259,7 @@ def _restore(archive: zipfile.ZipFile, name: str) -> Trainer:
     _check_second_moment(optimizer.get("second"), "optimizer.npz", name)
     _check_second_moment(checkpoint_arrays.get("optimizer.second"), "checkpoint.npz", name)
     with _member(archive, "history.csv", name) as stream:
-        table = read_history_csv(stream, f"history.csv in {name}")
+        table = read_history_csv(stream, f"history.csv in {name}", no_train=not len(data.x_train))
     history = HistoryArrays(*table.T)  # restore_training_state checks the iterations
     state = {
         "iteration": manifest["iteration"],

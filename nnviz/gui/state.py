@@ -49,6 +49,7 @@ class AppState(QObject):
         it loads scikit-learn and the data, which take most of a launch."""
         super().__init__(parent)
         self._config, self._dataset = config, dataset
+        self._trained = dataset  # the points the training process trains on
         self._plane_choice = PlaneChoice()  # which section of data with more inputs to show
         self._plane: Plane | None = None
         self._grid = None
@@ -150,7 +151,7 @@ class AppState(QObject):
     ) -> None:
         """A new network, data or session: forget the old run and show its first state
         (`seeds`: every seed's, for a run of several)."""
-        self._config, self._dataset = config, dataset
+        self._config, self._dataset, self._trained = config, dataset, dataset
         self._set_plane(dataset)
         self._newest, self._frame, self._replayed = None, None, None
         self.replay.clear()
@@ -269,6 +270,17 @@ class AppState(QObject):
             )
         self.data_changed.emit()
         self._redraw()
+
+    @property
+    def trained_data(self) -> Dataset | None:
+        """The points the training process trains on: `dataset`, or while points drawn by hand
+        are not sent yet (under 2 training points, or a stroke under way) the last that were.
+        A restarted process starts on these."""
+        return self._trained
+
+    def set_trained_data(self, dataset: Dataset) -> None:
+        """Drawn points were sent to the training process (`SetData`)."""
+        self._trained = dataset
 
     @property
     def hold(self) -> str:

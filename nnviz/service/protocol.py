@@ -136,9 +136,12 @@ class Explain:
 
 @dataclass(frozen=True)
 class SaveSession:
-    """Save the run, every seed of it, as a session file."""
+    """Save the run, every seed of it, as a session file. `dataset`: the points on screen when
+    the run does not train on them yet (a drawing under 2 training points, which is never sent
+    as `SetData`): the session holds them, every network carried on to them as by `SetData`."""
 
     path: str
+    dataset: Dataset | None = None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ..core import TrainingDiverged
 from ..core.explain import explain_step
 from ..core.run_files import write_run
 from ..core.session import load_seeds_session_bytes, save_seeds_session
-from .data_change import group_on
+from .data_change import continued_on, group_on
 from .protocol import (
     Command,
     Configure,
@@ -315,7 +315,10 @@ class TrainingServer:
         self.reply(Explained(self.run, explain_step(self.group.trainer())))
 
     def _save_session(self, command: SaveSession) -> None:
-        self.reply(Saved(str(save_seeds_session(command.path, self.group.trainers()))))
+        trainers = self.group.trainers()
+        if command.dataset is not None:  # the drawing on screen, which the run waits to train on
+            trainers = [continued_on(trainer, command.dataset) for trainer in trainers]
+        self.reply(Saved(str(save_seeds_session(command.path, trainers))))
 
     def _write_run(self, command: WriteRun) -> None:
         group = self.group

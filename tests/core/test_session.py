@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -14,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnviz.core import Config, FileFormatError, Trainer, TrainingDiverged, save_weights
+from nnviz.core import Config, Dataset, FileFormatError, Trainer, TrainingDiverged, save_weights
 from nnviz.core import files as files_module
+from nnviz.core.datasets import with_points
 from nnviz.core.history import COLUMNS
 from nnviz.core.network import Layout, describe_weights
 from nnviz.core.session import (
@@ -182,6 +184,49 @@ def test_csv_dataset_reopens_without_its_csv_file(tmp_path):
     straight.advance(200)
     resumed.advance(200)
     assert_same_run(resumed, straight)
+
+
+def drawn_canvas(data: Dataset, points: int, label: int) -> Dataset:
+    """`data` emptied to draw on, then `points` points of class `label`: too few to train."""
+    empty = dataclasses.replace(
+        data, x_train=data.x_train[:0], y_train=data.y_train[:0], x_test=data.x_test[:0],
+        y_test=data.y_test[:0],
+    )  # fmt: skip
+    xy = np.linspace(-0.5, 0.5, 2 * points).reshape(-1, 2)
+    return with_points(empty, xy, [label] * points, min_train=0) if points else empty
+
+
+@pytest.mark.parametrize("points", [0, 1], ids=["emptied", "one-point"])
+@pytest.mark.parametrize(
+    "settings",
+    [{}, ADAM_BATCHES, {"dataset": "blobs", "classes": 4, "loss": "ce"}],
+    ids=["gd", "adam-batches", "four-classes"],
+)
+def test_a_drawing_too_small_to_train_reopens_as_drawn(tmp_path, settings, points):
+    """The window saves the drawing on screen with the networks as they are (the training
+    process carries them on to it as SetData would), even before it can train."""
+    config = Config(samples=200, **settings)
+    trained = Trainer(config)
+    trained.advance(30)
+    canvas = drawn_canvas(trained.data, points, label=1)
+    drawing = Trainer(config, canvas, initial_weights=trained.initial_weights())
+    drawing.set_weights(trained.weights())
+    again = reopened(drawing, tmp_path)
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        assert np.array_equal(getattr(again.data, name), getattr(canvas, name)), name
+    assert (again.data.task, again.data.n_classes) == (canvas.task, canvas.n_classes)
+    for name, array in trained.weights().items():
+        assert np.array_equal(again.weights()[name], array), name
+    assert len(again.data.x_train) == points
+
+
+def test_a_drawing_of_one_class_on_csv_points_reopens_with_two_classes(tmp_path):
+    csv_path = tmp_path / "points.csv"
+    csv_path.write_text("x1,x2,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(12)))
+    config = Config(dataset="csv", csv_path=str(csv_path))
+    canvas = drawn_canvas(Trainer(config).data, 1, label=0)
+    again = reopened(Trainer(config, canvas), tmp_path)
+    assert (again.data.task, again.data.n_classes, len(again.data.x_train)) == ("binary", 2, 1)
 
 
 def test_session_bytes_load_like_the_file(tmp_path):
@@ -626,7 +671,6 @@ def test_invalid_json_is_refused(tmp_path, good, current, member, text):
         ),
         (b"x1,x2,label,split\n0.1,nan,1,train\n", "line 2: needs finite"),
         (b"x1,x2,label,split\n0.1,0.2,1,valid\n", "line 2: expected x1,x2,label,split"),
-        (b"x1,x2,label,split\n0.1,0.2,1,train\n", "needs at least 2 train rows"),
     ],
 )
 def test_invalid_data_is_refused(tmp_path, good, current, text, match):

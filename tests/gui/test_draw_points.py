@@ -16,9 +16,10 @@ from nnviz.gui.controllers.draw_points import (
     waiting_for,
 )
 from nnviz.gui.controllers.explain import ExplainController
+from nnviz.gui.controllers.files import FileController
 from nnviz.gui.controllers.training import TrainingController
 from nnviz.gui.state import AppState
-from nnviz.service.protocol import Explain, Pause, Play, SetData, Step
+from nnviz.service.protocol import Explain, Pause, Play, Restore, SaveSession, SetData, Step
 
 CONFIG = Config(hidden=(4,), samples=200, iterations=50)
 #: The stub view's scale: 0.01 data units a pixel, so points SPACING_PIXELS apart are 0.12 apart.
@@ -291,3 +292,61 @@ def test_explain_asks_again_after_an_undo_changed_the_points(setup):
     drawing.undo()
     kinds = [type(command) for command in client.commands]
     assert kinds == [SetData, Explain]  # the step-through is of the points now trained on
+
+
+def test_a_process_dead_while_the_drawing_cannot_train_restarts_on_the_last_trained_points(setup):
+    state, client, training, drawing = setup
+    trained_on = state.dataset
+    drawing.start_from_empty()
+    drawing.set_label(0)
+    click(drawing, -0.5, 0.5)
+    canvas = state.dataset  # one point: never sent
+    client.process_alive = False
+    training.on_process_died("the training process stopped unexpectedly (exit code -9)")
+    (restore,) = client.sent(Restore)
+    assert restore.dataset is trained_on and restore.snapshot is state.newest
+    assert state.dataset is canvas and state.trained_data is trained_on  # still drawn, held
+    assert "draw a point of class 1" in state.hold
+    drawing.set_label(1)
+    click(drawing, 0.5, -0.5)  # now it can train: the new process gets it, after the Restore
+    assert client.commands[-1] == SetData(state.dataset)
+    assert client.commands.index(restore) < len(client.commands) - 1
+    assert state.trained_data is state.dataset and state.hold == ""
+
+
+def test_a_process_dead_mid_stroke_gets_the_stroke_when_it_ends(setup):
+    state, client, training, drawing = setup
+    trained_on = state.dataset
+    drawing.set_active(True)
+    drawing.begin_stroke(0.1, 0.2, False)
+    client.process_alive = False
+    training.on_process_died("the training process stopped unexpectedly (exit code -9)")
+    assert client.sent(Restore)[0].dataset is trained_on
+    drawing.end_stroke()
+    assert client.commands[-1] == SetData(state.dataset) and len(state.dataset.x_train) == (
+        len(trained_on.x_train) + 1
+    )
+
+
+def test_saving_sends_the_drawing_on_screen_while_the_process_does_not_train_on_it(setup):
+    state, client, training, drawing = setup
+    files = FileController(state, client, training, None, None, {})
+    path = files.save_session("/tmp/nnviz-test-unwritten")
+    assert client.commands[-1] == SaveSession(str(path))  # the points trained on: none sent
+    drawing.start_from_empty()
+    drawing.set_label(1)
+    click(drawing, 0.5, 0.5)
+    files.save_session(path)
+    assert client.commands[-1] == SaveSession(str(path), state.dataset)
+    assert len(client.commands[-1].dataset.x_train) == 1
+    reports = []
+    files.status.connect(reports.append)
+    files.on_session_saved(str(path))
+    assert reports == [
+        f"saved {path} as drawn. Training waits for points: draw a point of class 0."
+    ]
+    click(drawing, 0.6, 0.4)
+    drawing.set_label(0)
+    click(drawing, -0.5, 0.5)  # it can train now, and was sent
+    files.save_session(path)
+    assert client.commands[-1] == SaveSession(str(path))

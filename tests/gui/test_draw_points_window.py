@@ -7,6 +7,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 from window_helpers import TIMEOUT, step_to
 
+from nnviz.core import load_session
 from nnviz.core.datasets import drawn_to_test
 from nnviz.core.files import read_data_csv
 from nnviz.core.metrics import evaluate_setup
@@ -187,3 +188,54 @@ def test_a_drawn_canvas_trains_is_tested_on_its_own_points_and_files_keep_it(
     for name in ("x_train", "y_train", "x_test", "y_test"):
         np.testing.assert_array_equal(getattr(state.dataset, name), getattr(drawn, name))
     assert state.newest.iteration == 260
+
+
+def test_a_process_killed_while_the_drawing_cannot_train_and_a_session_of_that_drawing(
+    qtbot, window, tmp_path
+):
+    """The restarted process trains on the points the dead one did until the drawing can
+    train; a session saved then holds the drawing on screen and reopens waiting for points."""
+    import os
+    import signal
+
+    state = window.state
+    step_to(qtbot, window, 50, 50)
+    trained_on = state.dataset
+    window.empty_action.trigger()
+    viewport = window.boundary_view.plot_widget.viewport()
+    window.draw_bar.classes.button(0).click()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=viewport_point(window, -0.5, 0.5))
+    canvas = state.dataset
+    assert len(canvas.x_train) == 1 and "class 1" in state.hold
+    kept = state.newest
+    old = window.training_thread.process_id
+    os.kill(old, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "new one at iteration 50" in window.banner.text(), timeout=TIMEOUT)
+    assert window.training_thread.process_id != old and window.training_thread.process_alive
+    qtbot.waitUntil(lambda: state.newest is not kept, timeout=TIMEOUT)  # the new one answered
+    # it starts from the newest weights on the points the dead one trained on
+    restarted = evaluate_setup(kept.weights, trained_on, state.config, full=False)
+    assert state.newest.train_loss == restarted.train.loss and state.dataset is canvas
+
+    path = tmp_path / "one point.nnviz"
+    with qtbot.waitSignal(window.files.status, timeout=TIMEOUT) as report:
+        window.files.save_session(path)
+    assert report.args == [
+        f"saved {path} as drawn. Training waits for points: draw a point of class 1."
+    ]
+    saved = load_session(path)
+    np.testing.assert_array_equal(saved.data.x_train, canvas.x_train)
+    np.testing.assert_array_equal(saved.weights()["W1"], kept.weights["W1"])
+
+    window.draw_bar.classes.button(1).click()  # now it can train: the new process gets it
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=viewport_point(window, 1.2, -0.3))
+    assert state.hold == ""
+    step_to(qtbot, window, 60, 10)
+    expected = evaluate_setup(state.frame.snapshot.weights, state.dataset, state.config)
+    assert state.frame.snapshot.train_loss == expected.train.loss
+
+    window.files.open_session(path)  # the one-point drawing again, waiting as it was
+    qtbot.waitUntil(lambda: len(state.dataset.x_train) == 1, timeout=TIMEOUT)
+    assert state.newest.iteration == 50 and "class 1" in state.hold
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not state.playing and state.message == state.hold  # Play says why it waits

@@ -14,7 +14,9 @@ the Datasets before each stroke (Datasets are immutable, so keeping one is keepi
 It outlives a new run on the same points (a new architecture), and is dropped when a run brings
 other data. Training needs two training points and one of each class; short of that, the state
 holds training with a message saying what to draw, and the process keeps the last points that
-could train (it is never sent fewer than two).
+could train (it is never sent fewer than two; `AppState.trained_data`). A training process
+restarted after a crash starts on those too, and gets the drawing once it can train; a saved
+session holds the drawing on screen (see controllers.files).
 """
 
 from __future__ import annotations
@@ -83,7 +85,6 @@ class DrawPointsController(QObject):
         self._redo: list[Dataset] = []
         self._stroke: _Stroke | None = None
         self._mine: Dataset | None = None  # the Dataset drawing last gave the state
-        self._sent: Dataset | None = state.dataset  # the points the process trains on
         state.network_changed.connect(self._on_state_network_changed)
 
     # -- reading ---------------------------------------------------------------------------
@@ -226,9 +227,9 @@ class DrawPointsController(QObject):
         self.state.set_hold(reason)
 
     def _send(self, data: Dataset) -> None:
-        if len(data.x_train) >= 2 and data is not self._sent:
+        if len(data.x_train) >= 2 and data is not self.state.trained_data:
             self.client.send(SetData(data))
-            self._sent = data
+            self.state.set_trained_data(data)
 
     def _show_counts(self) -> None:
         data = self.state.dataset
@@ -236,21 +237,19 @@ class DrawPointsController(QObject):
 
     @Slot()
     def _on_state_network_changed(self) -> None:
-        """A new run: on the drawn points (a new architecture), undo goes on and the hold
-        stays; on other data, both are forgotten."""
+        """A new run: on the drawn points (a new architecture), undo goes on; on other data
+        (a session of a drawing among them), it is forgotten. Either way training waits for
+        whatever the points lack."""
         self._stroke = None
         data = self.state.dataset
-        self._sent = data
         if data is not self._mine:
             self._mine = None
             if self._undo or self._redo:
                 self._undo, self._redo = [], []
                 self.history_changed.emit()
-            self.state.set_hold("")
             if self.active and self.unavailable():
                 self.set_active(False)
-        else:
-            self.state.set_hold(waiting_for(data))
+        self.state.set_hold(waiting_for(data))
         self._show_counts()
 
 

@@ -70,7 +70,7 @@ class FileController(QObject):
         self.state, self.client, self.training, self.read = state, client, training, read
         self.config_edits, self.weights, self.views = config_edits, weights, views
         self.settings = settings
-        self._saving: set[str] = set()  # sessions the process is writing
+        self._saving: dict[str, str] = {}  # sessions the process is writing -> the hold then
         self._pictures: dict[str, int] = {}  # Export all folders -> pictures drawn here
         stored = settings.value("recent", []) if settings is not None else []
         self._recent = [str(p) for p in (stored if isinstance(stored, list) else [stored])]
@@ -128,12 +128,18 @@ class FileController(QObject):
     # -- writing ---------------------------------------------------------------------------
 
     def save_session(self, path: str | Path) -> Path:
-        """Ask the training process to save its exact state; remembered once it is written."""
+        """Ask the training process to save its exact state; remembered once it is written.
+
+        The session holds the points on screen: a drawing the process does not train on yet
+        (under 2 training points) goes with the command, and reopens waiting for points as it
+        is now; the report of the save says so."""
         path = Path(path)
         if path.suffix != SESSION_SUFFIX:
             path = path.with_name(path.name + SESSION_SUFFIX)
-        self._saving.add(str(path.resolve()))
-        self.client.send(SaveSession(str(path)))
+        state = self.state
+        self._saving[str(path.resolve())] = state.hold
+        shown = state.dataset if state.dataset is not state.trained_data else None
+        self.client.send(SaveSession(str(path), shown))
         return path
 
     def export_view(self, name: str, path: str | Path, scale: float = 1.0) -> Path:
@@ -201,10 +207,10 @@ class FileController(QObject):
     @Slot(str)
     def on_session_saved(self, path: str) -> None:
         resolved = str(Path(path).resolve())
-        if resolved in self._saving:
-            self._saving.discard(resolved)
+        hold = self._saving.pop(resolved, None)
+        if hold is not None:
             self._remember(resolved)
-        self.status.emit(f"saved {path}")
+        self.status.emit(f"saved {path} as drawn. {hold}" if hold else f"saved {path}")
 
     @Slot(object)
     def on_run_written(self, reply: RunWritten) -> None:

@@ -222,7 +222,9 @@ class TrainingController(QObject):
     @Slot(str)
     def on_process_died(self, message: str) -> None:
         """Start a new training process that continues from the newest state the window holds,
-        paused; after MAX_RESTARTS deaths within RESTART_WINDOW_SECONDS, give up and say so."""
+        paused, on the points the last one trained on (a drawing that cannot train yet is sent
+        when it can); after MAX_RESTARTS deaths within RESTART_WINDOW_SECONDS, give up and say
+        so."""
         state = self.state
         state.set_playing(False)
         if self.client.process_alive:  # a late report of a process already replaced
@@ -235,14 +237,12 @@ class TrainingController(QObject):
         self.client.restart()
         self.client.send(SetSpeed(self.speed))
         self._rate_mark = None
-        newest = state.newest
+        newest, data = state.newest, state.trained_data
         if newest is None:
-            self.client.configure(state.config, state.dataset)
+            self.client.configure(state.config, data)
             state.set_message(f"{message}. nnviz started a new one.")
             return
-        self.client.restore(
-            state.config, state.dataset, newest, state.seed_states(newest.iteration)
-        )
+        self.client.restore(state.config, data, newest, state.seed_states(newest.iteration))
         optimizer = (
             ""
             if state.config.optimizer == "gd"
