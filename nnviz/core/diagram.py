@@ -22,7 +22,13 @@ vertical slot each (capped at `MAX_SLOT_PX`), shorter columns spread out up to `
 (the input and output columns further if x1 and x2, or p1 and p2, would otherwise touch).
 A node is `NODE_FRACTION` of a slot wide, within [`MIN_NODE_PX`, `MAX_NODE_PX`] and never wider
 than the slot. Column titles shorten ("hidden 1 (8)" -> "h1 (8)" -> "h1") until they fit
-between their neighbours, and are left out if even the shortest does not.
+between their neighbours; then the hidden titles are left out, and last "input" and "output".
+Why: a narrow view (the Metrics dock open beside a wide network) must never draw text on text.
+The x1/p labels stay in the band between titles and caption, never overlapping each other:
+where they do not fit (taller than their nodes' spacing, or one side wider than
+`MAX_SIDE_SHARE` of the width) they take the small font (`Measures.side_small`,
+`Diagram.side_small`), long names are elided, and any that still collide are left out
+(every other one), their names still in the hover text.
 
 Value labels (`place_labels`) never overlap each other, a node (with room for the selection ring),
 a bias square, a title, an input/output label or the caption band, and stay inside the box.
@@ -71,6 +77,10 @@ MAX_SLOT_PX = 80.0  # beyond this the columns stop spreading out vertically
 MAX_SPREAD = 2.0  # a column with fewer units than the tallest spaces them up to this many slots
 PAD_PX = 4.0
 SIDE_GAP_PX = 5.0  # between an input/output node and its x1/p label
+#: The x1 (or p) labels of one side take at most this share of the width, beside their gap; wider
+#: ones switch to the small font, then are elided ("sepal le…").
+MAX_SIDE_SHARE = 0.4
+ELLIPSIS = "…"
 MIN_BIAS_BOX_PX = 13.0  # the bias square is BIAS_FRACTION of this box, so never below ~4.4 px
 BIAS_FRACTION = 0.34
 BIAS_OFFSET = 0.16  # the square's top edge, below the node centre, as a fraction of the box
@@ -229,11 +239,12 @@ def char_measure(char_px: float = 6.0, line_px: float = 12.0, margin: float = 2.
 
 @dataclass(frozen=True)
 class Measures:
-    """How big text is in each role: column titles, the x1/p labels, the value labels, and the
-    height of the caption band at the bottom."""
+    """How big text is in each role: column titles, the x1/p labels (`side`, and `side_small`
+    where they do not fit), the value labels, and the height of the caption band at the bottom."""
 
     title: Measure = field(default_factory=lambda: char_measure(6.5, 14.0, 4.0))
     side: Measure = field(default_factory=lambda: char_measure(8.0, 16.0, 4.0))
+    side_small: Measure = field(default_factory=lambda: char_measure(6.5, 13.0, 2.0))
     value: Measure = field(default_factory=lambda: char_measure(5.5, 12.0, 2.0))
     caption_height: float = 20.0
 
@@ -265,9 +276,10 @@ class Diagram:
     edge_keys: np.ndarray
     segments: np.ndarray
     titles: tuple[Text, ...]  # one per column
-    side_labels: tuple[Text, ...]  # x1, x2, ... then p (or p1, p2, ...)
+    side_labels: tuple[Text, ...]  # x1, x2, ... then p (or p1, p2, ...); "" where no room
     caption: Box  # the band at the bottom for the legend or the explain caption
     measures: Measures
+    side_small: bool = False  # the side labels are measured with `measures.side_small`
 
     # -- indices -----------------------------------------------------------------------------
 
@@ -433,11 +445,14 @@ class Diagram:
 
 
 def _titles(sizes: Sequence[int], level: int) -> list[str]:
-    """Column titles at a level of detail: 0 "hidden 1 (8)", 1 "h1 (8)", 2 "h1", 3 none."""
+    """Column titles at a level of detail: 0 "hidden 1 (8)", 1 "h1 (8)", 2 "h1", 3 only input
+    and output, 4 none."""
     last = len(sizes) - 1
     titles = []
     for col, n in enumerate(sizes):
-        if col == 0:
+        if level == 4:
+            titles.append("")
+        elif col == 0:
             titles.append("input")
         elif col == last:
             titles.append("output")
@@ -466,6 +481,42 @@ def _side_texts(
             raise ValueError(f"{len(names)} {what} names for {size} {what} units")
     texts = [(0, unit, str(name)) for unit, name in enumerate(input_names)]
     return texts + [(last, unit, str(name)) for unit, name in enumerate(output_names)]
+
+
+def _elide(text: str, measure: Measure, width: float) -> str:
+    """`text`, or its longest beginning followed by "…" that is at most `width` wide (never
+    less than its first character and "…")."""
+    if measure(text)[0] <= width:
+        return text
+    for n in range(len(text) - 1, 1, -1):
+        short = text[:n].rstrip() + ELLIPSIS
+        if measure(short)[0] <= width:
+            return short
+    return text[:1] + ELLIPSIS
+
+
+def _keep_apart(labels: Sequence[Text], band: Box) -> list[Text]:
+    """One column's labels, top to bottom, each blanked ("") unless it lies in `band` and clears
+    the last one kept: where the x1 labels are taller than their nodes' spacing, every other
+    shows.
+
+    A label that juts out of the band is moved into it if it still spans its node's centre
+    (the centre of its box as given), so the first and last units keep their names.
+    """
+    kept: list[Text] = []
+    last: Box | None = None
+    room = band.inflated(1e-6)  # rounding: a label touching the band's edge is in it
+    for label in labels:
+        box = label.box
+        top = min(max(box.y, band.y), band.bottom - box.h)
+        if top <= box.center[1] <= top + box.h:
+            box = Box(box.x, top, box.w, box.h)
+        if room.contains(box) and (last is None or not box.inflated(-1e-6).intersects(last)):
+            last = box
+            kept.append(Text(label.text, box))
+        else:
+            kept.append(Text("", box))
+    return kept
 
 
 def layout_diagram(
@@ -499,30 +550,59 @@ def layout_diagram(
     node = min(node, 0.9 * slot) if n_max > 1 else node  # neighbours never touch
     bias_px = max(node, MIN_BIAS_BOX_PX)
 
+    centre = top + 0.5 * available
+    # Titles hug the tallest column, so a capped slot leaves no gap under them; x1/p labels stay
+    # in the band between the titles and the caption.
+    title_bottom = centre - 0.5 * n_max * slot
+    caption_top = centre + 0.5 * n_max * slot
+    band = Box(0.0, title_bottom, width, caption_top - title_bottom)
     sides = _side_texts(sizes, input_names, output_names)
-    side_sizes = [measures.side(text) for _, _, text in sides]
-    side_w = max(w for w, _ in side_sizes)
-    side_h = max(h for _, h in side_sizes)
-    edge_room = 0.5 * max(node, bias_px) + SIDE_GAP_PX + side_w + PAD_PX
+    beside = 0.5 * max(node, bias_px) + SIDE_GAP_PX + PAD_PX  # room a side label's text is not
     first_w = measures.title("input")[0]
     last_w = measures.title("output")[0]
-    left = max(edge_room, 0.5 * first_w + PAD_PX)
-    right = max(edge_room, 0.5 * last_w + PAD_PX)
-    spacing = max((width - left - right) / max(columns - 1, 1), 1.0)
-    xs = [left + col * spacing for col in range(columns)]
-
-    centre = top + 0.5 * available
-    points = []
-    for layer, n in enumerate(sizes):
-        spread = float(np.clip(n_max / n, 1.0, MAX_SPREAD))
-        if layer in (0, columns - 1):  # room for x1, x2 (or p1, p2) one above the other
-            spread = max(spread, min(side_h / slot, n_max / n))
-        offsets = spread * (np.arange(n) - (n - 1) / 2.0)  # unit 0 on top
-        points.append(centre + offsets * slot)
-    centers = np.vstack(
-        [np.column_stack([np.full(len(ys), x), ys]) for x, ys in zip(xs, points, strict=True)]
-    )
-    starts = tuple(int(s) for s in np.concatenate([[0], np.cumsum(sizes)[:-1]]))
+    for small in (False, True):  # the side labels' font: as given, then smaller and elided
+        measure = measures.side_small if small else measures.side
+        texts = [text for _, _, text in sides]
+        if small:
+            texts = [_elide(text, measure, MAX_SIDE_SHARE * width - beside) for text in texts]
+        boxes = [measure(text) for text in texts]
+        left_w = max(w for (layer, _, _), (w, _) in zip(sides, boxes) if layer == 0)
+        right_w = max(w for (layer, _, _), (w, _) in zip(sides, boxes) if layer > 0)
+        left = max(beside + left_w, 0.5 * first_w + PAD_PX)
+        right = max(beside + right_w, 0.5 * last_w + PAD_PX)
+        spacing = max((width - left - right) / (columns - 1), 1.0)
+        xs = [left + col * spacing for col in range(columns)]
+        heights = {
+            layer: max(h for (at, _, _), (_, h) in zip(sides, boxes) if at == layer)
+            for layer in (0, columns - 1)
+        }
+        points = []
+        for layer, n in enumerate(sizes):
+            spread = float(np.clip(n_max / n, 1.0, MAX_SPREAD))
+            if layer in heights:  # room for x1, x2 (or p1, p2) one above the other
+                spread = max(spread, min(heights[layer] / slot, n_max / n))
+                if n > 1:  # and for the first and last label in the band
+                    ends = (n_max * slot - heights[layer]) / ((n - 1) * slot)
+                    spread = max(min(spread, ends), 1.0)
+            offsets = spread * (np.arange(n) - (n - 1) / 2.0)  # unit 0 on top
+            points.append(centre + offsets * slot)
+        centers = np.vstack(
+            [np.column_stack([np.full(len(ys), x), ys]) for x, ys in zip(xs, points, strict=True)]
+        )
+        starts = tuple(int(s) for s in np.concatenate([[0], np.cumsum(sizes)[:-1]]))
+        side_labels = []
+        for (layer, unit, _), text, (w, h) in zip(sides, texts, boxes, strict=True):
+            x, y = centers[starts[layer] + unit]
+            gap = 0.5 * node + SIDE_GAP_PX
+            box_x = x - gap - w if layer == 0 else x + gap
+            side_labels.append(Text(text, Box(float(box_x), float(y - 0.5 * h), w, h)))
+        n_inputs = sizes[0]
+        kept = _keep_apart(side_labels[:n_inputs], band)
+        kept += _keep_apart(side_labels[n_inputs:], band)
+        roomy = max(left_w, right_w) <= MAX_SIDE_SHARE * width - beside
+        if roomy and kept == side_labels:
+            break
+    side_labels = kept
 
     keys = [
         (k, i, j)
@@ -535,11 +615,8 @@ def layout_diagram(
     k, i, j = edge_keys.T
     segments = np.stack([centers[s[k - 1] + i], centers[s[k] + j]], axis=1)
 
-    # Titles hug the tallest column, so a capped slot leaves no gap under them.
-    title_bottom = centre - 0.5 * n_max * slot
-    caption_top = centre + 0.5 * n_max * slot
     titles: list[Text] = []
-    for level in range(4):
+    for level in range(5):
         texts = _titles(sizes, level)
         boxes = []
         for x, text in zip(xs, texts, strict=True):
@@ -547,15 +624,9 @@ def layout_diagram(
             boxes.append(Box(x - 0.5 * w, title_bottom - h, w, h))
         titles = [Text(t, b) for t, b in zip(texts, boxes, strict=True)]
         shown = [b for t, b in zip(texts, boxes, strict=True) if t]
-        if all(a.right + PAD_PX <= b.x for a, b in pairwise(shown)):
+        inside = all(b.x >= 0.0 and b.right <= width for b in shown)
+        if inside and all(a.right + PAD_PX <= b.x for a, b in pairwise(shown)):
             break
-
-    side_labels = []
-    for (layer, unit, text), (w, h) in zip(sides, side_sizes, strict=True):
-        x, y = centers[starts[layer] + unit]
-        gap = 0.5 * node + SIDE_GAP_PX
-        box_x = x - gap - w if layer == 0 else x + gap
-        side_labels.append(Text(text, Box(float(box_x), float(y - 0.5 * h), w, h)))
 
     caption = Box(PAD_PX, caption_top, width - 2 * PAD_PX, caption_h)
     return Diagram(
@@ -572,6 +643,7 @@ def layout_diagram(
         side_labels=tuple(side_labels),
         caption=caption,
         measures=measures,
+        side_small=small,
     )
 
 

@@ -15,6 +15,7 @@ from nnviz.core.diagram import (
     DEFAULT_EDGE_WIDTH_PX,
     DENSE_FALLBACK,
     EDGE_CLEARANCE_PX,
+    MAX_SIDE_SHARE,
     Box,
     Diagram,
     Hit,
@@ -333,3 +334,68 @@ def test_crossed_inputs_and_several_outputs_are_named_and_kept_apart():
     assert regression.side_labels[-1].text == "y"
     with pytest.raises(ValueError, match="3 input names for 2 input units"):
         layout_diagram((2, 5, 1), 450, 350, input_names=("a", "b", "c"))
+
+
+# -- narrow views --------------------------------------------------------------------------------
+
+CROSSES = ("x1", "x2", "x1²", "x2²", "x1·x2", "sin x1", "sin x2")
+IRIS = ("sepal length", "sepal width", "petal length", "petal width")
+WINE = (
+    "alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols",
+    "flavanoids", "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue",
+    "od280/od315_of_diluted_wines", "proline",
+)  # fmt: skip
+WIDE = [((7, 16, 16, 3), CROSSES), ((2, 50, 1), None), ((4, 8, 3), IRIS), ((13, 8, 3), WINE)]
+WIDE += [((2, 8, 8, 8, 8, 8, 8, 1), None)]
+NARROW = [(60, 60), (120, 100), (160, 120), (220, 160), (244, 217), (300, 220), (1200, 900)]
+
+
+@pytest.mark.parametrize("size", NARROW)
+@pytest.mark.parametrize(("sizes", "names"), WIDE)
+def test_titles_and_side_labels_never_overlap_in_a_narrow_box(sizes, names, size):
+    """The Metrics dock open beside a wide network: no text on text, a node or the caption."""
+    diagram = layout_diagram(sizes, *size, input_names=names)
+    texts = [t for t in (*diagram.titles, *diagram.side_labels) if t.text]
+    nodes = [diagram.node_box(layer, unit) for layer, n in enumerate(sizes) for unit in range(n)]
+    for text in texts:
+        assert diagram.bounds.contains(text.box), text
+        assert not any(text.box.intersects(node) for node in nodes), text
+        assert not text.box.intersects(diagram.caption), text
+    for a, b in itertools.combinations(texts, 2):
+        assert not a.box.inflated(-1e-6).intersects(b.box), (a, b)
+    titles = [t.text for t in diagram.titles]
+    if size[0] >= 220:  # the view's least width keeps "input" and "output"
+        assert titles[0] == "input" and titles[-1] == "output"
+    if size[0] >= 600:
+        assert all(text.text for text in diagram.side_labels), "room for every name"
+
+
+def test_side_labels_shrink_then_elide_then_show_every_other():
+    roomy = layout_diagram((7, 16, 16, 3), 600, 420, input_names=CROSSES)
+    assert not roomy.side_small
+    assert [t.text for t in roomy.side_labels] == [*CROSSES, "p1", "p2", "p3"]
+
+    short = layout_diagram((7, 16, 16, 3), 220, 160, input_names=CROSSES)
+    assert short.side_small, "seven names taller than their nodes' spacing take the small font"
+    shown = [t.text for t in short.side_labels[:7]]
+    assert shown == ["x1", "", "x1²", "", "x1·x2", "", "sin x2"]
+    for unit, label in enumerate(short.side_labels[:7]):
+        if label.text:  # each shown name spans its own node's row
+            y = short.center(0, unit)[1]
+            assert label.box.y <= y <= label.box.bottom
+
+    wine = layout_diagram((13, 8, 3), 450, 350, input_names=WINE)
+    assert wine.side_small
+    texts = [t.text for t in wine.side_labels[:13]]
+    assert texts[0] == "alcohol" and texts[-1] == "proline", "first and last keep their names"
+    long = texts[WINE.index("od280/od315_of_diluted_wines")]
+    assert long.endswith("…") and "od280/od315_of_diluted_wines".startswith(long[:-1])
+    for label in wine.side_labels[:13]:
+        assert label.box.w <= MAX_SIDE_SHARE * 450, label
+
+
+def test_titles_drop_hidden_first_then_input_and_output():
+    assert [t.text for t in layout_diagram((7, 16, 16, 3), 160, 120).titles] == [
+        "input", "", "", "output",
+    ]  # fmt: skip
+    assert [t.text for t in layout_diagram((7, 16, 16, 3), 60, 60).titles] == [""] * 4

@@ -449,6 +449,56 @@ def test_large_nets_fit_without_overlap_or_clipping(qtbot, size):
         assert box.contains(item.sceneBoundingRect()), item.toPlainText()
 
 
+@functools.cache
+def preset_frame(preset: str, dataset: str | None = None, hidden: tuple[int, ...] | None = None):
+    changes = {"dataset": dataset} if dataset else {}
+    changes |= {"hidden": hidden} if hidden else {}
+    trainer = Trainer(Config.preset(preset, **changes))
+    return make_frame(trainer.step(5), trainer.config, trainer.data)
+
+
+@pytest.mark.parametrize("size", [(220, 160), (244, 217), (300, 220)])
+@pytest.mark.parametrize(
+    "network",
+    [("spiral3",), ("iris",), ("iris", "wine"), ("seed", None, (50,))],
+    ids=["spiral3", "iris", "wine", "hidden50"],
+)
+def test_a_narrow_view_draws_no_text_on_text(qtbot, network, size):
+    """The Metrics dock open at 1280x720 leaves the view about 244x217: titles, x1/p labels and
+    the caption are drawn apart from each other and from the nodes, and inside the view."""
+    from PySide6.QtCore import QPointF, QRectF
+    from PySide6.QtWidgets import QApplication
+
+    view = NetworkView()
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_frame(preset_frame(*network))
+    QApplication.processEvents()
+    texts = [item for item in all_text_items(view) if item.isVisible() and item.toPlainText()]
+    # shrunk by 0.01 px: boxes that only touch (to rounding) do not overlap
+    rects = [item.sceneBoundingRect().adjusted(0.01, 0.01, -0.01, -0.01) for item in texts]
+    names = [item.toPlainText() for item in texts]
+    for (a, ra), (b, rb) in itertools.combinations(zip(names, rects), 2):
+        assert not ra.intersects(rb), (a, b)
+    box = view.view_box.sceneBoundingRect()
+    diagram = view.diagram
+    r = 0.5 * diagram.node_px
+    discs = []
+    for layer, n in enumerate(diagram.sizes):
+        for unit in range(n):
+            x, y = diagram.center(layer, unit)
+            corner = view.view_box.mapViewToScene(QPointF(x - r, y - r))
+            discs.append(QRectF(corner.x(), corner.y(), 2 * r, 2 * r))
+    for name, rect in zip(names, rects):
+        assert box.contains(rect), name
+        assert not any(rect.intersects(disc) for disc in discs), name
+    assert "input" in names and "output" in names
+    shown_sides = [text.text for text in diagram.side_labels if text.text]
+    assert len(shown_sides) >= min(4, len(diagram.side_labels)), "most units keep a name"
+
+
 # -- per-node maps ---------------------------------------------------------------------------------
 
 

@@ -23,6 +23,10 @@ How it draws, and why:
   antialiased translucent pens wider than 1 px paint 2-3x slower (measured). Each (sign, bin)
   pair is one `PlotDataItem(connect="pairs")`, so a redraw is at most ten `setData` calls, and
   only for the bins whose membership changed. Stronger bins are drawn on top.
+- Titles and the x1/p labels go where the `Diagram` puts them, with 2 px margins, so the boxes
+  it keeps apart are the boxes painted. A narrow view (the Metrics dock open beside a wide
+  network) shortens or drops titles and draws the x1/p labels in a smaller font, elided or
+  every other one (`nnviz.core.diagram`): text never lands on text.
 - Biases are a small square at the lower-left of each hidden and output node, as in Playground,
   coloured on the same diverging map with intensity |b| relative to the largest |w| (clipped,
   quantised to a few levels so the scatter's symbol atlas stays small).
@@ -127,6 +131,7 @@ ACTIVE_OUTLINE = (30, 30, 30)
 SELECTION_COLOR = (128, 40, 170)
 LABEL_FILL = (255, 255, 255, 235)
 LABEL_MARGIN_PX = 1.0  # a value label's text margin: its fill hugs the text
+TEXT_MARGIN_PX = 2.0  # titles' and x1/p labels' margin: their boxes, kept apart, hug the text
 NEGATIVE_TEXT = (176, 86, 0)  # darker than style.ORANGE so that small text stays legible
 POSITIVE_TEXT = (6, 82, 133)
 VALUE_Z = 32  # value labels, above everything else
@@ -343,14 +348,17 @@ class NetworkView(QWidget):
         self._side_font = QFont()
         self._side_font.setPointSizeF(10.0)
         self._side_font.setItalic(True)
+        self._side_small_font = QFont(self._side_font)  # x1/p labels where the others do not fit
+        self._side_small_font.setPointSizeF(8.0)
         self._caption_font = QFont()
         self._caption_font.setPointSizeF(8.0)
         self._value_font = QFont()
         self._value_font.setPointSizeF(8.0)
         margin = QTextDocument().documentMargin()  # a TextItem's own margin (4 px)
         self._measures = Measures(
-            title=_text_measure(self._title_font, margin),
-            side=_text_measure(self._side_font, margin),
+            title=_text_measure(self._title_font, TEXT_MARGIN_PX),
+            side=_text_measure(self._side_font, TEXT_MARGIN_PX),
+            side_small=_text_measure(self._side_small_font, TEXT_MARGIN_PX),
             value=_text_measure(self._value_font, LABEL_MARGIN_PX),
             caption_height=_text_measure(self._caption_font, margin)("Ag")[1],
         )
@@ -726,6 +734,7 @@ class NetworkView(QWidget):
     def _text_item(self, font: QFont) -> pg.TextItem:
         item = pg.TextItem(color=style.TEXT, anchor=(0.0, 0.0))
         item.setFont(font)
+        item.textItem.document().setDocumentMargin(TEXT_MARGIN_PX)
         item.setZValue(TEXT_Z)
         self.view_box.addItem(item)
         return item
@@ -754,9 +763,12 @@ class NetworkView(QWidget):
             item.setText(text.text)
             item.setPos(text.box.x, text.box.y)
             item.setVisible(bool(text.text))
+        side_font = self._side_small_font if diagram.side_small else self._side_font
         for item, text in zip(self._side_items, diagram.side_labels, strict=True):
+            item.setFont(side_font)
             item.setText(text.text)
             item.setPos(text.box.x, text.box.y)
+            item.setVisible(bool(text.text))
         radius = max(0.5 * diagram.node_px - 0.75, 1.0)  # inside the outline
         for (layer, unit), (clip, image) in self._map_items.items():
             x, y = diagram.center(layer, unit)
@@ -886,7 +898,10 @@ class NetworkView(QWidget):
             orange, blue, muted = _hex(style.ORANGE), _hex(style.BLUE), _hex(MUTED_TEXT)
             scale = format_value(picture.scale)
             long_caption = f"━━ w<0   ━━ w>0   widest |w| = {scale}   ■ bias"
-            if metrics.horizontalAdvance(long_caption) > available:
+            short_caption = f"━━<0 ━━>0 max |w| {scale}"
+            if metrics.horizontalAdvance(short_caption) > available:
+                words = ("&lt;0 ", "&gt;0", "", "")
+            elif metrics.horizontalAdvance(long_caption) > available:
                 words = ("&lt;0 ", "&gt;0 ", f"max |w| {scale}", "")
             else:
                 words = (
