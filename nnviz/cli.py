@@ -165,10 +165,9 @@ def run_train_seeds(args: argparse.Namespace, config: Config, options: dict[str,
     """`nnviz train --seeds K`: K weight seeds (weight_seed, weight_seed + 1, ...) trained
     together as the window trains them, each one's AUC, then their mean ± sd; --out writes one
     run folder per seed and the summary (service.seeds.write_seeds_run)."""
-    import numpy as np
-
     from .core import load_dataset
-    from .service.seeds import SeedGroup, spread, write_seeds_run
+    from .core.spread import spread
+    from .service.seeds import SeedGroup, write_seeds_run
 
     group = SeedGroup.start(config, load_dataset(config))
     started, show = time.perf_counter(), sys.stderr.isatty()
@@ -191,11 +190,11 @@ def run_train_seeds(args: argparse.Namespace, config: Config, options: dict[str,
             f"{trainer.config.weight_seed:>11}  {metrics.train.auc:9.4f}  {metrics.test.auc:8.4f}"
             f"  {metrics.test.accuracy:13.4f}"
         )
-    summary, defined = spread(aucs), int(np.isfinite(aucs).sum())
-    counted = f"{defined} seeds" if defined == len(aucs) else f"{defined} of {len(aucs)} seeds"
+    auc, total = spread(aucs), len(aucs)
+    counted = f"{auc.count} seeds" if auc.count == total else f"{auc.count} of {total} seeds"
     print(
-        f"test AUC over {counted}: {summary['mean']:.4f} ± {summary['sd']:.4f} "
-        f"(min {summary['min']:.4f}, max {summary['max']:.4f})"
+        f"test AUC over {counted}: {auc.mean:.4f} ± {auc.sd:.4f} "
+        f"(min {auc.min:.4f}, max {auc.max:.4f})"
     )
     if args.out:
         written = write_seeds_run(args.out, group)

@@ -95,6 +95,7 @@ from .budget import Budget, check_runs, cpu_count
 from .cluster import Cluster, ClusterError, Inputs, cluster_spec, job_name, run_on_cluster
 from .config import Config, ConfigError, field_names
 from .datasets import load_dataset
+from .spread import spread
 from .tasks import stackable
 from .trainer import Trainer
 
@@ -343,7 +344,8 @@ class SweepRow:
     """One value of the swept field: its runs (one per weight seed) and their statistics.
 
     `row.test_auc` and the other metric attributes are means over the runs; with one run they are
-    that run's numbers exactly. `std` is the sample standard deviation (0 with one run).
+    that run's numbers exactly. `std` is the sample standard deviation (0 with one run). Each
+    statistic is `core.spread`'s: a run whose value is undefined (NaN) is left out.
     """
 
     param: str
@@ -366,17 +368,16 @@ class SweepRow:
         return np.array([getattr(run, metric) for run in self.runs], dtype=float)
 
     def mean(self, metric: str) -> float:
-        return float(np.mean(self.values_of(metric)))
+        return spread(self.values_of(metric)).mean
 
     def std(self, metric: str) -> float:
-        values = self.values_of(metric)
-        return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        return spread(self.values_of(metric)).sd
 
     def min(self, metric: str) -> float:
-        return float(np.min(self.values_of(metric)))
+        return spread(self.values_of(metric)).min
 
     def max(self, metric: str) -> float:
-        return float(np.max(self.values_of(metric)))
+        return spread(self.values_of(metric)).max
 
     def stat(self, metric: str, statistic: str = "mean") -> float:
         return getattr(self, statistic)(metric)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core import Config, Dataset, Snapshot
 from ..core.metrics import AnySplitMetrics, Metrics, evaluate_setup
+from ..core.spread import spread
 from ..core.tasks import Task, task_of
 from ..service.seeds import LossBand
 from .plane import Plane
@@ -64,22 +65,15 @@ class SeedView:
         return self.weight_seed + self.selected
 
     def auc(self, split: str) -> tuple[float, float]:
-        """Mean and sample standard deviation of a split's AUC over the seeds (NaN ignored)."""
-        return spread(self.train_auc if split == "train" else self.test_auc)
+        """Mean and sample standard deviation of a split's AUC over the seeds (core.spread:
+        an undefined AUC left out, as `nnviz train --seeds` and sweeps do)."""
+        auc = spread(self.train_auc if split == "train" else self.test_auc)
+        return auc.mean, auc.sd
 
     def auc_text(self, split: str) -> str:
         """The mean ± sd as "0.9412 ± 0.0231", or "n/a" when no seed's AUC is defined."""
         mean, sd = self.auc(split)
         return "n/a" if math.isnan(mean) else f"{mean:.4f} ± {sd:.4f}"
-
-
-def spread(values: np.ndarray) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof 1, as a sweep's repeats) of the finite values."""
-    finite = values[np.isfinite(values)]
-    if not len(finite):
-        return math.nan, math.nan
-    sd = float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
-    return float(finite.mean()), sd
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from ..core.history import COLUMNS, HistoryArrays
 from ..core.network import Layout
 from ..core.replay import ReplayPoint, ReplayRecorder, restart_state, resume_state
 from ..core.run_files import write_run
+from ..core.spread import spread
 
 #: The loss band's rows: median, minimum and maximum over the seeds.
 MEDIAN, LOW, HIGH = 0, 1, 2
@@ -472,7 +473,7 @@ def write_seeds_run(folder: str | Path, group: SeedGroup) -> list[Path]:
     summary = {
         "seeds": len(rows),
         "weight_seeds": seeds,
-        **{column: spread([row[column] for row in rows]) for column in header[4:]},
+        **{column: spread([row[column] for row in rows]).to_dict() for column in header[4:]},
     }
     written += [
         write_text(folder / "config.json", group.config.to_json()),
@@ -487,18 +488,3 @@ def write_seeds_run(folder: str | Path, group: SeedGroup) -> list[Path]:
         ),
     ]
     return written
-
-
-def spread(values: list[float]) -> dict[str, float]:
-    """Mean, sample standard deviation, minimum and maximum (NaN ignored, as an undefined AUC)."""
-    array = np.array(values, dtype=float)
-    array = array[np.isfinite(array)]
-    if not len(array):
-        return {"mean": float("nan"), "sd": float("nan"), "min": float("nan"), "max": float("nan")}
-    sd = float(np.std(array, ddof=1)) if len(array) > 1 else 0.0
-    return {
-        "mean": float(array.mean()),
-        "sd": sd,
-        "min": float(array.min()),
-        "max": float(array.max()),
-    }

@@ -18,6 +18,8 @@ from nnviz.core.config import seed_configs
 from nnviz.core.files import load_weights, save_weights, split_seed_weights, stack_seed_weights
 from nnviz.core.network import Layout
 from nnviz.core.session import load_seeds_session
+from nnviz.core.spread import spread
+from nnviz.core.sweep import SweepRow, measure
 from nnviz.service.protocol import (
     Configure,
     Failed,
@@ -35,7 +37,7 @@ from nnviz.service.protocol import (
     UpdateConfig,
     WriteRun,
 )
-from nnviz.service.seeds import HIGH, LOW, MEDIAN, LossBand, SeedGroup, spread
+from nnviz.service.seeds import HIGH, LOW, MEDIAN, LossBand, SeedGroup
 from nnviz.service.server import TrainingServer
 
 CONFIG = Config(hidden=(4,), iterations=300, samples=200, seeds=4, learning_rate=0.5)
@@ -280,9 +282,27 @@ def test_an_initial_weights_file_of_the_wrong_seed_count_is_refused(tmp_path):
 
 def test_the_spread_over_seeds_leaves_undefined_values_out():
     """A seed whose AUC is undefined (one class in a split) counts in neither the mean nor the
-    spread; `nnviz train --seeds` and metrics.json both use this."""
+    spread; `nnviz train --seeds`, metrics.json, the window and sweeps all use this."""
     summary = spread([0.9, float("nan"), 0.7])
-    assert summary["mean"] == pytest.approx(0.8) and summary["sd"] == pytest.approx(2**0.5 / 10)
-    assert (summary["min"], summary["max"]) == (0.7, 0.9)
-    assert spread([0.75])["sd"] == 0.0
-    assert all(np.isnan(value) for value in spread([float("nan")]).values())
+    assert summary.mean == pytest.approx(0.8) and summary.sd == pytest.approx(2**0.5 / 10)
+    assert (summary.min, summary.max, summary.count) == (0.7, 0.9, 2)
+    assert list(summary.to_dict()) == ["mean", "sd", "min", "max"]
+    assert (spread([0.75]).sd, spread([0.75]).count) == (0.0, 1)
+    nothing = spread(np.array([float("nan")]))
+    assert nothing.count == 0 and all(np.isnan(value) for value in nothing.to_dict().values())
+
+
+def test_a_sweep_rows_statistics_are_the_spread_of_its_runs():
+    """A sweep's repeats and a run of several seeds share one spread: the same numbers, bit for
+    bit, and a run whose AUC is undefined left out of both."""
+    runs = [measure(trainer) for trainer in trainers(40)[:3]]
+    aucs = [run.test_auc for run in runs]
+    row = SweepRow("learning_rate", 0.5, tuple(runs))
+    expected = spread(aucs)
+    assert (row.mean("test_auc"), row.std("test_auc")) == (expected.mean, expected.sd)
+    assert (row.min("test_auc"), row.max("test_auc")) == (expected.min, expected.max)
+    assert row.std("test_auc") == float(np.std(aucs, ddof=1))
+    undefined = dataclasses.replace(runs[1], test_auc=float("nan"))
+    row = SweepRow("learning_rate", 0.5, (runs[0], undefined, runs[2]))
+    assert row.test_auc == float(np.mean([aucs[0], aucs[2]]))
+    assert row.std("test_auc") == float(np.std([aucs[0], aucs[2]], ddof=1))
