@@ -361,7 +361,7 @@ class StepThrough:
     optimizer_after: dict
     output: str = "sigmoid"  # the output layer: sigmoid, softmax (K classes) or linear
     input_names: tuple[str, ...] = ("x1", "x2")  # the input units: x1, x2, x1², sin x1, ...
-    output_names: tuple[str, ...] = ("p",)  # p; p1..pK; y for regression
+    output_names: tuple[str, ...] = ("p",)  # p (also a regression's prediction); p1..pK
 
     # -- structure ---------------------------------------------------------------------------
 

@@ -52,10 +52,12 @@ class Task:
 
     @property
     def output_names(self) -> tuple[str, ...]:
-        """The output units' names: p (P(class 1)), p1..pK (P(class k-1)), or y (the target)."""
+        """The output units' names: p (P(class 1), or a regression's predicted target) or
+        p1..pK (P(class k-1)). Never y: Explain's formulas write the target y and the
+        prediction p, and the diagram names its output node as they do."""
         if self.kind == "multiclass":
             return tuple(f"p{k + 1}" for k in range(self.n_classes))
-        return ("y",) if self.kind == "regression" else ("p",)
+        return ("p",)
 
     def layout(self, hidden: Sequence[int]) -> Layout:
         return Layout(hidden, self.n_inputs, self.n_outputs)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from nnviz import Config, Trainer
+from nnviz.core.diagram import layout_diagram
 from nnviz.core.explain import (
     BACKWARD,
     FORWARD,
@@ -543,3 +544,27 @@ def test_node_maps_of_diverged_weights_raise_no_warnings():
         levels = [node_levels("relu", 1, 2, grid) for grid in grids[1]]
     assert all(np.isfinite(level).all() for level in levels)
     assert node_levels("relu", 1, 2, np.full((2, 2), np.nan)) == (-1.0, 1.0)
+
+
+def test_a_regression_calls_its_prediction_p_everywhere_and_never_y():
+    """The diagram names the output node as the formulas write the prediction: p. y is the
+    target, in the formulas and in the loss phase's label on that same node."""
+    trainer = Trainer(Config.preset("regression", iterations=0, hidden=(3,)))
+    trainer.step(3)
+    step = explain_step(trainer)
+    task, depth = trainer.task, step.depth
+    diagram = layout_diagram(
+        step.sizes, 450, 350, input_names=task.input_names, output_names=task.output_names
+    )
+    name = diagram.side_labels[-1].text
+    assert name == "p" and step.output_names == ("p",)
+    assert step.unit_name(depth, 0) == "output p"
+    sample = int(step.indices[0])
+    v = step.values(sample)
+    index = {(phase.kind, phase.layer): phase.index for phase in step.phases}
+    forward = step.formula(index[("forward", depth)], Item("node", depth, 0), sample)
+    assert forward.lines[-1] == f"{name} = a_k = {v.h[depth][0]:.4g}"
+    loss = step.phase_view(index[("loss", depth)], sample)
+    label = loss.node_labels[(depth, 0)][0]
+    assert label.startswith(f"{name}=") and " y=" in label, label
+    assert label.split()[1] == f"y={v.y:.3g}", "y is the target"

@@ -428,7 +428,7 @@ def test_explain_writes_the_linear_output_and_mse_of_a_regression():
     assert backward.lines[0] == (
         f"delta_k = 2/n * (p - y) = 2/{n} * ({v.h[2][0]:.4g} - {target}) = {v.delta[2][0]:.4g}"
     )
-    assert step.unit_name(2, 0) == "output y"
+    assert step.unit_name(2, 0) == "output p"  # the prediction, as in the formulas; y is the target
     # Negative targets and predictions are written in parentheses after a minus sign.
     loss = step.formula(index[("loss", 2)], Item("node", 2, 0), sample)
     assert (step.y < 0).any() and "(-" in loss.lines[-1]

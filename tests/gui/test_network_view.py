@@ -499,6 +499,16 @@ def test_a_narrow_view_draws_no_text_on_text(qtbot, network, size):
     assert len(shown_sides) >= min(4, len(diagram.side_labels)), "most units keep a name"
 
 
+def test_a_regressions_output_node_is_its_prediction_p(view):
+    """As in Explain's formulas: p is the prediction, y the target."""
+    view.show_frame(preset_frame("regression"))
+    assert view.diagram.side_labels[-1].text == "p"
+    depth = len(view.layer_sizes) - 1
+    text = view.describe_at(*view.node_position(depth, 0))
+    assert "p = linear(a)" in text and "mean p = " in text
+    assert "y =" not in text and "mean y" not in text
+
+
 # -- per-node maps ---------------------------------------------------------------------------------
 
 

@@ -604,7 +604,7 @@ class NetworkView(QWidget):
 
     def _layout(self, sizes: tuple[int, ...], frame: Frame) -> Diagram:
         """The diagram at the view's size, its inputs and outputs named as the task names them
-        (x1², sin x1, iris's measurements; p1..pK, y)."""
+        (x1², sin x1, iris's measurements; p1..pK)."""
         rect = self.view_box.rect()
         width, height = max(rect.width(), 60.0), max(rect.height(), 60.0)
         names = _side_names(frame, sizes)
@@ -971,7 +971,7 @@ class NetworkView(QWidget):
         values = h[:, unit]
         output = layer == len(sizes) - 1
         kind = "sigmoid" if frame.task is None else frame.task.output
-        name = ("y" if kind == "linear" else "p") if output else "h"
+        name = "p" if output else "h"  # a regression's prediction is p too; y is its target
         function = kind if output else frame.config.activation
         with np.errstate(all="ignore"):
             mean, low, high = values.mean(), values.min(), values.max()
