@@ -3,7 +3,8 @@
 A session is a zip archive of plain files; nothing in it is pickled:
 
     session.json         format name and version, iteration, seconds, diverged_at, the history
-                         stride, and the mini-batch RNG states (PCG64, as JSON) with positions
+                         stride, and the mini-batch RNG states (PCG64, as JSON) with positions;
+                         in format 2 also `view`, what the window showed (see SessionFile)
     config.json          the Config, as `Config.to_json` writes it
     data.csv             the exact points (x1,x2,label,split): csv datasets need them, and
                          generated ones then never depend on the scikit-learn version; a
@@ -37,6 +38,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -67,7 +69,9 @@ from .trainer import Snapshot, Trainer
 
 SESSION_SUFFIX = ".nnviz"
 FORMAT = "nnviz-session"
-VERSION = 1
+#: The newest format read. Format 2 is format 1 with a `view` in session.json; a session with no
+#: view is written as format 1, so an nnviz from before views opens it.
+VERSION = 2
 MEMBERS = (
     "session.json",
     "config.json",
@@ -109,17 +113,32 @@ _MANIFEST_KEYS = {
 }
 _DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same state always gives the same bytes
 
+#: What the window showed of a run, as a JSON object (see SessionFile).
+View = Mapping[str, Any]
+
 
 class SessionError(FileFormatError):
     """A session file cannot be read or written; the message names the file and the problem."""
 
 
+@dataclass(frozen=True)
+class SessionFile:
+    """What a session file holds: its networks (one, or every seed's) and `view`, what the
+    window showed of them (which plane of data with more than two inputs) as the window wrote
+    it, or None. The core keeps the view as a JSON object without reading it: a view is a
+    preference, which the window reads leniently, not a state to train on."""
+
+    trainers: list[Trainer]
+    view: dict[str, Any] | None = None
+
+
 # -- writing ---------------------------------------------------------------------------------
 
 
-def save_session(path: str | Path, trainer: Trainer) -> Path:
-    """Write `trainer` to a session file atomically (temporary file, then rename); returns it."""
-    data = session_bytes(trainer)
+def save_session(path: str | Path, trainer: Trainer, view: View | None = None) -> Path:
+    """Write `trainer` (and the window's `view` of it) to a session file atomically (temporary
+    file, then rename); returns it."""
+    data = session_bytes(trainer, view)
     try:
         return atomic_write(path, lambda handle: handle.write(data))
     except SessionError:
@@ -128,9 +147,9 @@ def save_session(path: str | Path, trainer: Trainer) -> Path:
         raise SessionError(str(error)) from None
 
 
-def session_bytes(trainer: Trainer) -> bytes:
+def session_bytes(trainer: Trainer, view: View | None = None) -> bytes:
     """The bytes of a session file for `trainer` (what `save_session` writes)."""
-    members = _members(trainer)
+    members = _members(trainer, view)
     for name, payload in members.items():
         if len(payload) > MEMBER_BYTES[name]:
             raise SessionError(f"{name} would be {len(payload)} bytes, too large for a session")
@@ -146,13 +165,12 @@ def session_bytes(trainer: Trainer) -> bytes:
     return buffer.getvalue()
 
 
-def _members(trainer: Trainer) -> dict[str, bytes]:
-
+def _members(trainer: Trainer, view: View | None) -> dict[str, bytes]:
     state = trainer.training_state()
     sampler, checkpoint = state["sampler"], state["checkpoint"]
     manifest = {
         "format": FORMAT,
-        "version": VERSION,
+        "version": 1 if view is None else 2,
         "nnviz": __version__,
         "iteration": state["iteration"],
         "seconds": state["seconds"],
@@ -164,6 +182,7 @@ def _members(trainer: Trainer) -> dict[str, bytes]:
             "iteration": checkpoint["iteration"],
             "sampler": _sampler_position(checkpoint["sampler"]),
         },
+        **({} if view is None else {"view": dict(view)}),
     }
     checkpoint_arrays = {"params": checkpoint["params"]}
     for key, array in checkpoint["optimizer"].items():
@@ -225,10 +244,10 @@ def _load(handle: IO[bytes], name: str) -> Trainer:
         raise SessionError(f"{name} is not a session file (not a readable zip): {error}") from None
     with archive:
         _check_directory(archive.infolist(), name)
-        return _restore(archive, name)
+        return _restore(archive, name).trainers[0]
 
 
-def _restore(archive: zipfile.ZipFile, name: str) -> Trainer:
+def _restore(archive: zipfile.ZipFile, name: str) -> SessionFile:
     """Read the members in the order that bounds them: the manifest and config, then the data,
     whose size with the network's bounds the arrays."""
     manifest = _manifest(_json(archive, "session.json", name), name)
@@ -288,7 +307,7 @@ def _restore(archive: zipfile.ZipFile, name: str) -> Trainer:
         trainer.restore_training_state(state)
     except ValueError as error:
         raise SessionError(f"{name}: the saved training state does not fit: {error}") from None
-    return trainer
+    return SessionFile([trainer], manifest.get("view"))
 
 
 def _task_text(task: str, classes: int) -> str:
@@ -388,12 +407,14 @@ def _manifest(manifest: Any, name: str) -> dict[str, Any]:
             f"{name} was written by a newer nnviz (session format {version}); "
             f"this nnviz reads format {VERSION}"
         )
-    if set(manifest) != _MANIFEST_KEYS:
-        unknown, missing = set(manifest) - _MANIFEST_KEYS, _MANIFEST_KEYS - set(manifest)
+    keys = _MANIFEST_KEYS | ({"view"} if version >= 2 else set())
+    if set(manifest) != keys:
+        unknown, missing = set(manifest) - keys, keys - set(manifest)
         raise SessionError(
             f"{where}: unknown fields {sorted(unknown) or 'none'}, "
             f"missing fields {sorted(missing) or 'none'}"
         )
+    _check_view(manifest.get("view"), where)
     base = manifest["base_record_every"]
     if not isinstance(base, int) or isinstance(base, bool) or base < 1:
         raise SessionError(f"{where}: base_record_every must be a whole number >= 1")
@@ -425,6 +446,11 @@ def _manifest(manifest: Any, name: str) -> dict[str, Any]:
             shown = count if count < 10**20 else f"an integer of {len(str(count))} digits"
             raise SessionError(f"{where}: {label} is {shown}, more than 2**53 (no run gets there)")
     return manifest
+
+
+def _check_view(view: Any, where: str) -> None:
+    if view is not None and not isinstance(view, dict):
+        raise SessionError(f"{where}: view must be an object (what the window showed)")
 
 
 def _config(document: Any, name: str) -> Config:
@@ -517,18 +543,22 @@ def import_weights(path: str | Path, trainer: Trainer) -> Snapshot:
 # -- sessions of several seeds ---------------------------------------------------------------
 
 #: A run of K > 1 seeds (Config.seeds) is saved as one archive of K ordinary sessions, each read
-#: with every check above, next to `seeds.json` (format name, version and K); a run of one seed
-#: is an ordinary session, so files written before seeds existed open as they did.
+#: with every check above, next to `seeds.json` (format name, version and K, and the window's view
+#: when there is one); a run of one seed is an ordinary session, so files written before seeds
+#: existed open as they did.
 SEEDS_FORMAT = "nnviz-seeds"
 SEEDS_MANIFEST = "seeds.json"
 
 
-def seeds_session_bytes(trainers: Sequence[Trainer]) -> bytes:
+def seeds_session_bytes(trainers: Sequence[Trainer], view: View | None = None) -> bytes:
     """One session for one Trainer; for several (the seeds of one run, `BatchedTrainer`'s
-    networks as `batch[k].trainer()`), `seeds.json` and `seed0.nnviz`, `seed1.nnviz`, ..."""
+    networks as `batch[k].trainer()`), `seeds.json` and `seed0.nnviz`, `seed1.nnviz`, ...
+    `view`: what the window showed (see SessionFile)."""
     if len(trainers) == 1:
-        return session_bytes(trainers[0])
+        return session_bytes(trainers[0], view)
     manifest = {"format": SEEDS_FORMAT, "version": 1, "nnviz": __version__, "seeds": len(trainers)}
+    if view is not None:  # readers before views ignore it: they open the seeds as ever
+        manifest["view"] = dict(view)
     members = {SEEDS_MANIFEST: json.dumps(manifest, indent=2).encode("utf-8")}
     members.update({f"seed{k}.nnviz": session_bytes(t) for k, t in enumerate(trainers)})
     if sum(len(payload) for payload in members.values()) > MAX_TOTAL_BYTES:
@@ -543,9 +573,11 @@ def seeds_session_bytes(trainers: Sequence[Trainer]) -> bytes:
     return buffer.getvalue()
 
 
-def save_seeds_session(path: str | Path, trainers: Sequence[Trainer]) -> Path:
-    """`seeds_session_bytes(trainers)` written atomically to `path`."""
-    data = seeds_session_bytes(trainers)
+def save_seeds_session(
+    path: str | Path, trainers: Sequence[Trainer], view: View | None = None
+) -> Path:
+    """`seeds_session_bytes(trainers, view)` written atomically to `path`."""
+    data = seeds_session_bytes(trainers, view)
     try:
         return atomic_write(path, lambda handle: handle.write(data))
     except SessionError:
@@ -557,6 +589,11 @@ def save_seeds_session(path: str | Path, trainers: Sequence[Trainer]) -> Path:
 def load_seeds_session(path: str | Path) -> list[Trainer]:
     """The Trainers of a session file: one for an ordinary session, K for a run of K seeds
     (checked to be seeds weight_seed, weight_seed + 1, ... of one config on the same points)."""
+    return read_session_file(path).trainers
+
+
+def read_session_file(path: str | Path) -> SessionFile:
+    """`load_seeds_session`'s Trainers with the window's view of them."""
     path = Path(path)
     with open_regular(path, MAX_TOTAL_BYTES, SessionError, "session files") as handle:
         try:
@@ -567,10 +604,10 @@ def load_seeds_session(path: str | Path) -> list[Trainer]:
 
 def load_seeds_session_bytes(data: bytes, name: str = "session.nnviz") -> list[Trainer]:
     """`load_seeds_session` for bytes already read."""
-    return _load_seeds(io.BytesIO(data), name)
+    return _load_seeds(io.BytesIO(data), name).trainers
 
 
-def _load_seeds(handle: IO[bytes], name: str) -> list[Trainer]:
+def _load_seeds(handle: IO[bytes], name: str) -> SessionFile:
     check_zip_directory(
         handle,
         name,
@@ -585,9 +622,10 @@ def _load_seeds(handle: IO[bytes], name: str) -> list[Trainer]:
     with archive:
         if SEEDS_MANIFEST not in archive.namelist():
             _check_directory(archive.infolist(), name)  # an ordinary session
-            return [_restore(archive, name)]
+            return _restore(archive, name)
         names = archive.namelist()
-        count = _seeds_manifest(_seeds_json(archive, name), name)
+        manifest = _seeds_json(archive, name)
+        count = _seeds_manifest(manifest, name)
         expected = [SEEDS_MANIFEST, *(f"seed{k}.nnviz" for k in range(count))]
         infos = archive.infolist()
         if sorted(names) != sorted(expected) or len(names) != len(set(names)):
@@ -603,7 +641,7 @@ def _load_seeds(handle: IO[bytes], name: str) -> list[Trainer]:
                 data = read_capped(stream, MAX_TOTAL_BYTES, f"{member} in {name}", SessionError)
             trainers.append(load_session_bytes(data, f"{member} in {name}"))
     _check_seeds(trainers, name)
-    return trainers
+    return SessionFile(trainers, manifest.get("view"))
 
 
 def _seeds_json(archive: zipfile.ZipFile, name: str) -> Any:
@@ -621,6 +659,7 @@ def _seeds_manifest(manifest: Any, name: str) -> int:
     count = manifest.get("seeds")
     if not isinstance(count, int) or isinstance(count, bool) or not 2 <= count <= SEEDS_MAX:
         raise SessionError(f"{where}: seeds must be a whole number from 2 to {SEEDS_MAX}")
+    _check_view(manifest.get("view"), where)
     return count
 
 

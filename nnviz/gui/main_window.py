@@ -64,6 +64,7 @@ from .experiments_panel import ExperimentsPanel
 from .explain_panel import ExplainPanel
 from .file_menu import FileMenu
 from .frame import Frame
+from .plane import choices_from_text, choices_text
 from .replay_bar import ReplayBar
 from .state import AppState
 from .training_thread import TrainingThread
@@ -148,6 +149,8 @@ class MainWindow(QMainWindow):
         if dataset is None and not load_after_show:
             dataset = load_dataset(config)
         self.state = AppState(config, dataset, self)
+        if settings is not None:  # the plane last chosen of each dataset with more inputs
+            self.state.remember_plane_choices(choices_from_text(settings.value("view/planes")))
         self.training_thread = TrainingThread()
         self.training = TrainingController(self.state, self.training_thread, self)
         self.file_reader = FileReader(self)  # the user's files are read off the GUI thread
@@ -813,6 +816,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("config", self.state.config.to_json())
+        self.settings.setValue("view/planes", choices_text(self.state.plane_choices))
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -14,15 +14,20 @@ fixed so that its largest entry is positive: the picture does not flip between t
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ..core import Dataset
+from ..core import Config, Dataset
 from ..core.datasets import padded_bounds
 
 #: What the sections are called in the selector and the caption.
 MODES = ("pca", "slice")
+#: The window remembers the plane last chosen for at most this many datasets.
+MAX_REMEMBERED = 32
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,38 @@ class PlaneChoice:
     mode: str = "pca"
     axes: tuple[int, int] = (0, 1)
     sample: int | None = None
+
+    def fits(self, data: Dataset) -> bool:
+        """`data` has the chosen inputs and training sample (PCA fits any data)."""
+        if self.mode == "pca":
+            return True
+        (i, j), d = self.axes, data.n_inputs
+        sample = self.sample
+        return (
+            0 <= i < d and 0 <= j < d and i != j and (sample is None or sample < len(data.x_train))
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """As a session's view and the settings keep it."""
+        return {"mode": self.mode, "axes": list(self.axes), "sample": self.sample}
+
+    @classmethod
+    def from_json(cls, value: object) -> PlaneChoice:
+        """The choice `to_json` wrote; PCA for anything else. A kept choice is a preference, so
+        an unknown or damaged one falls back quietly."""
+        if not isinstance(value, dict):
+            return cls()
+        mode, axes, sample = value.get("mode"), value.get("axes"), value.get("sample")
+        if (
+            mode in MODES
+            and isinstance(axes, list)
+            and len(axes) == 2
+            and all(_index(axis) for axis in axes)
+            and axes[0] != axes[1]
+            and (sample is None or _index(sample))
+        ):
+            return cls(mode, (axes[0], axes[1]), sample)
+        return cls()
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +141,13 @@ class Plane:
     __hash__ = None  # mutable arrays inside: never a dict key
 
     @property
+    def choice(self) -> PlaneChoice:
+        """The choice that shows this plane (PCA for 2-D data, where choices mean nothing)."""
+        return (
+            PlaneChoice("slice", self.axes, self.sample) if self.kind == "slice" else PlaneChoice()
+        )
+
+    @property
     def axis_labels(self) -> tuple[str, str]:
         if self.kind == "pca":
             return ("PC1", "PC2")
@@ -142,3 +186,30 @@ class Plane:
 
 def _all_points(data: Dataset) -> np.ndarray:
     return np.vstack([data.x_train, data.x_test])
+
+
+def _index(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def plane_key(config: Config) -> str:
+    """Which data a remembered plane choice is for: the dataset's name, or the CSV file's path."""
+    return f"csv:{config.csv_path}" if config.dataset == "csv" else config.dataset
+
+
+def choices_text(choices: Mapping[str, PlaneChoice]) -> str:
+    """The plane choice of each dataset, as the settings keep it (JSON)."""
+    return json.dumps({key: choice.to_json() for key, choice in choices.items()})
+
+
+def choices_from_text(text: object) -> dict[str, PlaneChoice]:
+    """`choices_text` read back (the newest MAX_REMEMBERED); a damaged text gives nothing and a
+    damaged entry PCA, quietly: they are preferences."""
+    try:
+        document = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    entries = list(document.items())[-MAX_REMEMBERED:]
+    return {key: PlaneChoice.from_json(value) for key, value in entries}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -23,7 +24,7 @@ from ..core.replay import ReplayPoint, ReplayStore
 from ..core.tasks import task_of
 from ..service.seeds import LossBand, SeedStates
 from .frame import GRID_SIZE, Frame, make_frame
-from .plane import Plane, PlaneChoice
+from .plane import MAX_REMEMBERED, Plane, PlaneChoice, plane_key
 from .seeds import SeedEvaluator
 
 #: A notice ("Reached the target ...") hides itself after this long; errors stay.
@@ -51,6 +52,7 @@ class AppState(QObject):
         self._config, self._dataset = config, dataset
         self._trained = dataset  # the points the training process trains on
         self._plane_choice = PlaneChoice()  # which section of data with more inputs to show
+        self._plane_choices: dict[str, PlaneChoice] = {}  # the last one of each dataset
         self._plane: Plane | None = None
         self._grid = None
         if dataset is not None:
@@ -148,10 +150,15 @@ class AppState(QObject):
         snapshot: Snapshot,
         message: str = "",
         seeds: SeedStates | None = None,
+        plane: PlaneChoice | None = None,
     ) -> None:
         """A new network, data or session: forget the old run and show its first state
-        (`seeds`: every seed's, for a run of several)."""
+        (`seeds`: every seed's, for a run of several) in `plane` (a session's), else in the
+        plane last chosen for this dataset; one the data cannot show falls back to PCA."""
         self._config, self._dataset, self._trained = config, dataset, dataset
+        choice = plane or self._plane_choices.get(plane_key(config), PlaneChoice())
+        self._plane_choice = choice if choice.fits(dataset) else PlaneChoice()
+        self._remember_plane()
         self._set_plane(dataset)
         self._newest, self._frame, self._replayed = None, None, None
         self.replay.clear()
@@ -181,12 +188,25 @@ class AppState(QObject):
 
     def set_plane_choice(self, choice: PlaneChoice) -> None:
         """Show another section of data with more than two inputs (PCA, or a slice). It stays
-        chosen for later runs (inputs or a sample the new data lacks fall back to the first two
-        inputs and the mean)."""
+        chosen for later runs on this dataset (inputs or a sample the data lacks fall back to
+        the first two inputs and the mean)."""
         self._plane_choice = choice
         if self._dataset is not None:
+            self._remember_plane()
             self._set_plane(self._dataset)
             self._redraw()
+
+    @property
+    def plane_choices(self) -> dict[str, PlaneChoice]:
+        """The plane last shown of each dataset with more than two inputs (`plane_key`), oldest
+        first: the window keeps them in its settings."""
+        return dict(self._plane_choices)
+
+    def remember_plane_choices(self, choices: Mapping[str, PlaneChoice]) -> None:
+        """Choices of an earlier time (the settings'): a run on one of those datasets starts in
+        its plane."""
+        self._plane_choices = {**choices, **self._plane_choices}
+        self._forget_old_planes()
 
     def set_live_config(self, config: Config) -> None:
         """A change training takes without a reset (learning rate, threshold, ...)."""
@@ -365,6 +385,19 @@ class AppState(QObject):
             self.set_message("")
 
     # -- internals -------------------------------------------------------------------------
+
+    def _remember_plane(self) -> None:
+        """The plane choice is the last one of this run's dataset (if it has more than two
+        inputs, where a choice means something)."""
+        if self._dataset.n_inputs > 2:
+            key = plane_key(self._config)
+            self._plane_choices.pop(key, None)
+            self._plane_choices[key] = self._plane_choice
+            self._forget_old_planes()
+
+    def _forget_old_planes(self) -> None:
+        while len(self._plane_choices) > MAX_REMEMBERED:
+            del self._plane_choices[next(iter(self._plane_choices))]
 
     def _set_plane(self, dataset: Dataset) -> None:
         """The plane of the user's choice through `dataset`, and its grid of raw points."""

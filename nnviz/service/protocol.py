@@ -138,10 +138,12 @@ class Explain:
 class SaveSession:
     """Save the run, every seed of it, as a session file. `dataset`: the points on screen when
     the run does not train on them yet (a drawing under 2 training points, which is never sent
-    as `SetData`): the session holds them, every network carried on to them as by `SetData`."""
+    as `SetData`): the session holds them, every network carried on to them as by `SetData`.
+    `view`: what the window shows of the run (core.session.SessionFile), kept in the file."""
 
     path: str
     dataset: Dataset | None = None
+    view: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

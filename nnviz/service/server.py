@@ -318,7 +318,7 @@ class TrainingServer:
         trainers = self.group.trainers()
         if command.dataset is not None:  # the drawing on screen, which the run waits to train on
             trainers = [continued_on(trainer, command.dataset) for trainer in trainers]
-        self.reply(Saved(str(save_seeds_session(command.path, trainers))))
+        self.reply(Saved(str(save_seeds_session(command.path, trainers, command.view))))
 
     def _write_run(self, command: WriteRun) -> None:
         group = self.group

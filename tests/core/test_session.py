@@ -607,7 +607,10 @@ def test_invalid_config_is_refused(tmp_path, good, current, changes, match):
     ("changes", "match"),
     [
         ({"format": "zip"}, "session.json in bad.nnviz does not describe an nnviz session"),
-        ({"version": 2}, r"written by a newer nnviz \(session format 2\)"),
+        ({"version": 3}, r"written by a newer nnviz \(session format 3\)"),
+        ({"version": 2}, r"missing fields \['view'\]"),
+        ({"view": {"plane": {"mode": "pca"}}}, r"unknown fields \['view'\]"),  # not format 1
+        ({"version": 2, "view": [1]}, "session.json in bad.nnviz: view must be an object"),
         ({"extra": 1}, r"unknown fields \['extra'\]"),
         ({"iteration": -3}, "iteration must be a whole number >= 0"),
         ({"iteration": 129}, "history must list whole, increasing iterations"),

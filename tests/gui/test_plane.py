@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
 from nnviz import Config
 from nnviz.core import Dataset, load_dataset
+from nnviz.core.session import read_session_file
 from nnviz.gui.frame import grid_points
-from nnviz.gui.plane import Plane, PlaneChoice
+from nnviz.gui.plane import (
+    MAX_REMEMBERED,
+    Plane,
+    PlaneChoice,
+    choices_from_text,
+    choices_text,
+    plane_key,
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +78,113 @@ def test_a_slices_extent_is_the_bounds_of_the_data_on_its_two_inputs(iris):
     two = Dataset(iris.x_train[:, [3, 1]], iris.y_train, iris.x_test[:, [3, 1]], iris.y_test,
                   iris.task, iris.n_classes)  # fmt: skip
     assert plane.extent == two.bounds
+
+
+# -- the choice kept in settings and sessions ---------------------------------------------------
+
+
+def test_a_choice_reads_back_as_written_and_anything_else_as_pca(iris):
+    for choice in (PlaneChoice(), PlaneChoice("slice", (2, 3)), PlaneChoice("slice", (3, 0), 7)):
+        assert PlaneChoice.from_json(json.loads(json.dumps(choice.to_json()))) == choice
+        assert choice.fits(iris)
+    for damaged in (
+        None,
+        "slice",
+        {"mode": "cube", "axes": [0, 1], "sample": None},
+        {"mode": "slice", "axes": [1, 1], "sample": None},
+        {"mode": "slice", "axes": [0, True], "sample": None},
+        {"mode": "slice", "axes": [0, -1], "sample": None},
+        {"mode": "slice", "axes": [0, 1, 2], "sample": None},
+        {"mode": "slice", "axes": [0, 1], "sample": 2.5},
+        {"mode": "slice"},
+    ):
+        assert PlaneChoice.from_json(damaged) == PlaneChoice(), damaged
+    assert not PlaneChoice("slice", (2, 4)).fits(iris)  # iris has 4 inputs
+    assert not PlaneChoice("slice", (0, 1), len(iris.x_train)).fits(iris)
+    assert Plane.of(iris, PlaneChoice("slice", (3, 0), 7)).choice == PlaneChoice("slice", (3, 0), 7)
+    assert Plane.of(iris, PlaneChoice("pca", (2, 3))).choice == PlaneChoice()
+
+
+def test_the_settings_text_of_each_datasets_choice_reads_back_and_damage_is_quiet():
+    choices = {"iris": PlaneChoice("slice", (2, 3)), "csv:/data/a.csv": PlaneChoice()}
+    assert choices_from_text(choices_text(choices)) == choices
+    assert plane_key(Config(dataset="wine", loss="ce")) == "wine"
+    assert plane_key(Config(dataset="csv", csv_path="/data/a.csv")) == "csv:/data/a.csv"
+    for damaged in (None, 3, "", "{not json", "[1]", "[" * 100_000):
+        assert choices_from_text(damaged) == {}
+    text = json.dumps({"iris": {"mode": "cube"}, "wine": {"mode": "slice", "axes": [4, 5]}})
+    assert choices_from_text(text) == {"iris": PlaneChoice(), "wine": PlaneChoice("slice", (4, 5))}
+    many = json.dumps({f"csv:{k}": PlaneChoice().to_json() for k in range(MAX_REMEMBERED + 5)})
+    kept = list(choices_from_text(many))
+    assert len(kept) == MAX_REMEMBERED and kept[0] == "csv:5"  # the newest
+
+
+# -- in the window ------------------------------------------------------------------------------
+
+SESSIONS = Path(__file__).parents[1] / "core" / "sessions"
+
+
+def open_iris(qtbot, ini: Path):
+    from PySide6.QtCore import QSettings
+    from window_helpers import TIMEOUT
+
+    from nnviz.gui.main_window import MainWindow
+
+    settings = QSettings(str(ini), QSettings.Format.IniFormat)
+    window = MainWindow(Config.preset("iris", hidden=(3,), iterations=100), settings, preset=None)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.process_ready, timeout=TIMEOUT)
+    return window
+
+
+def choose(qtbot, window, box: str, index: int) -> None:
+    """Pick entry `index` of one of the plane selector's boxes, as a click does."""
+    from window_helpers import TIMEOUT
+
+    combo = getattr(window.boundary_view.plane_selector, box)
+    with qtbot.waitSignal(window.frame_drawn, timeout=TIMEOUT):
+        combo.setCurrentIndex(index)
+        combo.activated.emit(index)
+
+
+def test_the_window_keeps_the_plane_in_sessions_and_in_its_settings(qtbot, tmp_path):
+    from window_helpers import TIMEOUT
+
+    ini = tmp_path / "nnviz.ini"
+    window = open_iris(qtbot, ini)
+    choose(qtbot, window, "mode", 1)  # slice
+    choose(qtbot, window, "x_axis", 2)
+    choose(qtbot, window, "y_axis", 3)
+    slice_23 = PlaneChoice("slice", (2, 3))
+    assert window.state.frame.plane.choice == slice_23
+    path = tmp_path / "iris slice.nnviz"
+    with qtbot.waitSignal(window.files.status, timeout=TIMEOUT):
+        window.files.save_session(path)
+    assert read_session_file(path).view == {"plane": slice_23.to_json()}
+    window.close()  # the settings keep iris's plane
+
+    window = open_iris(qtbot, ini)
+    state, selector = window.state, window.boundary_view.plane_selector
+    assert state.frame.plane.choice == slice_23
+    assert selector.mode.currentData() == "slice" and selector.x_axis.currentIndex() == 2
+    assert window.boundary_view.caption().startswith("slice: petal length × petal width")
+    choose(qtbot, window, "mode", 0)  # PCA: the session brings its slice back
+    window.files.open_session(path)
+    qtbot.waitUntil(lambda: state.frame.plane.choice == slice_23, timeout=TIMEOUT)
+    assert selector.mode.currentData() == "slice"
+    choose(qtbot, window, "mode", 0)
+    # a session written before planes were kept opens in the plane kept for its data
+    window.files.open_session(SESSIONS / "iris-format1.nnviz")
+    qtbot.waitUntil(lambda: state.newest.iteration == 20, timeout=TIMEOUT)
+    assert state.frame.plane.kind == "pca" and state.message == ""
+    window.close()
+
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(ini), QSettings.Format.IniFormat)
+    settings.setValue("view/planes", '{"iris": {"mode": "slice", "axes": [2, 9]}}')
+    settings.sync()
+    window = open_iris(qtbot, ini)  # a kept choice iris cannot show: PCA, quietly
+    assert window.state.frame.plane.kind == "pca" and window.state.message == ""
+    window.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nnviz.core import Config, Trainer, load_dataset
+from nnviz.gui.plane import PlaneChoice
 from nnviz.gui.state import AppState
 
 CONFIG = Config(hidden=(3,), samples=200, iterations=100)
@@ -74,3 +75,44 @@ def test_a_notice_hides_itself_and_an_error_stays(qtbot, trainer, monkeypatch):
     state.set_message("the file is broken")
     qtbot.wait(100)
     assert state.message == "the file is broken"
+
+
+# -- the plane of data with more than two inputs -------------------------------------------------
+
+IRIS = Config.preset("iris", hidden=(3,), iterations=100)
+WINE = Config(dataset="wine", loss="ce", hidden=(3,), iterations=100)
+
+
+def test_the_plane_chosen_for_a_dataset_comes_back_with_its_next_run(qtbot, trainer):
+    iris, wine = Trainer(IRIS), Trainer(WINE)
+    state = AppState(IRIS, iris.data)
+    state.start_run(IRIS, iris.data, iris.snapshot())
+    assert state.frame.plane.kind == "pca"
+    state.set_plane_choice(PlaneChoice("slice", (2, 3), 5))
+    state.start_run(WINE, wine.data, wine.snapshot())
+    assert state.frame.plane.kind == "pca"  # another dataset: its own choice (none yet)
+    state.start_run(CONFIG, trainer.data, trainer.snapshot())  # 2-D: nothing to remember
+    other = IRIS.replace(hidden=(2,))
+    state.start_run(other, iris.data, Trainer(other, iris.data).snapshot())
+    assert state.frame.plane.choice == PlaneChoice("slice", (2, 3), 5)
+    assert state.frame.plane.origin[0] == iris.data.x_train[5, 0]
+    assert list(state.plane_choices.items()) == [
+        ("wine", PlaneChoice()),
+        ("iris", PlaneChoice("slice", (2, 3), 5)),
+    ]
+
+
+def test_a_sessions_plane_wins_and_a_kept_one_the_data_cannot_show_is_pca(qtbot):
+    iris, wine = Trainer(IRIS), Trainer(WINE)
+    state = AppState(IRIS, iris.data)
+    state.remember_plane_choices(
+        {"iris": PlaneChoice("slice", (1, 7)), "wine": PlaneChoice("slice", (0, 12), 3)}
+    )
+    state.start_run(IRIS, iris.data, iris.snapshot())
+    assert state.frame.plane.kind == "pca" and state.message == ""  # iris has 4 inputs
+    assert state.plane_choices["iris"] == PlaneChoice()
+    state.start_run(WINE, wine.data, wine.snapshot())
+    assert state.frame.plane.choice == PlaneChoice("slice", (0, 12), 3)
+    state.start_run(IRIS, iris.data, iris.snapshot(), plane=PlaneChoice("slice", (0, 2)))
+    assert state.frame.plane.choice == PlaneChoice("slice", (0, 2))
+    assert state.plane_choices["iris"] == PlaneChoice("slice", (0, 2))  # the last one shown

@@ -24,11 +24,12 @@ from ...core.files import (
     write_text,
 )
 from ...core.metrics import evaluate_setup
-from ...core.session import SESSION_SUFFIX, load_seeds_session, seeds_session_bytes
+from ...core.session import SESSION_SUFFIX, read_session_file, seeds_session_bytes
 from ...service.protocol import RunWritten, SaveSession, WriteRun
 from ...service.seeds import SeedGroup
 from ..background import Reader, read_now
 from ..export import save_png, save_svg
+from ..plane import PlaneChoice
 from ..state import AppState
 from .config_edits import ConfigEditController
 from .training import TrainingClient, TrainingController
@@ -37,11 +38,14 @@ from .weights import WeightEditController
 MAX_RECENT = 8
 
 
-def _read_session(path: str | Path) -> tuple[SeedGroup, bytes]:
-    """The session's networks (every seed), and its bytes for the training process (both
-    worker work)."""
-    trainers = load_seeds_session(path)
-    return SeedGroup.of(trainers), seeds_session_bytes(trainers)
+def _read_session(path: str | Path) -> tuple[SeedGroup, bytes, PlaneChoice | None]:
+    """The session's networks (every seed), its bytes for the training process (both worker
+    work), and the plane it was saved in (None if it says none: a file from before planes were
+    saved, or of data with two inputs)."""
+    opened = read_session_file(path)
+    view = opened.view or {}
+    plane = PlaneChoice.from_json(view["plane"]) if "plane" in view else None
+    return SeedGroup.of(opened.trainers), seeds_session_bytes(opened.trainers), plane
 
 
 VIEW_NAMES = ("network", "loss", "boundary", "roc")
@@ -106,9 +110,11 @@ class FileController(QObject):
         self.status.emit(f"opening {Path(path).name}…")
         self.read(partial(_read_session, path), partial(self._on_session_read, path), self._failed)
 
-    def _on_session_read(self, path: str | Path, read: tuple[SeedGroup, bytes]) -> None:
-        group, data = read
-        self.training.adopt_session(group, data, Path(path).name)
+    def _on_session_read(
+        self, path: str | Path, read: tuple[SeedGroup, bytes, PlaneChoice | None]
+    ) -> None:
+        group, data, plane = read
+        self.training.adopt_session(group, data, Path(path).name, plane)
         self._remember(path)
         self.status.emit(f"opened {Path(path).name}")
 
@@ -132,14 +138,16 @@ class FileController(QObject):
 
         The session holds the points on screen: a drawing the process does not train on yet
         (under 2 training points) goes with the command, and reopens waiting for points as it
-        is now; the report of the save says so."""
+        is now; the report of the save says so. Of data with more than two inputs it holds the
+        plane shown too."""
         path = Path(path)
         if path.suffix != SESSION_SUFFIX:
             path = path.with_name(path.name + SESSION_SUFFIX)
         state = self.state
         self._saving[str(path.resolve())] = state.hold
         shown = state.dataset if state.dataset is not state.trained_data else None
-        self.client.send(SaveSession(str(path), shown))
+        view = {"plane": state.plane.choice.to_json()} if state.dataset.n_inputs > 2 else None
+        self.client.send(SaveSession(str(path), shown, view))
         return path
 
     def export_view(self, name: str, path: str | Path, scale: float = 1.0) -> Path:

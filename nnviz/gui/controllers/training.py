@@ -25,6 +25,7 @@ from ...service.protocol import (
     UpdateConfig,
 )
 from ...service.seeds import SeedGroup, SeedStates
+from ..plane import PlaneChoice
 from ..state import AppState
 
 #: A training process that dies more often than this within the window is not restarted again.
@@ -182,12 +183,16 @@ class TrainingController(QObject):
         group = group or SeedGroup.start(config, dataset)
         self.state.start_run(config, dataset, group.snapshot(), seeds=group.states())
 
-    def adopt_session(self, group: SeedGroup, data: bytes, name: str) -> None:
-        """Show a reopened session (every seed) and hand its exact state to the process."""
+    def adopt_session(
+        self, group: SeedGroup, data: bytes, name: str, plane: PlaneChoice | None = None
+    ) -> None:
+        """Show a reopened session (every seed, in the session's `plane` if it has one) and
+        hand its exact state to the process."""
         self.client.open_session(data, name)
         self._rate_mark = None
         message = group.divergence_message()
-        self.state.start_run(group.config, group.data, group.snapshot(), message, group.states())
+        state = self.state
+        state.start_run(group.config, group.data, group.snapshot(), message, group.states(), plane)
 
     # -- replies ---------------------------------------------------------------------------
 
