@@ -188,3 +188,17 @@ def test_the_window_keeps_the_plane_in_sessions_and_in_its_settings(qtbot, tmp_p
     window = open_iris(qtbot, ini)  # a kept choice iris cannot show: PCA, quietly
     assert window.state.frame.plane.kind == "pca" and window.state.message == ""
     window.close()
+
+
+def test_save_session_while_the_first_data_loads_sends_no_view(qtbot, tmp_path):
+    from stubs import RecordingClient
+
+    from nnviz.gui.controllers.files import FileController
+    from nnviz.gui.controllers.training import TrainingController
+    from nnviz.gui.state import AppState
+    from nnviz.service.protocol import SaveSession
+
+    state, client = AppState(Config.preset("iris"), None), RecordingClient()
+    files = FileController(state, client, TrainingController(state, client), None, None, {})
+    path = files.save_session(tmp_path / "early")  # the process answers that it has no run
+    assert client.commands == [SaveSession(str(path))]

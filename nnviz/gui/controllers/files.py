@@ -145,8 +145,10 @@ class FileController(QObject):
             path = path.with_name(path.name + SESSION_SUFFIX)
         state = self.state
         self._saving[str(path.resolve())] = state.hold
-        shown = state.dataset if state.dataset is not state.trained_data else None
-        view = {"plane": state.plane.choice.to_json()} if state.dataset.n_inputs > 2 else None
+        data = state.dataset  # None while the first data loads (the process then says so)
+        shown = data if data is not state.trained_data else None
+        wide = data is not None and data.n_inputs > 2
+        view = {"plane": state.plane.choice.to_json()} if wide else None
         self.client.send(SaveSession(str(path), shown, view))
         return path
 
