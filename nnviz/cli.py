@@ -182,9 +182,9 @@ def run_train_seeds(args: argparse.Namespace, config: Config, options: dict[str,
     seconds = time.perf_counter() - started
     print(f"nnviz: trained {len(trainers)} seeds {group.iteration} iterations in {seconds:.2f} s")
     print("weight seed  train AUC  test AUC  test accuracy")
+    evaluated = [(trainer, trainer.evaluate(full=False)) for trainer in trainers]
     aucs = []
-    for trainer in trainers:
-        metrics = trainer.evaluate(full=False)
+    for trainer, metrics in evaluated:
         aucs.append(metrics.test.auc)
         print(
             f"{trainer.config.weight_seed:>11}  {metrics.train.auc:9.4f}  {metrics.test.auc:8.4f}"
@@ -197,7 +197,7 @@ def run_train_seeds(args: argparse.Namespace, config: Config, options: dict[str,
         f"(min {auc.min:.4f}, max {auc.max:.4f})"
     )
     if args.out:
-        written = write_seeds_run(args.out, group)
+        written = write_seeds_run(args.out, group, evaluated)
         if options["views"]:
             try:
                 from .gui.plots import write_plots  # Qt is imported only to draw the pictures

@@ -36,6 +36,7 @@ from ..core.files import (
     write_text,
 )
 from ..core.history import COLUMNS, HistoryArrays
+from ..core.metrics import Metrics
 from ..core.network import Layout
 from ..core.replay import ReplayPoint, ReplayRecorder, restart_state, resume_state
 from ..core.run_files import write_run
@@ -438,18 +439,24 @@ class SeedRecorder(ReplayRecorder):
         return states
 
 
-def write_seeds_run(folder: str | Path, group: SeedGroup) -> list[Path]:
+def write_seeds_run(
+    folder: str | Path,
+    group: SeedGroup,
+    evaluated: Sequence[tuple[Trainer, Metrics]] | None = None,
+) -> list[Path]:
     """The run folder of several seeds: `seed0/`, `seed1/`, ... each an ordinary run folder
     (`nnviz train --out`), and at the top config.json, seeds.csv (each seed's weight seed,
     iteration, losses, accuracies and AUCs), metrics.json (their mean, standard deviation,
     minimum and maximum) and the weights of every seed in one weights.npz (see
-    core.files.stack_seed_weights)."""
+    core.files.stack_seed_weights). `evaluated`, each of `group.trainers()` with its
+    `evaluate()` (fast mode will do), saves evaluating them again when the caller has them."""
     folder = Path(folder)
     written: list[Path] = []
     rows = []
-    trainers = group.trainers()
-    for k, trainer in enumerate(trainers):
-        metrics = trainer.evaluate()
+    if evaluated is None:
+        evaluated = [(trainer, trainer.evaluate()) for trainer in group.trainers()]
+    trainers = [trainer for trainer, _ in evaluated]
+    for k, (trainer, metrics) in enumerate(evaluated):
         written += write_run(folder / f"seed{k}", trainer, metrics)
         rows.append(
             {

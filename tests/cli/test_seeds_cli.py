@@ -37,6 +37,22 @@ def test_train_with_seeds_reports_each_seed_and_their_auc_spread(capsys, tmp_pat
         assert (out / f"seed{k}" / "history.csv").is_file()
 
 
+def test_train_with_seeds_evaluates_each_seed_once(capsys, tmp_path, monkeypatch):
+    """The printed table and the run folder share one evaluation per seed."""
+    calls = []
+    evaluate = Trainer.evaluate
+
+    def counted(trainer, **options):
+        calls.append(trainer.config.weight_seed)
+        return evaluate(trainer, **options)
+
+    monkeypatch.setattr(Trainer, "evaluate", counted)
+    out = tmp_path / "run"
+    assert main(["train", *FLAGS, "--seeds", "3", "--out", str(out), "--no-plots"]) == 0
+    assert sorted(calls) == [Config().weight_seed + k for k in range(3)]
+    assert (out / "seed2" / "report.txt").read_text().strip()
+
+
 def test_too_many_seeds_for_the_weight_seed_exit_2(capsys):
     assert main(["train", *FLAGS, "--weight-seed", str(2**32 - 2), "--seeds", "3"]) == 2
     assert "seeds = 3 is not allowed: at most 2" in capsys.readouterr().err

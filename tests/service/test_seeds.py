@@ -37,7 +37,7 @@ from nnviz.service.protocol import (
     UpdateConfig,
     WriteRun,
 )
-from nnviz.service.seeds import HIGH, LOW, MEDIAN, LossBand, SeedGroup
+from nnviz.service.seeds import HIGH, LOW, MEDIAN, LossBand, SeedGroup, write_seeds_run
 from nnviz.service.server import TrainingServer
 
 CONFIG = Config(hidden=(4,), iterations=300, samples=200, seeds=4, learning_rate=0.5)
@@ -245,6 +245,21 @@ def test_the_run_folder_of_several_seeds(server, tmp_path):
     assert list(load_weights(out / "weights.npz")["seeds"]) == [
         CONFIG.weight_seed + k for k in range(4)
     ]
+
+
+def test_a_run_folder_from_the_callers_fast_metrics_equals_one_evaluated_in_full(tmp_path):
+    """`nnviz train --seeds` hands write_seeds_run the fast metrics it printed, each seed
+    evaluated once; every file is byte for byte the one a full evaluation writes."""
+    group = SeedGroup.start(CONFIG, DATA)
+    group.advance(50)
+    own = write_seeds_run(tmp_path / "own", group)
+    evaluated = [(trainer, trainer.evaluate(full=False)) for trainer in group.trainers()]
+    given = write_seeds_run(tmp_path / "given", group, evaluated)
+    assert [p.relative_to(tmp_path / "given") for p in given] == [
+        p.relative_to(tmp_path / "own") for p in own
+    ]
+    for mine, theirs in zip(given, own):
+        assert mine.read_bytes() == theirs.read_bytes(), mine.name
 
 
 def test_restore_continues_every_seed_from_the_windows_newest_state(server):
