@@ -105,6 +105,21 @@ def test_pair_count_aucs_equal_sklearns_with_ties():
     assert np.isnan(aucs(scores, np.ones(60, dtype=bool))).all()
 
 
+def test_aucs_are_the_exact_pair_counts_of_every_row():
+    """Every row's AUC is its pair count, bit for bit: (2 x pairs ordered right + ties) / 2 /
+    pairs, with scores saturated at exactly 0 and 1 as late training has them."""
+    rng = np.random.default_rng(11)
+    labels = rng.random(90) > 0.6
+    scores = rng.random((64, 90))
+    scores[:16] = np.round(scores[:16], 2)
+    scores[16:32] = np.where(scores[16:32] > 0.8, 1.0, np.where(scores[16:32] < 0.3, 0.0, 0.5))
+    positives, negatives = scores[:, labels], scores[:, ~labels]
+    above = (positives[:, :, None] > negatives[:, None, :]).sum(axis=(1, 2))
+    ties = (positives[:, :, None] == negatives[:, None, :]).sum(axis=(1, 2))
+    pairs = positives.shape[1] * negatives.shape[1]
+    np.testing.assert_array_equal(aucs(scores, labels), (2 * above + ties) / 2 / pairs)
+
+
 def test_selecting_a_seed_redraws_at_once_and_asks_the_process(
     qtbot, state, client, training, group
 ):
