@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
 
 ORANGE = (245, 147, 34)  # negative weights, class 0
 BLUE = (8, 119, 189)  # positive weights, class 1
@@ -93,26 +92,3 @@ def set_axis_labels(item: pg.PlotItem, x_label: str, y_label: str) -> None:
     label_style = {"color": pg.mkColor(TEXT).name(), "font-size": LABEL_SIZE}
     item.setLabel("bottom", x_label, **label_style)
     item.setLabel("left", y_label, **label_style)
-
-
-def legend_below(item: pg.PlotItem, columns: int) -> pg.LegendItem:
-    """A one-row legend under the x axis: it can never cover a curve, wherever the curve goes."""
-    legend = pg.LegendItem(colCount=columns, labelTextColor=TEXT, labelTextSize="9pt")
-    legend.layout.setHorizontalSpacing(14)
-    # Never wider than the plot: a narrow view clips the legend's text, not its own axes.
-    policy = QtWidgets.QSizePolicy.Policy
-    legend.setSizePolicy(policy.Ignored, policy.Preferred)
-    item.layout.addItem(legend, 4, 1, QtCore.Qt.AlignmentFlag.AlignHCenter)
-    return legend
-
-
-def light_legend(item: pg.PlotItem, offset: tuple[float, float]) -> pg.LegendItem:
-    """A legend with dark text on a translucent white box; negative offsets anchor right/bottom."""
-    return item.addLegend(
-        offset=offset,
-        labelTextColor=TEXT,
-        labelTextSize="9pt",
-        brush=pg.mkBrush(255, 255, 255, 215),
-        pen=pg.mkPen(200, 200, 200),
-        verSpacing=-4,
-    )

@@ -13,12 +13,15 @@ from scipy.interpolate import RegularGridInterpolator
 
 import nnviz.gui  # noqa: F401  (binds pyqtgraph to PySide6)
 from nnviz import Config, Trainer
+from nnviz.core import load_dataset
 from nnviz.gui import style
 from nnviz.gui.contours import threshold_contour
 from nnviz.gui.frame import Frame, RocCurve, make_frame
+from nnviz.gui.state import AppState
 from nnviz.gui.views.boundary_view import BoundaryView
 from nnviz.gui.views.loss_view import LOSS_LABELS, LossView
 from nnviz.gui.views.roc_view import RocView
+from nnviz.service.seeds import SeedGroup
 
 SIZE = (450, 350)
 
@@ -274,6 +277,76 @@ def test_loss_log_scale_toggle(qtbot, frames):
     assert not axis.logMode and not view.log_scale()
 
 
+def _seed_frame(steps: int) -> Frame:
+    """A frame of a run of 4 seeds, as the window draws it (bands in the loss view)."""
+    config = Config(hidden=(4,), samples=300, seeds=4, learning_rate=0.5)
+    data = load_dataset(config)
+    state = AppState(config, data)
+    group = SeedGroup.start(config, data)
+    group.advance(steps)
+    state.start_run(config, data, group.snapshot(), seeds=group.states())
+    return state.frame
+
+
+def _points_under_legend(view, items) -> int:
+    """How many points, sampled densely along the shown items' lines, fall in the legend's box
+    in the scene (the items' data as drawn: log10 on a log axis)."""
+    rect = view.legend.sceneBoundingRect()
+    box = view.plot_widget.getPlotItem().vb
+    origin = box.mapViewToScene(QtCore.QPointF(0.0, 0.0))
+    unit = box.mapViewToScene(QtCore.QPointF(1.0, 1.0))
+    count = 0
+    for item in items:
+        x, y = item.getData()
+        t = np.linspace(0.0, 1.0, 20, endpoint=False)
+        x = (x[:-1, None] + np.diff(x)[:, None] * t).ravel()
+        y = (y[:-1, None] + np.diff(y)[:, None] * t).ravel()
+        sx = origin.x() + x * (unit.x() - origin.x())
+        sy = origin.y() + y * (unit.y() - origin.y())
+        inside = (sx >= rect.left()) & (sx <= rect.right())
+        count += int(np.count_nonzero(inside & (sy >= rect.top()) & (sy <= rect.bottom())))
+    return count
+
+
+@pytest.mark.parametrize("size", [(285, 215), (458, 280), (1098, 622)])
+def test_loss_legend_is_inside_the_plot_and_off_the_curves(qtbot, frames, size):
+    """The loss view's size in the window at 933x600, 1280x720 and 2560x1440."""
+    view = _shown(qtbot, LossView())
+    view.resize(*size)
+    view.show_frame(frames[1])
+    qtbot.wait(20)
+    box = view.plot_widget.getPlotItem().vb.sceneBoundingRect()
+    assert view.legend.isVisible() and box.contains(view.legend.sceneBoundingRect())
+    for log in (True, False):
+        view.set_log_scale(log)
+        qtbot.wait(20)
+        assert _points_under_legend(view, [view.train_curve, view.test_curve]) == 0
+
+
+def test_placing_the_loss_legend_does_not_repaint_an_idle_view(qtbot):
+    """The legend is placed before each paint: moving anything there would paint forever."""
+    view = _shown(qtbot, LossView())
+    view.show_frame(_seed_frame(400))
+    qtbot.wait(200)  # the first paints
+    paints = []
+    view.plot_widget.scene().sigPrepareForPaint.connect(lambda: paints.append(1))
+    qtbot.wait(500)
+    assert len(paints) <= 2
+
+
+@pytest.mark.parametrize("size", [(285, 215), (458, 280)])
+def test_loss_legend_of_several_seeds_is_never_clipped(qtbot, size):
+    """Its long texts ("train: median and min–max of 4 seeds") ran out of a narrow plot."""
+    view = _shown(qtbot, LossView())
+    view.resize(*size)
+    view.show_frame(_seed_frame(400))
+    qtbot.wait(20)
+    box = view.plot_widget.getPlotItem().vb.sceneBoundingRect()
+    assert view.legend.isVisible() and box.contains(view.legend.sceneBoundingRect())
+    assert all(text.startswith(("train: median", "test: median")) for text in view.legend_texts())
+    assert _points_under_legend(view, [view.train_curve, view.test_curve]) == 0
+
+
 def test_loss_redraw_adds_no_items(qtbot, frames):
     view = _shown(qtbot, LossView())
     view.show_frame(frames[0])
@@ -321,19 +394,6 @@ def test_roc_axes_are_fixed(qtbot, frames):
     assert -0.1 < x0 < 0 and 1 < x1 < 1.1 and -0.1 < y0 < 0 and 1 < y1 < 1.1
     assert item.getAxis("bottom").labelText == "false positive rate"
     assert item.getAxis("left").labelText == "true positive rate"
-
-
-@pytest.mark.parametrize(("width", "columns"), [(700, 3), (430, 2), (285, 1)])
-def test_roc_legend_sits_under_the_plot_and_never_widens_it(qtbot, frames, width, columns):
-    view = _shown(qtbot, RocView())
-    view.show_frame(frames[1])
-    view.resize(width, 320)
-    qtbot.waitUntil(lambda: view.plot_widget.width() == width)
-    item = view.plot_widget.getPlotItem()
-    assert view.legend.columnCount == columns
-    assert item.geometry().width() <= width  # the axes are not cut off at the right
-    axis = item.getAxis("bottom")
-    qtbot.waitUntil(lambda: view.legend.geometry().top() >= axis.geometry().bottom() - 1)
 
 
 def test_roc_redraw_adds_no_items(qtbot, frames):

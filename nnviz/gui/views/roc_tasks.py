@@ -39,13 +39,17 @@ class ClassCurves:
         for k, curve in enumerate(self.curves):
             curve.setVisible(k < classes)
 
-    def show(self, split: MulticlassSplitMetrics) -> list[str]:
-        """Draw each class's curve; returns their legend texts ("class 0  AUC 0.9981")."""
+    def show(self, split: MulticlassSplitMetrics) -> list[tuple[str, str]]:
+        """Draw each class's curve; returns their legend texts ("class 0  AUC 0.9981") and
+        the short ones for a small plot ("class 0  AUC 0.998")."""
         texts = []
         for k, (fpr, tpr, _) in enumerate(split.curves):
             self.curves[k].setData(fpr, tpr)
             auc = split.class_auc[k]
-            texts.append(f"class {k}  AUC {'n/a' if math.isnan(auc) else f'{auc:.4f}'}")
+            text, short = (
+                f"class {k}  AUC {'n/a' if math.isnan(auc) else f'{auc:.{d}f}'}" for d in (4, 3)
+            )
+            texts.append((text, short))
         return texts
 
 

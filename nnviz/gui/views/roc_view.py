@@ -7,25 +7,24 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from .. import style
 from ..frame import Frame, RocCurve, SeedView
+from .corner_legend import LOWER_RIGHT, UNDER_DIAGONAL, UPPER_LEFT, CornerLegend
 from .roc_tasks import ClassCurves, PredictionScatter, r2_title
 
 #: The axes show [0, 1] with this much room on each side: the curves never touch the frame, and
 #: the "1.0" tick labels fit (pyqtgraph hides a tick label that would cross the axis' end).
 PADDING = 0.04
 GRID_COLOR = (232, 232, 232)
-#: Width the legend leaves free beside it, px: it never widens the plot past its view.
-LEGEND_MARGIN = 60
 #: The other seeds' test curves: the test colour, faint.
 SEED_CURVE_ALPHA = 60
 
 
-def auc_text(split: str, roc: RocCurve) -> str:
+def auc_text(split: str, roc: RocCurve, digits: int = 4) -> str:
     """The legend entry of one split: "train  AUC 0.9974", or "AUC n/a" when undefined."""
-    auc = "n/a" if math.isnan(roc.auc) else f"{roc.auc:.4f}"
+    auc = "n/a" if math.isnan(roc.auc) else f"{roc.auc:.{digits}f}"
     return f"{split}  AUC {auc}"
 
 
@@ -56,13 +55,17 @@ class RocView(QtWidgets.QWidget):
             [0.0, 1.0],
             pen=pg.mkPen(*style.CHANCE_COLOR, width=1, style=QtCore.Qt.PenStyle.DashLine),
         )
-        self.legend = style.legend_below(item, columns=3)
+        # The legend and the AUC over seeds, in one box inside the plot (corner_legend.py).
+        self.corner_legend = CornerLegend(item.vb, (LOWER_RIGHT, UPPER_LEFT), UNDER_DIAGONAL)
+        self.legend = self.corner_legend.legend
+        self.seed_auc = self.corner_legend.note
+        self.plot_widget.scene().sigPrepareForPaint.connect(self._on_scene_prepare_for_paint)
         self.train_curve = item.plot(pen=pg.mkPen(*style.TRAIN_CURVE, width=2))
         self.test_curve = item.plot(
             pen=pg.mkPen(*style.TEST_CURVE, width=2, style=QtCore.Qt.PenStyle.DashLine)
         )
-        self.legend.addItem(self.train_curve, "train")
-        self.legend.addItem(self.test_curve, "test")
+        self.corner_legend.add(self.train_curve, "train")
+        self.corner_legend.add(self.test_curve, "test")
         marker = {"size": 10, "pen": pg.mkPen(255, 255, 255, width=1.5)}
         self.train_point = pg.ScatterPlotItem(brush=pg.mkBrush(*style.TRAIN_CURVE), **marker)
         self.test_point = pg.ScatterPlotItem(brush=pg.mkBrush(*style.TEST_CURVE), **marker)
@@ -73,84 +76,80 @@ class RocView(QtWidgets.QWidget):
         self._point_sample = pg.PlotDataItem(
             pen=None, symbol="o", symbolSize=9, symbolBrush=(110, 110, 110), symbolPen="w"
         )
-        self.legend.addItem(self._point_sample, "threshold")
-        self._texts: dict[str, str] = {}
+        self.corner_legend.add(self._point_sample, "threshold")
         self.seed_curves = pg.PlotCurveItem(
             pen=pg.mkPen(*style.TEST_CURVE, SEED_CURVE_ALPHA, width=1), connect="finite"
         )
         self.seed_curves.setZValue(-1)
         item.addItem(self.seed_curves)
-        # The AUC over the seeds, in the corner ROC curves leave empty (a plot title would
-        # lay the plot out again on every change of its text).
-        self.seed_auc = pg.TextItem(
-            color=style.TEXT, fill=pg.mkBrush(255, 255, 255, 215), anchor=(1, 1)
-        )
-        self.seed_auc.setPos(1.0, 0.0)
-        self.seed_auc.setZValue(20)
-        self.seed_auc.setVisible(False)
-        item.addItem(self.seed_auc)
 
         self.class_curves = ClassCurves(item)
         self.predictions = PredictionScatter(item)
         self._kind = "binary"
         self._class_entries = 0  # class curves in the legend
         self._title: str | None = None
+        self._watch()
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget, 1)
 
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_legend(event.size().width())
+    @QtCore.Slot()
+    def _on_scene_prepare_for_paint(self) -> None:
+        """Place the legend once a paint, after the plot took its new range and size (the
+        box's own prepareForPaint, connected first, runs first)."""
+        self.corner_legend.place()
 
-    def _fit_legend(self, width: int) -> None:
-        """Three legend entries side by side where they fit, else two rows or three."""
-        room = width - LEGEND_MARGIN
-        for columns in (3, 2, 1):
-            self.legend.setColumnCount(columns)
-            if self.legend.layout.preferredWidth() <= room:
-                break
-        # The plot was fitted to the view before the legend narrowed (its minimum width held
-        # it wider): fit it again.
-        size = self.plot_widget.size()
-        self.plot_widget.getPlotItem().setGeometry(0, 0, size.width(), size.height())
+    def _watch(self) -> None:
+        """Tell the legend which of the shown items it must keep clear of."""
+        legend = self.corner_legend
+        if self._kind == "regression":
+            legend.lines, legend.faint = [], []
+            legend.points = [self.predictions.train, self.predictions.test]
+            return
+        legend.lines = [self.train_curve, self.test_curve, *self.class_curves.curves]
+        legend.faint = [self.seed_curves]
+        legend.points = [self.train_point, self.test_point]
 
     def show_frame(self, frame: Frame) -> None:
         if frame.kind != self._kind:
             self._set_kind(frame.kind)
         if frame.kind != "binary":
             self._show_task(frame)
-            return
+        else:
+            self._show_binary(frame)
+        self.corner_legend.fit_if_changed()  # placed before the next paint
+
+    def _show_binary(self, frame: Frame) -> None:
         train, test = frame.train_roc, frame.test_roc
         self.train_curve.setData(train.fpr, train.tpr)
         self.test_curve.setData(test.fpr, test.tpr)
         self.train_point.setData(pos=np.array([train.operating_point]))
         self.test_point.setData(pos=np.array([test.operating_point]))
-        self._set_legend_text(self.train_curve, auc_text("train", train))
-        self._set_legend_text(self.test_curve, auc_text("test", test))
-        self._set_legend_text(self._point_sample, f"at threshold {frame.threshold:.2f}")
+        legend = self.corner_legend
+        legend.set_text(self.train_curve, auc_text("train", train), auc_text("train", train, 3))
+        legend.set_text(self.test_curve, auc_text("test", test), auc_text("test", test, 3))
+        threshold = f"{frame.threshold:.2f}"
+        legend.set_text(self._point_sample, f"at threshold {threshold}", f"threshold {threshold}")
         self.show_seeds(frame.seeds)
 
     def show_seeds(self, seeds: SeedView | None) -> None:
         """The other seeds' test curves, faintly, and the AUC over all seeds in a corner."""
         if seeds is None:
             self.seed_curves.setData([], [])
-            self.seed_auc.setVisible(False)
+            self.corner_legend.set_note(None)
             return
         self.seed_curves.setData(*seeds.other_rocs)
-        text = self.seed_auc_text(seeds)
-        if text != self.seed_auc.toPlainText():
-            self.seed_auc.setText(text)
-        self.seed_auc.setVisible(True)
+        self.corner_legend.set_note(self.seed_auc_text(seeds), self.seed_auc_text(seeds, True))
 
     @staticmethod
-    def seed_auc_text(seeds: SeedView) -> str:
-        return (
-            f"AUC of {seeds.count} seeds (mean ± sd)\n"
-            f"train {seeds.auc_text('train')}\ntest  {seeds.auc_text('test')}\n"
-            f"faint: the other seeds' test curves"
-        )
+    def seed_auc_text(seeds: SeedView, short: bool = False) -> str:
+        """The note under the legend; the short one, for a small plot, leaves the faint
+        curves unexplained."""
+        auc = f"train {seeds.auc_text('train')}\ntest  {seeds.auc_text('test')}"
+        if short:
+            return f"AUC of {seeds.count} seeds\n{auc}"
+        return f"AUC of {seeds.count} seeds (mean ± sd)\n{auc}\nfaint: the other seeds' test curves"
 
     # -- several classes and regression -----------------------------------------------------
 
@@ -181,13 +180,12 @@ class RocView(QtWidgets.QWidget):
             if binary:
                 entries.append((self._point_sample, "threshold"))
         self.predictions.range = None
-        self.legend.clear()
-        self._texts = {}
+        self.corner_legend.clear()
         for entry, text in entries:
-            self.legend.addItem(entry, text)
+            self.corner_legend.add(entry, text)
         self._class_entries = 0
         self._set_title(None)
-        self._fit_legend(self.width())
+        self._watch()
 
     def _show_task(self, frame: Frame) -> None:
         metrics = frame.metrics
@@ -205,20 +203,23 @@ class RocView(QtWidgets.QWidget):
         train, test = frame.train_roc, frame.test_roc
         self.train_curve.setData(train.fpr, train.tpr)
         self.test_curve.setData(test.fpr, test.tpr)
-        self._set_legend_text(self.train_curve, auc_text("train  macro", train))
-        self._set_legend_text(self.test_curve, auc_text("test  macro", test))
+        legend = self.corner_legend
+        legend.set_text(
+            self.train_curve, auc_text("train  macro", train), auc_text("train", train, 3)
+        )
+        legend.set_text(self.test_curve, auc_text("test  macro", test), auc_text("test", test, 3))
         texts = self.class_curves.show(metrics.test)
         classes = len(texts)
         if classes != self._class_entries:  # a new run with another number of classes
             for curve in self.class_curves.curves[: self._class_entries]:
-                self.legend.removeItem(curve)
-            for curve, text in zip(self.class_curves.curves, texts):
-                self.legend.addItem(curve, text)
+                legend.remove(curve)
+            for curve, (text, short) in zip(self.class_curves.curves, texts):
+                legend.add(curve, text, short)
             self._class_entries = classes
             self.class_curves.set_visible(classes)
             self._set_title("each class against the rest (test)")
-        for curve, text in zip(self.class_curves.curves, texts):
-            self._set_legend_text(curve, text)
+        for curve, (text, short) in zip(self.class_curves.curves, texts):
+            legend.set_text(curve, text, short)
 
     def _set_title(self, text: str | None) -> None:
         """The plot's title, set only when it changes (each change lays the plot out again)."""
@@ -232,11 +233,4 @@ class RocView(QtWidgets.QWidget):
 
     def legend_texts(self) -> list[str]:
         """The legend's entries as shown, top to bottom."""
-        return [label.text for _, label in self.legend.items]
-
-    def _set_legend_text(self, item: pg.GraphicsObject, text: str) -> None:
-        key = str(id(item))
-        if self._texts.get(key) != text:  # relayout only on change
-            self._texts[key] = text
-            self.legend.getLabel(item).setText(text)
-            self._fit_legend(self.width())  # a longer text may need another row
+        return self.corner_legend.texts()
