@@ -267,7 +267,9 @@ def _add_sweep_parser(commands) -> None:
         "sweep",
         help="train one setup over a list of values of one field and tabulate the metrics",
         description="Vary one configuration field, keep the rest, and write sweep.csv and a plot "
-        "(sweep.png, sweep.svg). --preset article runs the article's three experiment tables.",
+        "(sweep.png, sweep.svg); values that mix regression and classification datasets give one "
+        "table each (sweep-regression.csv, sweep-classification.csv and their plots). "
+        "--preset article runs the article's three experiment tables.",
     )
     add_config_flags(
         sweep,
@@ -398,7 +400,10 @@ def run_sweep(args: argparse.Namespace) -> int:
             )
         param = args.param.strip().replace("-", "_")
         values = sweeps.parse_values(param, args.values)
-        plan = [sweeps.Sweep(param, values, config_from_args(args), repeats=args.repeats)]
+        # values that mix regression and classification: one table (and files) per task
+        plan = sweeps.split_by_task(
+            sweeps.Sweep(param, values, config_from_args(args), repeats=args.repeats)
+        )
 
     backend = sweeps.fast_start_backend() if args.backend == "auto" else args.backend
 

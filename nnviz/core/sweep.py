@@ -261,6 +261,27 @@ def article_tables(base: Config | None = None, repeats: int = 1) -> tuple[Sweep,
     )  # type: ignore[return-value]
 
 
+def split_by_task(sweep: Sweep) -> list[Sweep]:
+    """One sweep per kind of task among `sweep`'s values, in the order they first appear,
+    named `<name>-regression` and `<name>-classification`; `[sweep]` itself when all share one.
+
+    A dataset sweep from a regression setup may name classification datasets too; one table has
+    either R² or AUC columns, so the other kind's rows would read n/a (nan in the CSV). A CSV
+    dataset counts as classification, its task being unknown until the file is read.
+    """
+    kinds: dict[str, list[Any]] = {}
+    for value, seeds in zip(sweep.values, sweep.configs()):
+        task = seeds[0].task
+        kind = "regression" if task is not None and task[0] == "regression" else "classification"
+        kinds.setdefault(kind, []).append(value)
+    if len(kinds) == 1:
+        return [sweep]
+    return [
+        Sweep(sweep.param, values, sweep.base, repeats=sweep.repeats, name=f"{sweep.name}-{kind}")
+        for kind, values in kinds.items()
+    ]
+
+
 def parse_values(param: str, text: str) -> tuple[Any, ...]:
     """Values typed as text ("1,2,5" or, for several hidden layers, "8,4; 16,16") for `param`.
 

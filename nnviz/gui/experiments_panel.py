@@ -28,6 +28,7 @@ from ..core.sweep import (
     article_tables,
     field_label,
     parse_values,
+    split_by_task,
     value_text,
 )
 from .color_scheme import error_color
@@ -177,25 +178,6 @@ class _SortProxy(QtCore.QSortFilterProxyModel):
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.setSortRole(SORT_ROLE)
-
-
-def split_by_task(sweep: Sweep) -> list[Sweep]:
-    """One sweep per kind of task among `sweep`'s values, in the order they first appear.
-
-    A dataset sweep from a regression setup may name classification datasets too; one table has
-    either R² or AUC columns, so the other kind's rows would read n/a and drop out of the plot.
-    """
-    kinds: dict[str, list] = {}
-    for value, seeds in zip(sweep.values, sweep.configs()):
-        task = seeds[0].task
-        kind = "regression" if task is not None and task[0] == "regression" else "classification"
-        kinds.setdefault(kind, []).append(value)
-    if len(kinds) == 1:
-        return [sweep]
-    return [
-        Sweep(sweep.param, values, sweep.base, repeats=sweep.repeats, name=f"{sweep.name}-{kind}")
-        for kind, values in kinds.items()
-    ]
 
 
 # -- the panel -------------------------------------------------------------------------------

@@ -247,3 +247,32 @@ def test_cli_regression_sweep_prints_and_writes_r2(tmp_path, capsys):
     for cells, row in zip(table[1:], expected.rows, strict=True):
         assert float(cells[3]) == row.test_r2 and np.isfinite(row.test_r2)
         assert float(cells[4]) == row.final_loss
+
+
+def test_cli_sweep_mixing_tasks_writes_one_table_per_task(tmp_path, capsys):
+    """Values that mix regression and classification give two tables, CSV files and plots, each
+    with its own task's columns and no n/a or nan cell (one table had R² columns reading n/a on
+    the moons row), each row equal to that task's sweep run on its own."""
+    out = tmp_path / "mixed"
+    args = ["sweep", "--dataset", "gauss-reg", "--loss", "mse", "--param", "dataset"]
+    args += ["--values", "gauss-reg,moons", "--iterations", "50", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "n/a" not in printed and "nan" not in printed
+    headings = [line for line in printed.splitlines() if line.startswith("sweep")]
+    assert [line.split(":")[0] for line in headings] == ["sweep-regression", "sweep-classification"]
+    assert "wrote 6 files" in printed
+    base = BASE.replace(dataset="gauss-reg", loss="mse", iterations=50)
+    for task, value, columns in (
+        ("regression", "gauss-reg", ["train_r2", "test_r2"]),
+        ("classification", "moons", list(METRICS[:6])),  # AUC, accuracy, misclassification
+    ):
+        header, cells = _csv(out / f"sweep-{task}.csv")
+        assert header == ["param", "value", *columns, "final_loss", "seconds", "diverged"]
+        assert cells[:2] == ["dataset", value]
+        assert all(np.isfinite(float(cell)) for cell in cells[2:])
+        expected = run_sweep("dataset", [value], base, n_jobs=1).rows[0]
+        for column in columns:
+            assert float(cells[header.index(column)]) == expected.mean(column), column
+        _check_plot_files(out / f"sweep-{task}.png", out / f"sweep-{task}.svg")
+    assert not (out / "sweep.csv").exists()

@@ -33,6 +33,7 @@ from nnviz.core.sweep import (
     plan,
     run_sweep,
     run_sweeps,
+    split_by_task,
 )
 
 BASE = Config.preset("seed", iterations=300)
@@ -536,3 +537,20 @@ def test_classification_header_is_unchanged():
     ]  # fmt: skip
     # an empty table of the seed setup heads its columns as a classification
     assert sweep_module.SweepResult(result.sweep, ()).columns() == COLUMNS
+
+
+def test_split_by_task_gives_one_sweep_per_task_in_order_of_appearance():
+    mixed = Sweep("dataset", ("moons", "gauss-reg", "circles", "plane"), REGRESSION, 2, "mix")
+    parts = split_by_task(mixed)
+    assert [(s.name, s.values) for s in parts] == [
+        ("mix-classification", ("moons", "circles")),
+        ("mix-regression", ("gauss-reg", "plane")),
+    ]
+    assert all(s.param == "dataset" and s.base == REGRESSION and s.repeats == 2 for s in parts)
+    # one task (binary and several classes count as one): the sweep itself, name kept
+    for one in (
+        Sweep("dataset", ("gauss-reg", "plane"), REGRESSION),
+        Sweep("dataset", ("moons", "iris"), Config(loss="ce")),
+        Sweep("hidden", (1, 2), BASE),
+    ):
+        assert split_by_task(one) == [one] and split_by_task(one)[0] is one
