@@ -432,13 +432,12 @@ def read_data_csv(
     return Dataset(x_train, y_train, x_test, y_test, task, classes)
 
 
-def read_history_csv(
-    stream: IO[bytes], name: str = "history.csv", *, no_train: bool = False
-) -> np.ndarray:
+def read_history_csv(stream: IO[bytes], name: str = "history.csv") -> np.ndarray:
     """A (rows, 5) table of history CSV, every value checked: iterations whole, losses finite
-    and >= 0, accuracies from 0 to 1 (nan for a regression); at most MAX_HISTORY_ROWS rows are
-    read. `no_train`: the run's training split is empty (a drawing emptied to draw on), so a
-    row recorded since (a reset, an edited weight) has no train loss: nan."""
+    and >= 0 or nan (a split with no point: a drawing's empty test split, or a row recorded
+    while a drawing had no training point; such rows stay in the history once points are
+    drawn), accuracies from 0 to 1 (nan for a regression); at most MAX_HISTORY_ROWS rows are
+    read."""
     rows = csv_rows(
         stream, name, FileFormatError, max_bytes=MAX_HISTORY_BYTES, max_rows=MAX_HISTORY_ROWS
     )
@@ -452,23 +451,20 @@ def read_history_csv(
             values = [float(value) for value in row]
         except ValueError:
             raise FileFormatError(f"{name} line {line}: every value must be a number") from None
-        problem = _history_problem(values, no_train)
+        problem = _history_problem(values)
         if problem:
             raise FileFormatError(f"{name} line {line}: {problem}")
         table.extend(values)
     return np.array(table, dtype=float).reshape(-1, len(COLUMNS))
 
 
-def _history_problem(row: list[float], no_train: bool = False) -> str | None:
+def _history_problem(row: list[float]) -> str | None:
     iteration = row[0]
     if not (0 <= iteration <= MAX_ITERATION and iteration % 1 == 0):
         return f"iteration {row[0]!r} must be a whole number from 0 to 2**53"
     for column, value in zip(COLUMNS[1:3], row[1:3]):
-        no_points = column == "test_loss" or no_train  # a drawing with no such point yet
-        if no_points and math.isnan(value):
-            continue
-        if not (math.isfinite(value) and value >= 0):
-            return f"{column} {value!r} must be a finite number >= 0"
+        if not (math.isnan(value) or (math.isfinite(value) and value >= 0)):
+            return f"{column} {value!r} must be a finite number >= 0 (or nan, for no points)"
     for column, value in zip(COLUMNS[3:], row[3:]):
         if not (0 <= value <= 1 or math.isnan(value)):  # NaN: a regression has no accuracy
             return f"{column} {value!r} must be from 0 to 1 (or nan, for regression)"

@@ -38,7 +38,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,7 +47,7 @@ import numpy as np
 from ..version import __version__
 from .batched import BatchedTrainer
 from .config import SEED_MAX, SEEDS_MAX, Config
-from .datasets import MAX_CSV_BYTES, Dataset
+from .datasets import MAX_CSV_BYTES, MAX_CSV_CLASSES, Dataset
 from .files import (
     MAX_ARRAY_BYTES,
     MAX_HISTORY_BYTES,
@@ -257,6 +257,8 @@ def _restore(archive: zipfile.ZipFile, name: str) -> SessionFile:
         data = read_data_csv(
             stream, f"data.csv in {name}", expected[1] if expected else None, drawn=True
         )
+    if expected is None and data.task != "regression":
+        data = _classes_of_network(archive, config, data, name)
     if expected is not None and (data.task, data.n_classes) != expected:
         raise SessionError(
             f"data.csv in {name} holds {_task_text(data.task, data.n_classes)}, but the "
@@ -278,7 +280,7 @@ def _restore(archive: zipfile.ZipFile, name: str) -> SessionFile:
     _check_second_moment(optimizer.get("second"), "optimizer.npz", name)
     _check_second_moment(checkpoint_arrays.get("optimizer.second"), "checkpoint.npz", name)
     with _member(archive, "history.csv", name) as stream:
-        table = read_history_csv(stream, f"history.csv in {name}", no_train=not len(data.x_train))
+        table = read_history_csv(stream, f"history.csv in {name}")
     history = HistoryArrays(*table.T)  # restore_training_state checks the iterations
     state = {
         "iteration": manifest["iteration"],
@@ -459,6 +461,20 @@ def _config(document: Any, name: str) -> Config:
         if not isinstance(getattr(config, field), (str, type(None))):
             raise SessionError(f"config.json in {name}: {field} must be a path or null")
     return config
+
+
+def _classes_of_network(
+    archive: zipfile.ZipFile, config: Config, data: Dataset, name: str
+) -> Dataset:
+    """A CSV run's classes as its network counts them: data.csv holds only the classes its
+    points have, and a drawing may have fewer than the run trains (one class, or none)."""
+    layout = _guard(name, "config.json", lambda: task_of(config, data).layout(config.hidden))
+    limit = MAX_CSV_CLASSES * _state_bytes(layout, data)  # up to MAX_CSV_CLASSES outputs
+    bias = _arrays(archive, "weights.npz", limit, name).get(f"b{len(layout.sizes) - 1}")
+    outputs = bias.shape[0] if bias is not None and bias.ndim == 1 else 0
+    if not data.n_classes < outputs <= MAX_CSV_CLASSES:
+        return data  # two classes (one output), or a mismatch the layout check names
+    return replace(data, task="multiclass", n_classes=outputs)
 
 
 def _state_bytes(layout: Layout, data: Dataset) -> int:

@@ -543,7 +543,7 @@ HEADER = "iteration,train_loss,test_loss,train_accuracy,test_accuracy\n"
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("0,nan,1,1,1", "train_loss nan must be a finite number >= 0"),
+        ("0,-inf,1,1,1", "train_loss -inf must be a finite number >= 0"),
         ("0,1,inf,1,1", "test_loss inf must be a finite number >= 0"),
         ("0,-0.5,1,1,1", "train_loss -0.5 must be a finite number >= 0"),
         ("0,1,1,7.5,1", "train_accuracy 7.5 must be from 0 to 1"),

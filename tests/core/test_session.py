@@ -696,7 +696,7 @@ def test_invalid_history_is_refused(tmp_path, good, current):
 @pytest.mark.parametrize(
     ("column", "value", "match"),
     [
-        (1, "nan", "train_loss nan must be a finite number >= 0"),
+        (1, "inf", "train_loss inf must be a finite number >= 0"),
         (2, "inf", "test_loss inf must be a finite number >= 0"),
         (1, "-0.25", "train_loss -0.25 must be a finite number >= 0"),
         (3, "7.5", "train_accuracy 7.5 must be from 0 to 1"),
