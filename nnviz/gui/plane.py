@@ -41,13 +41,18 @@ class PlaneChoice:
 
     def fits(self, data: Dataset) -> bool:
         """`data` has the chosen inputs and training sample (PCA fits any data)."""
-        if self.mode == "pca":
-            return True
-        (i, j), d = self.axes, data.n_inputs
-        sample = self.sample
-        return (
-            0 <= i < d and 0 <= j < d and i != j and (sample is None or sample < len(data.x_train))
+        return self.mode == "pca" or (
+            self.axes_fit(data.n_inputs) and self.sample_fits(len(data.x_train))
         )
+
+    def axes_fit(self, inputs: int) -> bool:
+        """The slice's two axes are distinct inputs of data with `inputs` of them."""
+        i, j = self.axes
+        return 0 <= i < inputs and 0 <= j < inputs and i != j
+
+    def sample_fits(self, samples: int) -> bool:
+        """The held sample, if any, is one of `samples` training samples."""
+        return self.sample is None or 0 <= self.sample < samples
 
     def to_json(self) -> dict[str, Any]:
         """As a session's view and the settings keep it."""
@@ -108,12 +113,8 @@ class Plane:
             explained = float(variance[:2].sum() / variance.sum()) if variance.sum() else 1.0
             extent = padded_bounds((_all_points(data) - mean) @ basis.T)
             return cls("pca", names, mean, basis, extent, explained=explained)
-        i, j = choice.axes
-        if not (0 <= i < d and 0 <= j < d and i != j):
-            i, j = 0, 1
-        sample = choice.sample
-        if sample is not None and not 0 <= sample < len(x):
-            sample = None
+        i, j = choice.axes if choice.axes_fit(d) else (0, 1)
+        sample = choice.sample if choice.sample_fits(len(x)) else None
         origin = (x.mean(axis=0) if sample is None else x[sample]).astype(float)
         origin[[i, j]] = 0.0
         basis = np.zeros((2, d))
