@@ -46,6 +46,8 @@ from itertools import pairwise
 
 import numpy as np
 
+from .segments import crossings
+
 __all__ = [
     "BIAS_HIT_PX",
     "DENSE_EDGES",
@@ -486,8 +488,8 @@ def _side_texts(
 def _elide(text: str, measure: Measure, width: float) -> str:
     """`text`, or its longest beginning followed by "…" that is at most `width` wide (never
     less than its first character and "…")."""
-    if measure(text)[0] <= width:
-        return text
+    if len(text) <= 2 or measure(text)[0] <= width:
+        return text  # "p…" would be wider than "p"
     for n in range(len(text) - 1, 1, -1):
         short = text[:n].rstrip() + ELLIPSIS
         if measure(short)[0] <= width:
@@ -702,45 +704,6 @@ def _overlaps(candidates: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return hit.any(axis=1)
 
 
-def _crossings(
-    candidates: np.ndarray, segments: np.ndarray, margins: np.ndarray | None = None
-) -> np.ndarray:
-    """(C, E) whether segment e passes through candidate box c grown by `margins[e]`."""
-    result = np.zeros((len(candidates), len(segments)), dtype=bool)
-    if not len(segments) or not len(candidates):
-        return result
-    margins = np.zeros(len(segments)) if margins is None else np.asarray(margins, dtype=float)
-    # only segments whose bounding box meets the candidates' (most of a big network does not)
-    low = segments.min(axis=1) - margins[:, None]
-    high = segments.max(axis=1) + margins[:, None]
-    near = (low[:, 0] <= candidates[:, 2].max()) & (high[:, 0] >= candidates[:, 0].min())
-    near &= (low[:, 1] <= candidates[:, 3].max()) & (high[:, 1] >= candidates[:, 1].min())
-    if near.any():
-        result[:, near] = _clip(candidates, segments[near], margins[near])
-    return result
-
-
-def _clip(candidates: np.ndarray, segments: np.ndarray, margins: np.ndarray) -> np.ndarray:
-    """(C, E) whether segment e passes through box c grown by `margins[e]` (Liang-Barsky)."""
-    start = segments[:, 0]
-    delta = segments[:, 1] - start
-    grow = margins[None, :]
-    x0, y0 = candidates[:, 0, None] - grow, candidates[:, 1, None] - grow
-    x1, y1 = candidates[:, 2, None] + grow, candidates[:, 3, None] + grow
-    t0 = np.zeros((len(candidates), len(segments)))
-    t1 = np.ones_like(t0)
-    ok = np.ones_like(t0, dtype=bool)
-    sx, sy, dx, dy = start[:, 0], start[:, 1], delta[:, 0], delta[:, 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for p, q in ((-dx, sx - x0), (dx, x1 - sx), (-dy, sy - y0), (dy, y1 - sy)):
-            parallel = p == 0
-            ok &= ~(parallel & (q < 0))
-            t = q / p
-            t0 = np.where(~parallel & (p < 0), np.maximum(t0, t), t0)
-            t1 = np.where(~parallel & (p > 0), np.minimum(t1, t), t1)
-    return ok & (t0 <= t1)
-
-
 def _node_candidates(
     diagram: Diagram, layer: int, unit: int, w: float, h: float, gap: float
 ) -> np.ndarray:
@@ -905,9 +868,9 @@ def place_labels(
         if not free.any():
             dropped.append(key)
             return
-        crossings = _crossings(boxes, diagram.segments)
-        crossings[:, diagram._edge_index(*key)] = False
-        counts = np.where(free, crossings.sum(axis=1), np.iinfo(np.int64).max)
+        crossed = crossings(boxes, diagram.segments)
+        crossed[:, diagram._edge_index(*key)] = False
+        counts = np.where(free, crossed.sum(axis=1), np.iinfo(np.int64).max)
         accept(key, text, boxes[int(np.argmin(counts))], False)
 
     def place_node(key: tuple[int, int]) -> None:
@@ -920,7 +883,7 @@ def place_labels(
             free = inside(boxes) & ~_overlaps(boxes, occupied)
             if free.any():
                 candidates = np.flatnonzero(free)
-                crossed = _crossings(boxes[candidates], diagram.segments, edge_margins)
+                crossed = crossings(boxes[candidates], diagram.segments, edge_margins)
                 clear = ~crossed.any(axis=1)
                 if clear.any():
                     accept(key, text, boxes[candidates[int(np.argmax(clear))]], n > 0)

@@ -399,3 +399,17 @@ def test_titles_drop_hidden_first_then_input_and_output():
         "input", "", "", "output",
     ]  # fmt: skip
     assert [t.text for t in layout_diagram((7, 16, 16, 3), 60, 60).titles] == [""] * 4
+
+
+def test_elide_keeps_a_name_of_one_or_two_characters_whole():
+    """ "p" elided to "p…" would be wider, not narrower: short names stay as they are."""
+    from nnviz.core.diagram import _elide
+
+    def measure(text: str) -> tuple[float, float]:
+        return 7.0 * len(text), 10.0
+
+    assert _elide("p", measure, 3.0) == "p"
+    assert _elide("p1", measure, 3.0) == "p1"
+    assert _elide("abcdef", measure, 3.0) == "a…"  # still never less than one character and …
+    assert _elide("abcdef", measure, 30.0) == "abc…"
+    assert _elide("abcdef", measure, 42.0) == "abcdef"

@@ -16,7 +16,7 @@ from nnviz import Config, Trainer
 from nnviz.core import load_dataset
 from nnviz.gui.frame import Frame, make_frame
 from nnviz.gui.state import AppState
-from nnviz.gui.views.corner_legend import LOWER_RIGHT, UPPER_LEFT, choose_corner, crossings
+from nnviz.gui.views.corner_legend import LOWER_RIGHT, UPPER_LEFT, Segments, choose_corner
 from nnviz.gui.views.roc_view import RocView
 from nnviz.service.seeds import SeedGroup
 
@@ -145,17 +145,19 @@ def test_the_legend_follows_a_resize_and_stays_in_the_plot(qtbot):
 # -- the geometry ------------------------------------------------------------------------------
 
 
-def test_crossings_counts_segments_through_the_box_without_a_vertex_in_it():
+def test_segments_count_those_through_the_box_without_a_vertex_in_it():
     rect = (0.4, 0.6, 0.4, 0.6)
     through = (np.array([0.0, 1.0]), np.array([0.0, 1.0]))  # the diagonal, no vertex inside
     beside = (np.array([0.0, 1.0]), np.array([0.9, 0.9]))
     broken = (np.array([0.0, np.nan, 1.0]), np.array([0.0, np.nan, 1.0]))  # NaN: no segment
-    assert crossings(rect, [through]) == 1
-    assert crossings(rect, [beside]) == 0
-    assert crossings(rect, [broken]) == 0
-    assert crossings(rect, [], [(np.array([0.5, 0.9]), np.array([0.5, 0.5]))]) == 1
+    assert Segments([through]).count(rect) == 1
+    assert Segments([beside]).count(rect) == 0
+    assert Segments([broken]).count(rect) == 0
+    assert Segments([], [(np.array([0.5, 0.9]), np.array([0.5, 0.5]))]).count(rect) == 1
     vertical = (np.array([0.5, 0.5]), np.array([0.0, 1.0]))
-    assert crossings(rect, [vertical, through]) == 2
+    assert Segments([vertical, through]).count(rect) == 2
+    lone = (np.array([0.5]), np.array([0.5]))  # a line of one point, inside
+    assert Segments([lone, beside]).count(rect) == 1
 
 
 def test_the_corner_changes_only_for_a_clearly_clearer_one():

@@ -20,6 +20,7 @@ import pyqtgraph as pg
 from pyqtgraph.graphicsItems.LegendItem import ItemSample
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ...core.segments import crossings
 from .. import style
 
 #: (font size in points, short texts), largest first: the first the plot has room for wins.
@@ -82,10 +83,12 @@ class Segments:
             x = np.concatenate([a for line in lines for a in (gap, np.asarray(line[0], float))])
             y = np.concatenate([a for line in lines for a in (gap, np.asarray(line[1], float))])
             x, y = np.append(x, gap), np.append(y, gap)
-        self.x0, self.y0, self.x1, self.y1 = x[:-1], y[:-1], x[1:], y[1:]
+        x0, y0, x1, y1 = x[:-1], y[:-1], x[1:], y[1:]
         # A line of one point: a segment of no length.
-        lone = np.isnan(self.x1) & np.isnan(np.append(gap, x[:-2]))
-        self.x1, self.y1 = np.where(lone, self.x0, self.x1), np.where(lone, self.y0, self.y1)
+        lone = np.isnan(x1) & np.isnan(np.append(gap, x[:-2]))
+        x1, y1 = np.where(lone, x0, x1), np.where(lone, y0, y1)
+        #: (E, 2, 2) each segment's two (x, y) ends; NaN where a gap breaks the lines.
+        self.ends = np.stack([np.stack([x0, y0], axis=1), np.stack([x1, y1], axis=1)], axis=1)
         self.points = [(np.asarray(px, float), np.asarray(py, float)) for px, py in points]
 
     def count(self, rect: Rect) -> int:
@@ -95,37 +98,9 @@ class Segments:
         count = 0
         for x, y in self.points:
             count += int(np.count_nonzero((x >= left) & (x <= right) & (y >= bottom) & (y <= top)))
-        x0, y0, x1, y1 = self.x0, self.y0, self.x1, self.y1
-        if not np.isfinite(x0).any():
-            return count
-        # Only segments whose bounding boxes meet the rect can (NaN compares false: none).
-        near = np.minimum(x0, x1) <= right
-        near &= np.maximum(x0, x1) >= left
-        near &= np.minimum(y0, y1) <= top
-        near &= np.maximum(y0, y1) >= bottom
-        x0, y0, x1, y1 = x0[near], y0[near], x1[near], y1[near]
-        dx, dy = x1 - x0, y1 - y0
-        # Liang-Barsky: the segment (x0, y0) + t (dx, dy), t in [0, 1], is in the rect where
-        # p t <= q at each edge; it misses the rect where no t is.
-        low, high = np.zeros_like(dx), np.ones_like(dx)
-        missed = np.zeros(len(dx), bool)
-        for p, q in ((-dx, x0 - left), (dx, right - x0), (-dy, y0 - bottom), (dy, top - y0)):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t = q / p
-            missed |= (p == 0) & (q < 0)
-            low = np.where(p < 0, np.maximum(low, t), low)
-            high = np.where(p > 0, np.minimum(high, t), high)
-        return count + int(np.count_nonzero(~missed & (low <= high)))
-
-
-def crossings(
-    rect: Rect,
-    lines: Sequence[tuple[np.ndarray, np.ndarray]],
-    points: Sequence[tuple[np.ndarray, np.ndarray]] = (),
-) -> int:
-    """How many of the lines' segments, and of the points, lie in `rect` in part or whole; NaN
-    breaks a line."""
-    return Segments(lines, points).count(rect)
+        return count + int(
+            np.count_nonzero(crossings(np.array([[left, bottom, right, top]]), self.ends))
+        )
 
 
 def choose_corner(current: str, scores: dict[str, tuple[int, int]], home: str) -> str:
@@ -355,13 +330,6 @@ class CornerLegend:
         else:
             self.legend.setPos(box.left(), box.top())
             self.note.setPos(box.left(), note_top)
-
-    def scene_rect(self) -> QtCore.QRectF:
-        """The box as drawn, in scene coordinates."""
-        rect = self.legend.sceneBoundingRect()
-        if self.note.isVisible():
-            rect = rect.united(self.note.sceneBoundingRect())
-        return rect
 
 
 def _data(items: Sequence[pg.GraphicsObject]) -> list[tuple[np.ndarray, np.ndarray]]:
